@@ -1,0 +1,1 @@
+"""Kehu CRM: five department services on a nameko/RabbitMQ bus."""

@@ -1,0 +1,1 @@
+"""The shared kit: infrastructure only, no business rules."""

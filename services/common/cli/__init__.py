@@ -1,0 +1,173 @@
+"""``crm``: tokens, bus, dead letters, migrations, import, demo, run."""
+import csv
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from services.common.config import load_config
+
+app = typer.Typer(help="Kehu CRM command line", no_args_is_help=True)
+bus_app = typer.Typer(help="RabbitMQ topology from the contract", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead-letter queues", no_args_is_help=True)
+import_app = typer.Typer(help="Bulk imports through the public RPC", no_args_is_help=True)
+app.add_typer(bus_app, name="bus")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(import_app, name="import")
+console = Console()
+
+
+def _cfg():
+    return load_config()
+
+
+@app.command()
+def token(user: str = typer.Option(..., help="employee id (sub)"),
+          role: str = typer.Option("staff", help="staff | manager | admin"),
+          department: str = typer.Option("sales", help="sales|marketing|service|management"),
+          name: str = typer.Option(None), ttl: int = typer.Option(720, help="minutes")):
+    """Mint a dev JWT (HS256 dev key from config)."""
+    from services.common.auth import mint_token
+    typer.echo(mint_token(_cfg(), user, role, department, name=name, ttl_minutes=ttl))
+
+
+@bus_app.command("setup")
+def bus_setup():
+    """Declare exchanges, every consumer queue and its dead-letter queue."""
+    from services.common.bus import setup_bus
+    cfg = _cfg()
+    queues = setup_bus(cfg["AMQP_URI"], int(cfg.get("EVENT_DELIVERY_LIMIT", 5)))
+    console.print(f"bus ready: {len(queues)} consumer queues (+ dead-letter queues)")
+
+
+@bus_app.command("definitions")
+def bus_definitions(out: Path = typer.Option(Path("deploy/rabbitmq/definitions.json"))):
+    """Write RabbitMQ definitions.json generated from the contract."""
+    from services.common.bus import definitions
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(definitions(int(_cfg().get("EVENT_DELIVERY_LIMIT", 5))),
+                              indent=2) + "\n")
+    console.print(f"wrote {out}")
+
+
+@dlq_app.command("list")
+def dlq_list(queue: str = typer.Argument(None, help="show messages of this consumer queue")):
+    """Depth of every dead-letter queue (or the messages of one)."""
+    from services.common.bus import dlq_depths, peek_dlq
+    uri = _cfg()["AMQP_URI"]
+    if queue:
+        for m in peek_dlq(uri, queue):
+            console.print(m)
+        return
+    table = Table("dead-letter queue", "messages")
+    for name, depth in dlq_depths(uri):
+        if depth:
+            table.add_row(name, str(depth))
+    console.print(table if table.row_count else "all dead-letter queues are empty")
+
+
+@dlq_app.command("replay")
+def dlq_replay(queue: str, limit: int = typer.Option(None)):
+    """Re-drive dead-lettered messages into their queue (after the fix)."""
+    from services.common.bus import replay_dlq
+    moved = replay_dlq(_cfg()["AMQP_URI"], queue, limit)
+    console.print(f"replayed {moved} message(s) into {queue}")
+
+
+@app.command()
+def migrate(services: list[str] = typer.Argument(None)):
+    """Upgrade every service database (or the named ones) to head."""
+    from services.common.cli.stack import built_services
+    from services.common.migrate import has_migrations, upgrade
+    for service in services or built_services():
+        if has_migrations(service):
+            upgrade(service)
+            console.print(f"migrated {service}")
+
+
+@import_app.command("customers")
+def import_customers(file: Path, report: Path = typer.Option(None, help="per-row errors CSV"),
+                     chunk: int = typer.Option(500), as_user: str = typer.Option(None)):
+    """Import customers from a CSV file (header = ImportRowSchema fields)."""
+    from services.common.cli.rpc_client import cluster
+    with file.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    actor = {"id": as_user, "roles": ["staff"], "department": "sales"} if as_user else None
+    totals = {"created": 0, "updated": 0, "errors": []}
+    columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with cluster(_cfg(), actor, timeout=300) as rpc, Progress(*columns, console=console) as bar:
+        task = bar.add_task("rows", total=len(rows))
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
+            result = rpc.customers.import_customers(part)
+            totals["created"] += result["created"]
+            totals["updated"] += result["updated"]
+            totals["errors"] += [{"row": e["row"] + start, "fields": e["fields"]}
+                                 for e in result["errors"]]
+            bar.advance(task, len(part))
+    report = report or file.with_suffix(".errors.csv")
+    with report.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["row", "field", "message"])
+        for e in totals["errors"]:
+            for field, msgs in e["fields"].items():
+                writer.writerow([e["row"], field, "; ".join(map(str, msgs))])
+    console.print(f"created {totals['created']}, updated {totals['updated']}, "
+                  f"rejected {len(totals['errors'])} (details: {report})")
+    if totals["errors"]:
+        raise typer.Exit(2)
+
+
+@app.command()
+def demo(count: int = typer.Option(60), owners: str = typer.Option("u1,u2,u3")):
+    """Load realistic demo customers through the public RPC."""
+    from services.common.cli.demo import demo_customers
+    from services.common.cli.rpc_client import cluster
+    from services.common.errors import Conflict
+    made = skipped = 0
+    with cluster(_cfg()) as rpc, Progress(console=console) as bar:
+        task = bar.add_task("demo customers", total=count)
+        for data in demo_customers(count, owners.split(",")):
+            try:
+                rpc.customers.create_customer(data)
+                made += 1
+            except Conflict:
+                skipped += 1
+            bar.advance(task)
+    console.print(f"demo: {made} customers created, {skipped} already there")
+
+
+@app.command()
+def run():
+    """Bus setup, migrations, then every service and gateway until Ctrl-C."""
+    from services.common.auth import mint_token
+    from services.common.bus import setup_bus
+    from services.common.cli.stack import components, ensure_broker, supervise
+    from services.contract import HTTP_PORTS, METRICS_PORTS
+    cfg = _cfg()
+    if not ensure_broker(cfg["AMQP_URI"], echo=console.print):
+        raise typer.Exit(1)
+    setup_bus(cfg["AMQP_URI"], int(cfg.get("EVENT_DELIVERY_LIMIT", 5)))
+    migrate(None)
+    console.rule("Kehu CRM")
+    for name, _target, _env in components():
+        base = name.removesuffix("_gateway")
+        if name.endswith("_gateway"):
+            console.print(f"  {name:24} http://127.0.0.1:{HTTP_PORTS[base]}/  "
+                          f"(openapi: /openapi.json, metrics: /metrics)")
+        else:
+            console.print(f"  {name:24} metrics http://127.0.0.1:{METRICS_PORTS[base]}/metrics")
+    console.print("\nDev tokens (12 h):")
+    console.print(f"  STAFF_TOKEN={mint_token(cfg, 'u1', 'staff', 'sales')}", soft_wrap=True)
+    console.print(f"  MANAGER_TOKEN={mint_token(cfg, 'm1', 'manager', 'management')}",
+                  soft_wrap=True)
+    console.print("\nCtrl-C stops everything.\n")
+    sys.exit(supervise(echo=console.print))
+
+
+def main():
+    app()

@@ -1,0 +1,159 @@
+"""HTTP gateway helpers: auth, error mapping, JSON, limits, metrics, health.
+
+A department gateway is a nameko service whose methods are decorated with
+``route``; each method calls RPC and returns plain data. ``route`` verifies
+the JWT, puts the actor into the worker context (so it travels with every
+RPC), maps declared errors to 4xx JSON and anything else to a 500 without
+internals, answers 503 when the bus does not, and records HTTP metrics.
+"""
+import functools
+import json
+import logging
+import re
+import socket
+import time
+
+import eventlet
+from kombu import Connection
+from nameko.dependency_providers import Config
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
+from nameko.rpc import RpcProxy
+from nameko.web.handlers import http
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.wrappers import Response
+
+from services.common import metrics
+from services.common.actors import CurrentActor
+from services.common.auth import bearer, verify_token
+from services.common.errors import CrmError, PayloadTooLarge, ServiceUnavailable, ValidationError
+
+log = logging.getLogger(__name__)
+DEFAULT_MAX_BODY = 1024 * 1024
+_UNAVAILABLE = (RpcTimeout, UnknownService, eventlet.Timeout, socket.error, OSError,
+                ConnectionError)
+
+
+def json_response(status, payload, headers=None):
+    body = json.dumps(payload, ensure_ascii=False, default=str)
+    return Response(body, status=status, mimetype="application/json", headers=headers)
+
+
+def error_response(exc):
+    return json_response(exc.http_status, exc.to_dict())
+
+
+def json_body(request, required=True):
+    raw = request.get_data(cache=True, as_text=True)
+    if not raw.strip():
+        if required:
+            raise ValidationError("Request body must be a JSON object",
+                                  {"_body": ["missing JSON body"]})
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ValidationError("Request body is not valid JSON", {"_body": ["invalid JSON"]}) from None
+    if not isinstance(data, dict):
+        raise ValidationError("Request body must be a JSON object", {"_body": ["not an object"]})
+    return data
+
+
+def query_int(request, name, default):
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError("Invalid query parameter", {name: ["must be an integer"]}) from None
+
+
+def route(method, url, *, auth=True, summary="", body=None, response=None, query=None,
+          status=200, max_body=DEFAULT_MAX_BODY, tags=None):
+    """Decorate a gateway method as an HTTP endpoint (see module docstring)."""
+
+    def decorator(fn):
+        @functools.wraps(fn)
+        def wrapper(self, request, **kwargs):
+            began = time.perf_counter()
+            try:
+                size = request.content_length or 0
+                if size > max_body:
+                    raise PayloadTooLarge(f"request body exceeds {max_body} bytes")
+                if auth:
+                    self.actor.set(verify_token(self.container_config, bearer(request)))
+                result = fn(self, request, **kwargs)
+                resp = result if isinstance(result, Response) else json_response(status, result)
+            except CrmError as exc:
+                resp = error_response(exc)
+            except RemoteError as exc:
+                log.error("undeclared remote error on %s %s: %s", method, url, exc.exc_type)
+                resp = json_response(500, {"error": "INTERNAL", "message": "internal error",
+                                           "fields": {}})
+            except _UNAVAILABLE as exc:
+                log.warning("service unavailable on %s %s: %r", method, url, exc)
+                resp = error_response(ServiceUnavailable("service temporarily unavailable"))
+            except Exception:
+                log.exception("unhandled error on %s %s", method, url)
+                resp = json_response(500, {"error": "INTERNAL", "message": "internal error",
+                                           "fields": {}})
+            metrics.HTTP_REQUESTS.labels(self.name, url, method, str(resp.status_code)).inc()
+            metrics.HTTP_LATENCY.labels(self.name, url, method).observe(time.perf_counter() - began)
+            return resp
+
+        wrapper.crm_route = {"method": method, "url": url, "auth": auth, "summary": summary,
+                             "body": body, "response": response, "query": query or {},
+                             "status": status, "tags": tags, "doc": fn.__doc__}
+        return http(method, url)(wrapper)
+
+    return decorator
+
+
+class GatewayBase:
+    """Mixin for department gateways: actor, metrics, health, metrics, rpc calls."""
+
+    name = "gateway"
+    actor = CurrentActor()
+    http_metrics = metrics.Metrics(serve_http=False)
+    _config_provider = Config()
+
+    @property
+    def container_config(self):
+        return self._config_provider
+
+    def call(self, proxy, method, *args, **kwargs):
+        """Call RPC with the configured timeout; a silent bus becomes a 503."""
+        timeout = float(self._config_provider.get("RPC_TIMEOUT", 10))
+        with eventlet.Timeout(timeout):
+            return getattr(proxy, method)(*args, **kwargs)
+
+    @route("GET", "/health", auth=False, summary="Liveness and broker readiness")
+    def health(self, request):
+        uri = self._config_provider["AMQP_URI"]
+        try:
+            with eventlet.Timeout(3), Connection(uri, connect_timeout=2) as conn:
+                conn.ensure_connection(max_retries=1)
+        except BaseException:  # noqa: BLE001 - eventlet.Timeout is a BaseException
+            return json_response(503, {"status": "unavailable", "service": self.name,
+                                       "broker": "down"})
+        return {"status": "ok", "service": self.name, "broker": "up"}
+
+    @route("GET", "/metrics", auth=False, summary="Prometheus metrics")
+    def metrics_endpoint(self, request):
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST.split(";")[0])
+
+
+def rpc(service):
+    return RpcProxy(service)
+
+
+_PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def openapi_path(url):
+    return _PATH_PARAM.sub(lambda m: "{" + m.group(2) + "}", url)
+
+
+def path_params(url):
+    return [(m.group(2), "integer" if m.group(1) == "int" else "string")
+            for m in _PATH_PARAM.finditer(url)]

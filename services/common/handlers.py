@@ -1,0 +1,107 @@
+"""Event handler entrypoint: contract queues, bounded retries, dead-lettering.
+
+    @event_handler("sales", "order_placed")
+    def on_order_event(self, envelope):
+        with self.db.uow() as uow:
+            if uow.already_applied(envelope):
+                return
+            ...
+            uow.commit()
+
+The queue is declared exactly as ``crm bus setup`` declares it (quorum, with
+a delivery limit and the dead-letter exchange). A failing handler is requeued
+after a short backoff; the broker counts deliveries and dead-letters the
+message to ``<queue>.dlq`` once the limit is reached, so other messages keep
+flowing. An envelope that does not match the contract is dead-lettered at once.
+"""
+import logging
+
+import eventlet
+from nameko.events import EventHandler
+from nameko.extensions import DependencyProvider
+from nameko.messaging import Consumer
+
+from services.common import metrics
+from services.common.contract_bus import consumer_queue_obj, dlq_obj
+from services.contract import CONSUMERS, queue_name
+from services.contract.events import validate_event
+
+log = logging.getLogger(__name__)
+
+
+class PoisonEvent(Exception):
+    """The event can never be applied: dead-letter it without retrying."""
+
+
+class ReliableEventHandler(EventHandler):
+    def setup(self):
+        service = self.container.service_name
+        declared = CONSUMERS.get(service, {}).get(self.method_name, [])
+        if (self.source_service, self.event_type) not in declared:
+            raise RuntimeError(
+                f"{service}.{self.method_name} consumes {self.source_service}.{self.event_type}"
+                " but services/contract does not declare it")
+        self.delivery_limit = int(self.container.config.get("EVENT_DELIVERY_LIMIT", 5))
+        name = queue_name(self.source_service, self.event_type, service, self.method_name)
+        self.queue = consumer_queue_obj(name, self.source_service, self.event_type,
+                                        self.delivery_limit)
+        self.handler_label = f"{service}.{self.method_name}"
+        Consumer.setup(self)
+
+    def handle_message(self, body, message):
+        errors = validate_event(body) if isinstance(body, dict) else {"body": ["not an object"]}
+        if errors:
+            log.error("dead-lettering malformed event on %s: %s", self.queue.name, errors)
+            self._dead_letter(message)
+            return
+        super().handle_message(body, message)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return
+        service = self.container.service_name
+        if isinstance(exc_info[1], PoisonEvent):
+            self._dead_letter(message)
+            return
+        attempts = int((message.headers or {}).get("x-delivery-count", 0)) + 1
+        if attempts > self.delivery_limit:
+            metrics.EVENTS_DEAD_LETTERED.labels(service, self.handler_label).inc()
+        else:
+            metrics.EVENTS_RETRIED.labels(service, self.handler_label).inc()
+            eventlet.sleep(min(0.1 * 2 ** attempts, 3.0))
+        self.queue_consumer.requeue_message(message)
+
+    def _dead_letter(self, message):
+        metrics.EVENTS_DEAD_LETTERED.labels(self.container.service_name, self.handler_label).inc()
+        if self.queue_consumer.connection.connected:
+            message.reject(requeue=False)
+
+
+event_handler = ReliableEventHandler.decorator
+
+
+class DeadLetterMonitor(DependencyProvider):
+    """Publishes the depth of this service's dead-letter queues as a gauge."""
+
+    interval = 15
+
+    def start(self):
+        self.container.spawn_managed_thread(self._run, identifier="dlq-monitor")
+
+    def _run(self):
+        from kombu import Connection
+        service = self.container.service_name
+        queues = [queue_name(src, et, service, m)
+                  for m, pairs in CONSUMERS.get(service, {}).items() for src, et in pairs]
+        while True:
+            try:
+                with Connection(self.container.config["AMQP_URI"], connect_timeout=5) as conn:
+                    channel = conn.channel()
+                    for q in queues:
+                        dlq = dlq_obj(q)
+                        _, depth, _ = dlq(channel).queue_declare(passive=True)
+                        metrics.DLQ_DEPTH.labels(service, dlq.name).set(depth)
+            except Exception as exc:  # queue not declared yet, broker away
+                log.debug("dlq monitor: %s", exc)
+            eventlet.sleep(self.interval)

@@ -1,0 +1,73 @@
+"""OpenAPI 3 document for a gateway, generated with apispec from its routes
+and their marshmallow schemas."""
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from services.common.gateway import openapi_path, path_params
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                   "fields": {"type": "object"}},
+}
+_ERRORS = {"401": "Missing, expired or invalid token", "404": "Not found (or not yours)",
+           "409": "Conflict (duplicate, stale version, illegal transition)",
+           "413": "Payload too large", "422": "Validation failed, field by field",
+           "503": "Service temporarily unavailable"}
+
+
+def _schema_name(schema):
+    cls = schema if isinstance(schema, type) else type(schema)
+    return cls.__name__.removesuffix("Schema") or cls.__name__
+
+
+def build_spec(gateway_cls, title, version="1.0.0", description=""):
+    spec = APISpec(title=title, version=version, openapi_version="3.0.3",
+                   info={"description": description}, plugins=[MarshmallowPlugin()])
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
+                                               "bearerFormat": "JWT"})
+    spec.components.schema("Error", ERROR_SCHEMA)
+    registered = set()
+
+    def ref(schema):
+        name = _schema_name(schema)
+        if name not in registered:
+            spec.components.schema(name, schema=schema)
+            registered.add(name)
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    paths = {}
+    for attr in sorted(dir(gateway_cls)):
+        meta = getattr(getattr(gateway_cls, attr), "crm_route", None)
+        if not meta:
+            continue
+        op = {"summary": meta["summary"] or attr, "operationId": attr,
+              "tags": meta["tags"] or [gateway_cls.name], "responses": {}}
+        if meta["doc"]:
+            op["description"] = meta["doc"].strip()
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": t}}
+                  for n, t in path_params(meta["url"])]
+        for qname, qtype in meta["query"].items():
+            params.append({"name": qname, "in": "query", "required": False,
+                           "schema": {"type": qtype}})
+        if params:
+            op["parameters"] = params
+        if meta["body"] is not None:
+            op["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": ref(meta["body"])}}}
+        ok = {"description": "OK"}
+        if meta["response"] is not None:
+            ok["content"] = {"application/json": {"schema": ref(meta["response"])}}
+        op["responses"][str(meta["status"])] = ok
+        for code, desc in _ERRORS.items():
+            if code == "401" and not meta["auth"]:
+                continue
+            op["responses"][code] = {"description": desc, "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        if meta["auth"]:
+            op["security"] = [{"bearer": []}]
+        paths.setdefault(openapi_path(meta["url"]), {})[meta["method"].lower()] = op
+    for path, ops in paths.items():
+        spec.path(path=path, operations=ops)
+    return spec.to_dict()

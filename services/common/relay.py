@@ -1,0 +1,181 @@
+"""The outbox relay: publishes committed events in order, with confirms.
+
+Each row is published to ``<service>.events`` (routing key = event type) as a
+persistent message with ``mandatory=True`` on a channel in confirm mode; the
+row is marked sent only after the broker confirmed it and did not return it
+as unroutable. A crash between publish and mark means the event is published
+again on restart (at-least-once); consumers deduplicate with their inbox.
+
+On PostgreSQL a transaction-scoped advisory lock makes one relay at a time
+publish, so several processes of one service keep the order. On SQLite the
+embedded default runs one process per service.
+"""
+import datetime as dt
+import logging
+import zlib
+
+import eventlet
+from eventlet.queue import Empty, LightQueue
+from kombu import Connection, Producer
+from sqlalchemy import func, select, update
+
+from services.common import metrics
+from services.common.contract_bus import events_exchange_obj
+
+log = logging.getLogger(__name__)
+
+
+class Relay:
+    def __init__(self, service, outbox_model, session_factory, lock, amqp_uri,
+                 postgres=False, batch_size=200, interval=0.5):
+        self.service = service
+        self.Outbox = outbox_model
+        self.Session = session_factory
+        self.lock = lock
+        self.amqp_uri = amqp_uri
+        self.postgres = postgres
+        self.batch_size = batch_size
+        self.interval = interval
+        self.exchange = events_exchange_obj(service)
+        self._wakeups = LightQueue(maxsize=1)
+        self._stopped = False
+        self._conn = None
+        self._producer = None
+        self._returned = set()
+        self._lock_key = zlib.crc32(f"outbox-relay:{service}".encode())
+
+    # --- lifecycle ----------------------------------------------------------
+    def wake(self):
+        try:
+            self._wakeups.put_nowait(1)
+        except eventlet.queue.Full:
+            pass
+
+    def stop(self):
+        self._stopped = True
+        self.wake()
+        self._close()
+
+    def run(self):
+        failures = 0
+        while not self._stopped:
+            try:
+                self.drain()
+                failures = 0
+            except Exception:  # broker or DB away: keep rows, retry with backoff
+                failures += 1
+                metrics.OUTBOX_ERRORS.labels(self.service).inc()
+                log.warning("outbox relay of %s failed (attempt %s)", self.service, failures,
+                            exc_info=failures == 1)
+                self._close()
+                eventlet.sleep(min(0.2 * 2 ** failures, 5))
+                continue
+            try:
+                self._wakeups.get(timeout=self.interval)
+            except Empty:
+                pass
+
+    # --- publishing ---------------------------------------------------------
+    def _connect(self):
+        if self._producer is None:
+            self._conn = Connection(self.amqp_uri, transport_options={"confirm_publish": True},
+                                    heartbeat=0, connect_timeout=5)
+            self._conn.ensure_connection(max_retries=1)
+            channel = self._conn.channel()
+            self._producer = Producer(channel, on_return=self._on_return)
+        return self._producer
+
+    def _close(self):
+        conn, self._conn, self._producer = self._conn, None, None
+        if conn is not None:
+            try:
+                conn.release()
+            except Exception:  # already broken
+                pass
+
+    def _on_return(self, exc, exchange, routing_key, message):
+        self._returned.add(message.properties.get("message_id"))
+
+    def publish(self, envelope):
+        """Publish one envelope; True once confirmed and routed to a queue."""
+        producer = self._connect()
+        event_id = envelope["event_id"]
+        producer.publish(
+            envelope, exchange=self.exchange, routing_key=envelope["type"],
+            serializer="json", delivery_mode=2, mandatory=True, retry=False,
+            message_id=event_id, type=envelope["type"],
+            headers={"crm.source": self.service})
+        if event_id in self._returned:
+            self._returned.discard(event_id)
+            metrics.OUTBOX_UNROUTABLE.labels(self.service).inc()
+            log.error("event %s (%s) is unroutable: run `crm bus setup`",
+                      event_id, envelope["type"])
+            return False
+        return True
+
+    def drain(self):
+        """Publish every pending row, batch by batch. Returns how many were sent."""
+        total = 0
+        while not self._stopped:
+            sent = self._drain_batch()
+            total += sent
+            if sent < self.batch_size:
+                break
+        self._update_gauges()
+        return total
+
+    def _drain_batch(self):
+        O = self.Outbox
+        pending = select(O.id, O.envelope).where(O.sent_at.is_(None)).order_by(O.id)
+        pending = pending.limit(self.batch_size)
+        if self.postgres:
+            with self.Session() as session, session.begin():
+                got = session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key)))
+                if not got:
+                    return 0
+                rows = session.execute(pending).all()
+                done = self._publish_rows(rows)
+                self._mark_sent(session, done)
+            return len(done)
+        with self.lock.held(), self.Session() as session, session.begin():
+            rows = session.execute(pending).all()
+        if not rows:
+            return 0
+        done = []
+        try:
+            done = self._publish_rows(rows)
+        finally:
+            if done:
+                with self.lock.held(), self.Session() as session, session.begin():
+                    self._mark_sent(session, done)
+        return len(done)
+
+    def _publish_rows(self, rows):
+        done = []
+        for row_id, envelope in rows:
+            if not self.publish(envelope):
+                break  # keep order: stop at the first unroutable event
+            done.append(row_id)
+            metrics.OUTBOX_PUBLISHED.labels(self.service).inc()
+        return done
+
+    def _mark_sent(self, session, ids):
+        if ids:
+            now = dt.datetime.now(dt.timezone.utc)
+            session.execute(update(self.Outbox).where(self.Outbox.id.in_(ids)).values(sent_at=now))
+
+    def _update_gauges(self):
+        O = self.Outbox
+        with self.lock.held(), self.Session() as session:
+            count, oldest = session.execute(
+                select(func.count(O.id), func.min(O.created_at)).where(O.sent_at.is_(None))).one()
+            session.rollback()
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
+        age = 0.0
+        if oldest is not None:
+            if oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=dt.timezone.utc)
+            age = (dt.datetime.now(dt.timezone.utc) - oldest).total_seconds()
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(max(age, 0.0))
+
+

@@ -1,0 +1,82 @@
+"""Shared marshmallow pieces: identifier fields, money, paging, and ``load``.
+
+``load`` is the one way RPC input enters a service: the sensitive-data scan
+runs on every text value first, then the schema; any problem becomes a
+declared ``ValidationError`` with field-by-field messages, before anything
+is written.
+"""
+import decimal
+
+import marshmallow
+from marshmallow import Schema, fields, validate
+
+from services.common import identifiers
+from services.common.errors import ValidationError
+from services.common.sensitive import scan
+
+MAX_PAGE_SIZE = 100
+
+
+class _Checked(fields.String):
+    check = None
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return type(self).check(value)
+        except ValueError as exc:
+            raise marshmallow.ValidationError(str(exc)) from None
+
+
+class USCC(_Checked):
+    check = staticmethod(identifiers.validate_uscc)
+
+
+class Mobile(_Checked):
+    check = staticmethod(identifiers.normalize_mobile)
+
+
+class IndustryCode(_Checked):
+    check = staticmethod(identifiers.validate_industry_code)
+
+
+def Money(**kwargs):
+    """Decimal with 2 places, a string on the wire (``"1234.50"``)."""
+    kwargs.setdefault("validate", validate.Range(min=0))
+    return fields.Decimal(places=2, as_string=True, rounding=decimal.ROUND_HALF_UP, **kwargs)
+
+
+class PageSchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=20,
+                               validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+
+
+def _flatten(messages):
+    if isinstance(messages, dict):
+        return {str(k): _flatten(v) for k, v in messages.items()}
+    return messages
+
+
+def load(schema, data, partial=None, scan_skip=("uscc",)):
+    """Scan, then load ``data`` with ``schema``; raise ValidationError on any problem."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValidationError("Invalid input", {"_schema": ["must be an object"]})
+    hits = scan(data, skip=scan_skip)
+    if hits:
+        raise ValidationError("Sensitive data is not allowed", hits, code="SENSITIVE_DATA")
+    try:
+        return schema.load(data, partial=partial)
+    except marshmallow.ValidationError as exc:
+        raise ValidationError("Invalid input", _flatten(exc.messages)) from None
+
+
+def page_args(page, page_size):
+    args = load(PageSchema(), {"page": page, "page_size": page_size})
+    return args["page"], args["page_size"]
+
+
+def paged(items, total, page, page_size):
+    return {"items": items, "total": total, "page": page, "page_size": page_size}

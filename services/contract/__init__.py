@@ -1,0 +1,111 @@
+"""The public contract as data: services, ports, events and who consumes them.
+
+One source of truth for ``crm bus setup``, ``crm bus definitions``, the
+consumers' queue declarations and the contract tests.
+"""
+
+SERVICES = ("customers", "sales", "service_desk", "marketing", "reporting")
+HTTP_PORTS = {s: 8001 + i for i, s in enumerate(SERVICES)}
+METRICS_PORTS = {s: 9101 + i for i, s in enumerate(SERVICES)}
+
+EVENTS = {
+    "customers": (
+        "customer_created", "customer_updated", "customer_lost",
+        "customer_reactivated", "customer_owner_changed", "customer_tier_changed",
+    ),
+    "sales": (
+        "lead_created", "lead_assigned", "lead_converted", "lead_disqualified",
+        "opportunity_created", "opportunity_stage_changed", "opportunity_won",
+        "opportunity_lost", "follow_up_scheduled", "follow_up_completed",
+        "order_placed", "order_changed", "order_shipped", "payment_received",
+        "order_cancelled",
+    ),
+    "service_desk": (
+        "ticket_opened", "ticket_assigned", "ticket_responded", "ticket_resolved",
+        "ticket_closed", "ticket_reopened", "ticket_sla_breached",
+        "survey_answered", "care_visit_completed",
+    ),
+    "marketing": (
+        "campaign_launched", "participant_registered", "campaign_feedback_recorded",
+        "campaign_lead_generated", "campaign_completed",
+    ),
+    "reporting": (),
+}
+
+ALL_EVENTS = tuple((src, t) for src, types in EVENTS.items() for t in types)
+
+# consumer service -> handler method -> [(source service, event type)]
+# A handler method gets one durable queue per (source, event type).
+CONSUMERS = {
+    "customers": {
+        "on_order_event": [
+            ("sales", "order_placed"), ("sales", "order_changed"),
+            ("sales", "order_cancelled"),
+        ],
+    },
+    "sales": {
+        "on_campaign_lead_generated": [("marketing", "campaign_lead_generated")],
+    },
+    "service_desk": {
+        "on_customer_event": [
+            ("customers", "customer_created"), ("customers", "customer_updated"),
+            ("customers", "customer_tier_changed"), ("customers", "customer_lost"),
+            ("customers", "customer_reactivated"),
+        ],
+    },
+    "marketing": {
+        "on_sales_event": [
+            ("sales", "lead_created"), ("sales", "lead_converted"),
+            ("sales", "opportunity_created"), ("sales", "opportunity_won"),
+            ("sales", "order_placed"), ("sales", "order_changed"),
+            ("sales", "order_cancelled"),
+        ],
+    },
+    "reporting": {
+        "apply_event": list(ALL_EVENTS),
+    },
+}
+
+DLX = "crm.dlx"
+
+
+def events_exchange(service):
+    return f"{service}.events"
+
+
+def queue_name(source, event_type, consumer, method):
+    """Same shape as nameko's SERVICE_POOL event handler queues."""
+    return f"evt-{source}-{event_type}--{consumer}.{method}"
+
+
+def dlq_name(queue):
+    return f"{queue}.dlq"
+
+
+def consumer_queues():
+    """Every consumer queue of the contract: dicts with name, source, event_type."""
+    out = []
+    for consumer, methods in CONSUMERS.items():
+        for method, pairs in methods.items():
+            for source, event_type in pairs:
+                out.append({
+                    "name": queue_name(source, event_type, consumer, method),
+                    "consumer": consumer, "method": method,
+                    "source": source, "event_type": event_type,
+                })
+    return out
+
+
+def queue_arguments(queue, delivery_limit=5):
+    """Arguments shared by ``crm bus setup`` and the consumer's own declaration.
+
+    Quorum queues count deliveries themselves (x-delivery-limit), so a poison
+    message is dead-lettered after a bounded number of attempts even when the
+    consumer process dies while handling it.
+    """
+    return {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": int(delivery_limit),
+        "x-dead-letter-exchange": DLX,
+        "x-dead-letter-routing-key": dlq_name(queue),
+    }

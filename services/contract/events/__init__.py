@@ -1,0 +1,52 @@
+"""Event envelope and per-event payload schemas (marshmallow).
+
+Within a version only fields are added, so payload schemas accept unknown
+keys (``INCLUDE``) but insist on the ones the contract promises.
+"""
+from marshmallow import INCLUDE, Schema, fields, validate
+
+from services.contract import EVENTS
+
+
+class EnvelopeSchema(Schema):
+    event_id = fields.UUID(required=True)
+    type = fields.String(required=True)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    occurred_at = fields.AwareDateTime(required=True)
+    source = fields.String(required=True, validate=validate.OneOf(tuple(EVENTS)))
+    actor_id = fields.String(allow_none=True, load_default=None)
+    data = fields.Dict(required=True)
+
+
+class Payload(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+def _registry():
+    from services.contract.events import customers, marketing, sales, service_desk
+    reg = {}
+    for mod in (customers, sales, service_desk, marketing):
+        reg.update(mod.SCHEMAS)
+    return reg
+
+
+_REGISTRY = None
+
+
+def payload_schema(event_type):
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = _registry()
+    return _REGISTRY[event_type]
+
+
+def validate_event(envelope):
+    """Return {} if the envelope and its payload match the contract, else errors."""
+    errors = EnvelopeSchema().validate(envelope)
+    if errors:
+        return errors
+    if envelope["type"] not in EVENTS[envelope["source"]]:
+        return {"type": [f"{envelope['type']} is not an event of {envelope['source']}"]}
+    data_errors = payload_schema(envelope["type"])().validate(envelope["data"])
+    return {"data": data_errors} if data_errors else {}

@@ -1,0 +1,115 @@
+"""customers' own tables (plus the kit's outbox and inbox)."""
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (JSON, Date, ForeignKey, Index, Integer, Numeric, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from services.common.models import BigIntId, UTCDateTime, declare_base, utcnow
+
+Base = declare_base()
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    industry_code: Mapped[str] = mapped_column(String(8), index=True)
+    region: Mapped[str | None] = mapped_column(String(64), index=True)
+    scale: Mapped[str | None] = mapped_column(String(32))
+    annual_budget: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    needs: Mapped[str | None] = mapped_column(Text)
+    source_channel: Mapped[str | None] = mapped_column(String(32))
+    type: Mapped[str] = mapped_column(String(16), index=True)
+    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    tier: Mapped[str] = mapped_column(String(16), default="normal", index=True)
+    influence: Mapped[int | None] = mapped_column(Integer)
+    cooperation_since: Mapped[dt.date | None] = mapped_column(Date)
+    lost_reason: Mapped[str | None] = mapped_column(String(32))
+    lost_note: Mapped[str | None] = mapped_column(Text)
+    lost_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    completeness: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    contacts: Mapped[list["Contact"]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="Contact.id",
+        lazy="selectin")
+    tag_rows: Mapped[list["CustomerTag"]] = relationship(
+        cascade="all, delete-orphan", order_by="CustomerTag.tag", lazy="selectin")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def tags(self):
+        return sorted(t.tag for t in self.tag_rows)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"),
+                                             index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(String(64))
+    mobile: Mapped[str | None] = mapped_column(String(11))
+    email: Mapped[str | None] = mapped_column(String(254))
+    birthday: Mapped[dt.date | None] = mapped_column(Date)
+    preferred_channel: Mapped[str | None] = mapped_column(String(16))
+    is_primary: Mapped[bool] = mapped_column(default=False)
+    customer: Mapped[Customer] = relationship(back_populates="contacts")
+
+
+class CustomerTag(Base):
+    __tablename__ = "customer_tags"
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    tag: Mapped[str] = mapped_column(String(32), index=True)
+    __table_args__ = (UniqueConstraint("customer_id", "tag", name="uq_customer_tag"),)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"),
+                                             index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(512))
+    uploaded_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class HistoryEntry(Base):
+    """Append-only modification log, hash-chained per customer."""
+
+    __tablename__ = "customer_history"
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(Integer, index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    operator_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    action: Mapped[str] = mapped_column(String(32))
+    changes: Mapped[list] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (UniqueConstraint("customer_id", "seq", name="uq_history_seq"),)
+
+
+class OrderLedger(Base):
+    """customers' own copy of sales orders, fed by events, for tiering."""
+
+    __tablename__ = "order_ledger"
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Integer, index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    cancelled: Mapped[bool] = mapped_column(default=False)
+
+
+Index("ix_customers_owner_type", Customer.owner_id, Customer.type)

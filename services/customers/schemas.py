@@ -1,0 +1,176 @@
+"""customers' RPC input and output schemas."""
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from services.common.schemas import USCC, IndustryCode, Mobile, Money
+from services.customers.domain import CHANNELS, LOST_REASONS, SCALES, TIERS, TYPES
+
+_TAG = fields.String(validate=validate.Length(min=1, max=32))
+
+
+class ContactSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    title = fields.String(allow_none=True, validate=validate.Length(max=64))
+    mobile = Mobile(allow_none=True)
+    email = fields.Email(allow_none=True)
+    birthday = fields.Date(allow_none=True)
+    preferred_channel = fields.String(allow_none=True, validate=validate.OneOf(CHANNELS))
+    is_primary = fields.Boolean(load_default=False)
+
+
+class CustomerInSchema(Schema):
+    """create_customer(data); update_customer uses it with partial=True."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    uscc = USCC(required=True)
+    industry_code = IndustryCode(required=True)
+    region = fields.String(allow_none=True, validate=validate.Length(max=64))
+    scale = fields.String(allow_none=True, validate=validate.OneOf(SCALES))
+    annual_budget = Money(allow_none=True)
+    needs = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    source_channel = fields.String(allow_none=True, validate=validate.Length(max=32))
+    type = fields.String(required=True, validate=validate.OneOf(("potential", "closed")))
+    tags = fields.List(_TAG, load_default=list, validate=validate.Length(max=50))
+    owner_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+    influence = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=5))
+    cooperation_since = fields.Date(allow_none=True)
+    contacts = fields.List(fields.Nested(ContactSchema), required=True,
+                           validate=validate.Length(min=1, max=20))
+
+
+class CustomerChangesSchema(CustomerInSchema):
+    version = fields.Integer(validate=validate.Range(min=1))
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not {k for k in data if k != "version"}:
+            raise ValidationError("no changes given", "_schema")
+
+
+UPDATABLE = ("name", "industry_code", "region", "scale", "annual_budget", "needs",
+             "source_channel", "type", "influence", "cooperation_since", "contacts", "uscc")
+
+
+class ListFiltersSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    tags_all = fields.List(_TAG)
+    tags_any = fields.List(_TAG)
+    type = fields.String(validate=validate.OneOf(TYPES))
+    tier = fields.String(validate=validate.OneOf(TIERS))
+    owner_id = fields.String()
+    industry_code = fields.String(validate=validate.Length(max=8))
+    region = fields.String(validate=validate.Length(max=64))
+    q = fields.String(validate=validate.Length(max=100))
+
+
+class TagsSchema(Schema):
+    tags = fields.List(_TAG, required=True, validate=validate.Length(min=1, max=50))
+
+
+class LostSchema(Schema):
+    reason_code = fields.String(required=True, validate=validate.OneOf(LOST_REASONS))
+    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
+class OwnerSchema(Schema):
+    owner_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class AttachmentInSchema(Schema):
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    content_b64 = fields.String(required=True)
+
+
+class ContactOutSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    title = fields.String(allow_none=True)
+    mobile = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    birthday = fields.Date(allow_none=True)
+    preferred_channel = fields.String(allow_none=True)
+    is_primary = fields.Boolean()
+
+
+class CustomerOutSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    uscc = fields.String()
+    industry_code = fields.String()
+    region = fields.String(allow_none=True)
+    scale = fields.String(allow_none=True)
+    annual_budget = fields.Decimal(places=2, as_string=True, allow_none=True)
+    needs = fields.String(allow_none=True)
+    source_channel = fields.String(allow_none=True)
+    type = fields.String()
+    tags = fields.List(fields.String())
+    owner_id = fields.String(allow_none=True)
+    tier = fields.String()
+    influence = fields.Integer(allow_none=True)
+    cooperation_since = fields.Date(allow_none=True)
+    contacts = fields.List(fields.Nested(ContactOutSchema))
+    lost_reason = fields.String(allow_none=True)
+    lost_note = fields.String(allow_none=True)
+    lost_at = fields.AwareDateTime(allow_none=True)
+    completeness = fields.Float()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    version = fields.Integer()
+
+
+class CustomerPageSchema(Schema):
+    items = fields.List(fields.Nested(CustomerOutSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
+class HistoryOutSchema(Schema):
+    id = fields.Integer()
+    seq = fields.Integer()
+    operator_id = fields.String()
+    at = fields.AwareDateTime()
+    action = fields.String()
+    changes = fields.List(fields.Dict())
+    hash = fields.String()
+
+
+class AttachmentOutSchema(Schema):
+    id = fields.Integer()
+    customer_id = fields.Integer()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    uploaded_by = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class ImportRowSchema(Schema):
+    """One flat CSV row of ``crm import customers`` / ``import_customers``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String(required=True)
+    uscc = fields.String(required=True)
+    industry_code = fields.String(required=True)
+    region = fields.String(allow_none=True)
+    scale = fields.String(allow_none=True)
+    annual_budget = fields.String(allow_none=True)
+    needs = fields.String(allow_none=True)
+    source_channel = fields.String(allow_none=True)
+    type = fields.String(required=True)
+    owner_id = fields.String(allow_none=True)
+    tags = fields.String(allow_none=True)
+    contact_name = fields.String(required=True)
+    contact_title = fields.String(allow_none=True)
+    contact_mobile = fields.String(required=True)
+    contact_email = fields.String(allow_none=True)

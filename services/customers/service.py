@@ -1,0 +1,263 @@
+"""customers: the one customer master record (nameko service ``customers``)."""
+import base64
+import binascii
+
+import hashlib
+
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+from sqlalchemy.orm.exc import StaleDataError
+
+from services.common.actors import CurrentActor
+from services.common.config import var_dir
+from services.common.errors import Forbidden, PayloadTooLarge, validation_error
+from services.common.handlers import DeadLetterMonitor, event_handler
+from services.common.metrics import Metrics
+from services.common.schemas import load, page_args, paged
+from services.common.uow import Database
+from services.customers import commands, domain
+from services.customers import repository as repo
+from services.customers.exceptions import EXPECTED, Conflict
+from services.customers.models import Attachment, Base, HistoryEntry
+from services.customers.schemas import (AttachmentInSchema, AttachmentOutSchema,
+                                        CustomerChangesSchema, CustomerInSchema,
+                                        CustomerOutSchema, HistoryOutSchema, ListFiltersSchema,
+                                        LostSchema, OwnerSchema, TagsSchema)
+
+OUT = CustomerOutSchema()
+
+
+def _rpc(fn):
+    return rpc(expected_exceptions=EXPECTED, sensitive_arguments=())(fn)
+
+
+class CustomersService:
+    name = "customers"
+
+    db = Database(Base)
+    actor = CurrentActor()
+    config = Config()
+    metrics = Metrics()
+    dlq_monitor = DeadLetterMonitor()
+
+    # --- create / read / update ----------------------------------------------
+    @_rpc
+    def create_customer(self, data, at=None):
+        """Create a customer → the customer. ValidationError, Conflict (USCC taken)."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        data = load(CustomerInSchema(), data)
+        with self.db.uow() as uow:
+            customer = commands.create(uow, actor, data, when)
+            uow.commit()
+            return OUT.dump(repo.to_output(customer, actor))
+
+    @_rpc
+    def get_customer(self, customer_id):
+        """The customer (contacts masked unless you own it). NotFound."""
+        actor = self.actor.get()
+        with self.db.uow() as uow:
+            return OUT.dump(repo.to_output(repo.get(uow.session, customer_id, actor), actor))
+
+    @_rpc
+    def update_customer(self, customer_id, changes, at=None):
+        """Apply ``changes`` (optionally with ``version`` for optimistic locking)
+        → the customer. ValidationError, NotFound, Conflict (stale version, USCC)."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        changes = load(CustomerChangesSchema(), changes, partial=True)
+        if "owner_id" in changes or "tags" in changes:
+            raise validation_error({k: "use set_owner / add_tags / remove_tags"
+                                    for k in ("owner_id", "tags") if k in changes})
+        try:
+            with self.db.uow() as uow:
+                customer = repo.get(uow.session, customer_id, actor, for_update=True)
+                commands.update(uow, actor, customer, changes, when)
+                uow.commit()
+                return OUT.dump(repo.to_output(customer, actor))
+        except StaleDataError:
+            raise Conflict("the customer was changed by someone else; reload and retry",
+                           {"version": ["stale"]}, code="STALE_VERSION") from None
+
+    @_rpc
+    def list_customers(self, filters=None, page=1, page_size=20):
+        """Customers you may see, filtered → {items, total, page, page_size}."""
+        actor = self.actor.get()
+        filters = load(ListFiltersSchema(), filters or {})
+        page, page_size = page_args(page, page_size)
+        with self.db.uow() as uow:
+            rows, total = repo.list_page(uow.session, filters, actor.owner_scope(), page,
+                                         page_size)
+            return paged([OUT.dump(repo.to_output(c, actor)) for c in rows], total, page,
+                         page_size)
+
+    # --- tags, owner, lost ----------------------------------------------------
+    @_rpc
+    def add_tags(self, customer_id, tags, at=None):
+        return self._change_tags(customer_id, tags, at, add=True)
+
+    @_rpc
+    def remove_tags(self, customer_id, tags, at=None):
+        return self._change_tags(customer_id, tags, at, add=False)
+
+    def _change_tags(self, customer_id, tags, at, add):
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        tags = load(TagsSchema(), {"tags": tags})["tags"]
+        with self.db.uow() as uow:
+            customer = repo.get(uow.session, customer_id, actor, for_update=True)
+            current = set(customer.tags)
+            wanted = current | set(tags) if add else current - set(tags)
+            commands.apply(uow, actor, customer, when, "tags_changed",
+                           lambda c: repo.set_tags(c, wanted))
+            uow.commit()
+            return OUT.dump(repo.to_output(customer, actor))
+
+    @_rpc
+    def set_owner(self, customer_id, owner_id, at=None):
+        """Managers hand a customer to another owner. Forbidden for staff."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        owner_id = load(OwnerSchema(), {"owner_id": owner_id})["owner_id"]
+        with self.db.uow() as uow:
+            customer = repo.get(uow.session, customer_id, actor, for_update=True)
+            if not actor.is_manager:
+                raise Forbidden("only managers may change a customer's owner")
+            previous = customer.owner_id
+            if previous != owner_id:
+                commands.apply(uow, actor, customer, when, "owner_changed",
+                               lambda c: setattr(c, "owner_id", owner_id), event=None)
+                uow.emit("customer_owner_changed",
+                         repo.event_data(customer, previous_owner_id=previous), when)
+            uow.commit()
+            return OUT.dump(repo.to_output(customer, actor))
+
+    @_rpc
+    def mark_lost(self, customer_id, reason_code, note=None, at=None):
+        """Mark a customer lost with a reason code. Conflict if already lost."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        args = load(LostSchema(), {"reason_code": reason_code, "note": note})
+        with self.db.uow() as uow:
+            customer = repo.get(uow.session, customer_id, actor, for_update=True)
+            if customer.type == "lost":
+                raise Conflict("customer is already marked lost")
+
+            def lose(c):
+                c.type, c.lost_reason, c.lost_note, c.lost_at = (
+                    "lost", args["reason_code"], args.get("note"), when)
+            commands.apply(uow, actor, customer, when, "marked_lost", lose, event=None)
+            uow.emit("customer_lost", repo.event_data(customer, reason_code=args["reason_code"],
+                                                      note_given=bool(args.get("note"))), when)
+            uow.commit()
+            return OUT.dump(repo.to_output(customer, actor))
+
+    @_rpc
+    def reactivate(self, customer_id, at=None):
+        """Bring a lost customer back (closed if it has orders, else potential)."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        with self.db.uow() as uow:
+            customer = repo.get(uow.session, customer_id, actor, for_update=True)
+            if customer.type != "lost":
+                raise Conflict("only a lost customer can be reactivated")
+            _, first_order = repo.orders_last_12_months(uow.session, customer.id, when)
+
+            def revive(c):
+                c.type = "closed" if first_order or c.cooperation_since else "potential"
+                c.lost_reason = c.lost_note = c.lost_at = None
+            commands.apply(uow, actor, customer, when, "reactivated", revive, event=None)
+            uow.emit("customer_reactivated", repo.event_data(customer), when)
+            uow.commit()
+            return OUT.dump(repo.to_output(customer, actor))
+
+    # --- history, attachments, import ----------------------------------------
+    @_rpc
+    def get_history(self, customer_id):
+        """The modification log, oldest first (contact values masked)."""
+        actor = self.actor.get()
+        with self.db.uow() as uow:
+            repo.get(uow.session, customer_id, actor)
+            entries = uow.session.query(HistoryEntry).filter_by(customer_id=customer_id) \
+                .order_by(HistoryEntry.seq).all()
+            return HistoryOutSchema(many=True).dump(entries)
+
+    @_rpc
+    def verify_history(self, customer_id):
+        """Check the hash chain of the modification log → {valid, entries, broken_at_seq}."""
+        actor = self.actor.get()
+        with self.db.uow() as uow:
+            repo.get(uow.session, customer_id, actor)
+            return repo.verify_history(uow.session, customer_id)
+
+    @_rpc
+    def add_attachment(self, customer_id, filename, content_b64, at=None):
+        """Attach a .pdf/.jpg (≤ 5 MB, checked by content). ValidationError,
+        PayloadTooLarge, NotFound."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        args = load(AttachmentInSchema(), {"filename": filename, "content_b64": content_b64})
+        try:
+            content = base64.b64decode(args["content_b64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise validation_error({"content_b64": "not valid base64"}) from None
+        if len(content) > domain.MAX_ATTACHMENT_BYTES:
+            raise PayloadTooLarge("attachments are limited to 5 MB",
+                                  {"content_b64": ["larger than 5 MB"]})
+        ctype, problem = domain.attachment_type(args["filename"], content)
+        if problem:
+            raise validation_error({"filename": problem})
+        with self.db.uow() as uow:
+            customer = repo.get(uow.session, customer_id, actor, for_update=True)
+            digest = hashlib.sha256(content).hexdigest()
+            folder = var_dir(self.config) / "attachments" / str(customer.id)
+            folder.mkdir(parents=True, exist_ok=True)
+            ext = args["filename"][args["filename"].rfind("."):].lower()
+            path = folder / f"{digest}{ext}"
+            path.write_bytes(content)
+            att = Attachment(customer_id=customer.id, filename=args["filename"],
+                             content_type=ctype, size=len(content), sha256=digest,
+                             path=str(path), uploaded_by=actor.label, created_at=when)
+            uow.session.add(att)
+            repo.append_history(uow.session, customer.id, actor.label, when, "attachment_added",
+                                [{"field": "attachments", "before": None,
+                                  "after": args["filename"]}])
+            uow.session.flush()
+            uow.commit()
+            return AttachmentOutSchema().dump(att)
+
+    @_rpc
+    def list_attachments(self, customer_id):
+        actor = self.actor.get()
+        with self.db.uow() as uow:
+            repo.get(uow.session, customer_id, actor)
+            rows = uow.session.query(Attachment).filter_by(customer_id=customer_id) \
+                .order_by(Attachment.id).all()
+            return AttachmentOutSchema(many=True).dump(rows)
+
+    @_rpc
+    def import_customers(self, rows, at=None):
+        """Create or update (by USCC) many customers from flat rows →
+        {created, updated, errors: [{row, fields}]}; good rows land, bad rows are reported."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        if not isinstance(rows, list) or len(rows) > commands.MAX_ROWS:
+            raise validation_error({"rows": f"a list of at most {commands.MAX_ROWS} rows"})
+        with self.db.uow() as uow:
+            result = commands.import_rows(uow, actor, rows, when)
+            uow.commit()
+            return result
+
+    # --- events ---------------------------------------------------------------
+    @event_handler("sales", "order_placed")
+    @event_handler("sales", "order_changed")
+    @event_handler("sales", "order_cancelled")
+    def on_order_event(self, envelope):
+        """Keep the order ledger; recompute tier (and potential → closed)."""
+        with self.db.uow() as uow:
+            if uow.already_applied(envelope):
+                return
+            commands.apply_order_event(uow, envelope)
+            uow.commit()
+
+
