@@ -1,15 +1,128 @@
 """Payloads of the sales service's events.
 
-Minimal until the sales issue lands: each event names the ids it is about.
-The department's issue refines these schemas (only adding fields).
+Every sales event names its ``owner_id`` (the owner at the time of the event)
+so reporting can scope KPIs per owner without calling sales. Money is a
+string with two places. ``campaign_id`` travels from the lead to the
+opportunity and its orders so marketing can evaluate campaigns.
 """
+from marshmallow import fields, validate
 
-from services.contract import EVENTS
 from services.contract.events import Payload
 
+SOURCES = ("trade_show", "website", "referral", "campaign", "phone", "other")
+STAGES = ("qualify", "propose", "negotiate")
+Money = fields.Decimal(as_string=True)
+Id = fields.Raw  # int or str: the owning service decides
 
-class AnyPayload(Payload):
-    pass
+
+class LeadPayload(Payload):
+    lead_id = Id(required=True)
+    owner_id = fields.String(allow_none=True, required=True)
+    source = fields.String(validate=validate.OneOf(SOURCES))
+    customer_id = Id(allow_none=True)
+    campaign_id = Id(allow_none=True)
+    participant_id = Id(allow_none=True)
+    region = fields.String(allow_none=True)
+    industry_code = fields.String(allow_none=True)
 
 
-SCHEMAS = {t: AnyPayload for t in EVENTS["sales"]}
+class LeadAssignedPayload(LeadPayload):
+    previous_owner_id = fields.String(allow_none=True)
+    rule = fields.String(allow_none=True)  # region|industry|named|round_robin|manual
+
+
+class LeadConvertedPayload(LeadPayload):
+    opportunity_id = Id(required=True)
+    customer_id = Id(required=True)
+
+
+class LeadDisqualifiedPayload(LeadPayload):
+    reason = fields.String(required=True)
+
+
+class OpportunityPayload(Payload):
+    opportunity_id = Id(required=True)
+    customer_id = Id(required=True)
+    owner_id = fields.String(allow_none=True, required=True)
+    amount = Money
+    stage = fields.String(validate=validate.OneOf(STAGES + ("won", "lost")))
+    probability = fields.Float()
+    expected_close_date = fields.Date(allow_none=True)
+    lead_id = Id(allow_none=True)
+    campaign_id = Id(allow_none=True)
+
+
+class StageChangedPayload(OpportunityPayload):
+    from_stage = fields.String(required=True)
+    stage = fields.String(required=True)
+
+
+class OpportunityLostPayload(OpportunityPayload):
+    reason = fields.String(required=True)
+
+
+class FollowUpPayload(Payload):
+    follow_up_id = Id(required=True)
+    opportunity_id = Id(required=True)
+    owner_id = fields.String(allow_none=True, required=True)
+    due_at = fields.AwareDateTime(required=True)
+
+
+class FollowUpCompletedPayload(FollowUpPayload):
+    completed_at = fields.AwareDateTime(required=True)
+    on_time = fields.Boolean(required=True)
+
+
+class OrderPayload(Payload):
+    order_id = Id(required=True)
+    customer_id = Id(required=True)
+    owner_id = fields.String(allow_none=True, required=True)
+    amount = Money
+    opportunity_id = Id(allow_none=True)
+    campaign_id = Id(allow_none=True)
+
+
+class OrderPlacedPayload(OrderPayload):
+    amount = fields.Decimal(as_string=True, required=True)
+    delivery_date = fields.Date(allow_none=True)
+
+
+class OrderChangedPayload(OrderPayload):
+    amount = fields.Decimal(as_string=True, required=True)
+    previous_amount = fields.Decimal(as_string=True)
+    changed_fields = fields.List(fields.String())
+
+
+class OrderShippedPayload(OrderPayload):
+    shipment_id = Id()
+    shipped_at = fields.AwareDateTime()
+
+
+class PaymentPayload(OrderPayload):
+    payment_id = Id(required=True)
+    amount = fields.Decimal(as_string=True, required=True)
+    paid_total = fields.Decimal(as_string=True)
+    outstanding = fields.Decimal(as_string=True)
+
+
+class OrderCancelledPayload(OrderPayload):
+    reason = fields.String(required=True)
+
+
+SCHEMAS = {
+    "lead_created": LeadPayload,
+    "lead_assigned": LeadAssignedPayload,
+    "lead_converted": LeadConvertedPayload,
+    "lead_disqualified": LeadDisqualifiedPayload,
+    "opportunity_created": OpportunityPayload,
+    "opportunity_stage_changed": StageChangedPayload,
+    "opportunity_won": OpportunityPayload,
+    "opportunity_lost": OpportunityLostPayload,
+    "follow_up_scheduled": FollowUpPayload,
+    "follow_up_completed": FollowUpCompletedPayload,
+    "order_placed": OrderPlacedPayload,
+    "order_changed": OrderChangedPayload,
+    "order_shipped": OrderShippedPayload,
+    "payment_received": PaymentPayload,
+    "order_cancelled": OrderCancelledPayload,
+}

@@ -1,0 +1,125 @@
+"""pytest fixtures: config on a fresh vhost + databases, services in-process,
+standalone RPC, gateways on free ports, event taps."""
+import contextlib
+import os
+import socket
+import tempfile
+
+import pytest
+from nameko.containers import ServiceContainer
+
+from services.common.bus import setup_bus
+from services.common.config import load_config
+from services.common.migrate import upgrade
+from services.contract import SERVICES
+from tests.support.infra import PgDatabases, Vhost
+from tests.support.tap import EventTap
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def amqp_uri():
+    vhost = Vhost()
+    uri = vhost.create()
+    yield uri
+    vhost.drop()
+
+
+@pytest.fixture(scope="session")
+def db_urls(tmp_path_factory):
+    backend = os.environ.get("CRM_TEST_DB", "sqlite")
+    if backend == "postgres":
+        dbs = PgDatabases(SERVICES)
+        urls = dbs.create()
+        yield urls
+        dbs.drop()
+        return
+    folder = tmp_path_factory.mktemp("db")
+    yield {s: f"sqlite:///{folder}/{s}.db" for s in SERVICES}
+
+
+@pytest.fixture(scope="session")
+def config(amqp_uri, db_urls):
+    cfg = load_config()
+    cfg["AMQP_URI"] = amqp_uri
+    cfg["DB_URIS"] = dict(db_urls)
+    cfg["METRICS_PORT"] = 0
+    cfg["VAR_DIR"] = tempfile.mkdtemp(prefix="crm-var-")
+    cfg["EVENT_DELIVERY_LIMIT"] = 3
+    cfg.pop("LOGGING", None)
+    for service, url in db_urls.items():
+        from services.common.migrate import has_migrations
+        if has_migrations(service):
+            upgrade(service, url)
+    setup_bus(amqp_uri, cfg["EVENT_DELIVERY_LIMIT"])
+    return cfg
+
+
+@pytest.fixture
+def start_service(config):
+    """start_service(ServiceClass, **config_overrides) -> running container."""
+    containers = []
+
+    def start(cls, **overrides):
+        cfg = dict(config, **overrides)
+        container = ServiceContainer(cls, cfg)
+        container.start()
+        containers.append(container)
+        return container
+
+    yield start
+    for c in reversed(containers):
+        c.stop()
+
+
+@pytest.fixture
+def start_gateway(start_service):
+    """start_gateway(GatewayClass) -> base URL."""
+
+    def start(cls):
+        port = free_port()
+        start_service(cls, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
+        return f"http://127.0.0.1:{port}"
+
+    return start
+
+
+@pytest.fixture
+def rpc(config):
+    """``with rpc(actor) as proxy: proxy.customers.create_customer(...)``."""
+    from services.common.cli.rpc_client import cluster
+
+    def make(actor=None, timeout=15):
+        return cluster(config, actor, timeout)
+
+    return make
+
+
+@pytest.fixture
+def event_tap(config):
+    """event_tap(source, *types) -> EventTap collecting published envelopes."""
+    taps = []
+
+    def make(source, *types):
+        tap = EventTap(config["AMQP_URI"], source, types)
+        tap.start()
+        taps.append(tap)
+        return tap
+
+    yield make
+    for t in taps:
+        t.stop()
+
+
+def actor(user, role="staff", department="sales"):
+    return {"id": user, "roles": [role], "department": department}
+
+
+@contextlib.contextmanager
+def nothing():
+    yield
