@@ -1,3 +1,3 @@
-"""reporting: not built yet (see its issue). make run starts what a package declares."""
-SERVICE = None
-GATEWAY = None
+"""reporting: KPIs, scorecards, churn watch and the managers' dashboard (service + gateway)."""
+SERVICE = "services.reporting.service:ReportingService"
+GATEWAY = "services.reporting.gateway:ReportingGateway"

@@ -1,0 +1,310 @@
+"""reporting's reads. ``get_kpis`` reads only the per-month aggregates plus a few
+indexed, bounded look-ups (follow-ups / tickets not yet due, customers lost in
+the period, campaigns launched in the period): it never scans the event log.
+"""
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import and_, case, func, or_, select
+
+from services.common.models import utcnow
+from services.reporting import domain
+from services.reporting.models import (
+    CampaignFact,
+    ClosedSpan,
+    CustomerFact,
+    EventLog,
+    FollowUpFact,
+    KpiMonth,
+    LeadFact,
+    OpportunityFact,
+    OrderFact,
+    ParticipantFact,
+    ScorecardTarget,
+    Staff,
+    TicketFact,
+)
+
+SNAPSHOT_METRICS = ("c_act_n", "c_act_filled", "c_closed_n")
+
+
+class Scope:
+    """None → company; {"owner_id": X}; {"department": D}."""
+
+    def __init__(self, scope=None):
+        scope = scope or {}
+        self.owner_id = scope.get("owner_id")
+        self.department = scope.get("department")
+
+    def to_dict(self):
+        if self.owner_id:
+            return {"owner_id": self.owner_id}
+        if self.department:
+            return {"department": self.department}
+        return None
+
+    def _dept_members(self):
+        return select(Staff.employee_id).where(Staff.department == self.department)
+
+    def agg(self):
+        """Filter on kpi_month.owner."""
+        if self.owner_id:
+            return KpiMonth.owner == self.owner_id
+        if self.department:
+            return KpiMonth.owner.in_(self._dept_members())
+        return KpiMonth.owner == domain.COMPANY
+
+    def on(self, column):
+        """Filter on a fact table's owner column (None = no filter)."""
+        if self.owner_id:
+            return column == self.owner_id
+        if self.department:
+            return column.in_(self._dept_members())
+        return None
+
+
+def _where(stmt, *conds):
+    return stmt.where(*[c for c in conds if c is not None])
+
+
+def period_sums(session, scope, first, last):
+    rows = session.execute(_where(
+        select(KpiMonth.metric, func.sum(KpiMonth.value)).group_by(KpiMonth.metric),
+        scope.agg(), KpiMonth.month >= first, KpiMonth.month <= last)).all()
+    return {m: int(v or 0) for m, v in rows}
+
+
+def snapshots(session, scope, first, last):
+    """Prefix sums of the state deltas: at period end (months ≤ last) and at period
+    start (months < first)."""
+    rows = session.execute(_where(
+        select(KpiMonth.metric, KpiMonth.month, func.sum(KpiMonth.value))
+        .group_by(KpiMonth.metric, KpiMonth.month),
+        scope.agg(), KpiMonth.month <= last, KpiMonth.metric.in_(SNAPSHOT_METRICS))).all()
+    end, start = {}, {}
+    for metric, month, value in rows:
+        end[metric] = end.get(metric, 0) + int(value or 0)
+        if month < first:
+            start[metric] = start.get(metric, 0) + int(value or 0)
+    return end, start
+
+
+def churned(session, scope, start, end):
+    """Customers closed at ``start`` (under the span's owner) marked lost in [start, end)."""
+    stmt = _where(select(func.count()).select_from(ClosedSpan),
+                  ClosedSpan.lost_at >= start, ClosedSpan.lost_at < end,
+                  ClosedSpan.start_at < start,
+                  or_(ClosedSpan.end_at.is_(None), ClosedSpan.end_at >= start),
+                  scope.on(ClosedSpan.owner_id))
+    return session.scalar(stmt) or 0
+
+
+def pending(session, scope, start, end, now):
+    """Items of the period's cohorts not settled and not yet due (left out of the
+    timeliness denominators)."""
+    fu = session.scalar(_where(
+        select(func.count()).select_from(FollowUpFact),
+        FollowUpFact.due_at > max(now, start), FollowUpFact.due_at < end,
+        FollowUpFact.completed_at.is_(None), scope.on(FollowUpFact.owner_id))) or 0
+    complaints = session.scalar(_where(
+        select(func.count()).select_from(TicketFact),
+        TicketFact.resolution_due_at > now, TicketFact.opened_at >= start,
+        TicketFact.opened_at < end, TicketFact.kind == "complaint",
+        TicketFact.resolved_at.is_(None), scope.on(TicketFact.assignee_id))) or 0
+    responses = session.scalar(_where(
+        select(func.count()).select_from(TicketFact),
+        TicketFact.first_response_due_at > now, TicketFact.opened_at >= start,
+        TicketFact.opened_at < end, TicketFact.responded_at.is_(None),
+        scope.on(TicketFact.assignee_id))) or 0
+    return fu, complaints, responses
+
+
+def get_kpis(session, period, scope, tz, now=None, with_campaigns=True):
+    now = now or utcnow()
+    first = domain.month_key(period.year, period.first_month)
+    last = domain.month_key(period.year, period.last_month)
+    start, end = domain.period_bounds(period, tz)
+    sums = period_sums(session, scope, first, last)
+    snap_end, snap_start = snapshots(session, scope, first, last)
+    closed_start = snap_start.get("c_closed_n", 0) // domain.SCALE
+    fu, complaints, responses = pending(session, scope, start, end, now)
+    return domain.kpis_from(
+        sums, active_n=snap_end.get("c_act_n", 0) // domain.SCALE,
+        active_filled=snap_end.get("c_act_filled", 0) // domain.SCALE,
+        closed_at_start=closed_start,
+        churned=churned(session, scope, start, end) if closed_start else 0,
+        pending_follow_ups=fu, pending_complaints=complaints, pending_responses=responses,
+        campaigns=campaigns(session, scope, start, end) if with_campaigns else [])
+
+
+def funnel(session, scope, period):
+    first = domain.month_key(period.year, period.first_month)
+    last = domain.month_key(period.year, period.last_month)
+    sums = period_sums(session, scope, first, last)
+    return {k: sums.get(m, 0) // domain.SCALE
+            for k, m in (("leads", "l_new"), ("converted", "l_conv"),
+                         ("opportunities", "o_new"), ("won", "o_won"))}
+
+
+# --- campaigns --------------------------------------------------------------------------
+def _campaign_dict(c):
+    return {"campaign_id": c.campaign_id, "theme": c.theme, "owner_id": c.owner_id,
+            "format": c.format, "cost": c.cost, "launched_at": c.launched_at}
+
+
+def campaign_stats(session, c):
+    cid = c["campaign_id"]
+    participants = session.scalar(select(func.count()).select_from(ParticipantFact).where(
+        ParticipantFact.campaign_id == cid, ParticipantFact.registered.is_(True))) or 0
+    generated = session.scalar(select(func.sum(ParticipantFact.leads_generated)).where(
+        ParticipantFact.campaign_id == cid)) or 0
+    leads = select(LeadFact.lead_id).where(LeadFact.campaign_id == cid)
+    converted = session.scalar(select(func.count()).select_from(LeadFact).where(
+        LeadFact.campaign_id == cid, LeadFact.converted_at.is_not(None))) or 0
+    lead_opps = select(LeadFact.opportunity_id).where(LeadFact.campaign_id == cid,
+                                                      LeadFact.opportunity_id.is_not(None))
+    opps = session.execute(select(OpportunityFact.customer_id, OpportunityFact.created_at,
+                                  OpportunityFact.decided_at).where(
+        or_(OpportunityFact.campaign_id == cid, OpportunityFact.lead_id.in_(leads),
+            OpportunityFact.opportunity_id.in_(lead_opps)),
+        OpportunityFact.customer_id.is_not(None))).all()
+    since = {}
+    floor = c.get("launched_at") or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    for customer_id, created_at, decided_at in opps:
+        at = created_at or decided_at or floor
+        since[customer_id] = min(since.get(customer_id, at), at)
+    won = Decimal(0)
+    if since:
+        rows = session.execute(select(OrderFact.customer_id, OrderFact.placed_at,
+                                      OrderFact.amount).where(
+            OrderFact.customer_id.in_(list(since)), OrderFact.cancelled_at.is_(None),
+            OrderFact.placed_at.is_not(None))).all()
+        won = sum((Decimal(a or 0) for cust, at, a in rows if at >= since[cust]), Decimal(0))
+    return domain.campaign_row(c, participants, int(generated), converted, won)
+
+
+def campaigns(session, scope, start, end):
+    rows = session.scalars(_where(
+        select(CampaignFact).order_by(CampaignFact.launched_at, CampaignFact.campaign_id),
+        CampaignFact.launched_at >= start, CampaignFact.launched_at < end,
+        scope.on(CampaignFact.owner_id))).all()
+    return [campaign_stats(session, _campaign_dict(c)) for c in rows]
+
+
+def campaign_report(session, campaign_id):
+    c = session.get(CampaignFact, str(campaign_id))
+    if c is None:
+        return None
+    out = campaign_stats(session, _campaign_dict(c))
+    feedback = session.execute(select(func.count(ParticipantFact.feedback_score),
+                                      func.avg(ParticipantFact.feedback_score)).where(
+        ParticipantFact.campaign_id == c.campaign_id)).one()
+    out.update(completed_at=c.completed_at.isoformat() if c.completed_at else None,
+               feedback_count=feedback[0] or 0,
+               feedback_average=round(float(feedback[1]), 4) if feedback[1] else None,
+               conversion_rate=domain.rate(out["leads_converted"], out["leads_generated"]))
+    return out
+
+
+# --- trend, freshness ---------------------------------------------------------------------
+def trend(session, last_month, scope, tz, months=12, now=None):
+    out = []
+    for i in range(months - 1, -1, -1):
+        ym = domain.add_months(last_month, -i)
+        period = domain.parse_period(domain.month_label(ym))
+        k = get_kpis(session, period, scope, tz, now, with_campaigns=False)
+        k.pop("campaigns")
+        out.append(dict(k, period=period.label))
+    return out
+
+
+def freshness(session, now=None, sample=500):
+    now = now or utcnow()
+    rows = session.execute(select(EventLog.lag_seconds, EventLog.applied_at)
+                           .order_by(EventLog.id.desc()).limit(sample)).all()
+    lags = sorted(r[0] for r in rows)
+    total = session.scalar(select(func.max(EventLog.id))) or 0
+
+    def pct(p):
+        return round(lags[min(len(lags) - 1, int(p * len(lags)))], 3) if lags else None
+    last_applied = rows[0][1] if rows else None
+    return {"events_applied": total, "sample": len(lags), "lag_p50_seconds": pct(0.5),
+            "lag_p95_seconds": pct(0.95), "lag_max_seconds": round(lags[-1], 3) if lags else None,
+            "last_applied_at": last_applied.isoformat() if last_applied else None,
+            "seconds_since_last_apply": round((now - last_applied).total_seconds(), 3)
+            if last_applied else None}
+
+
+# --- staff and scorecards -------------------------------------------------------------------
+def staff(session, department=None):
+    stmt = select(Staff).order_by(Staff.employee_id)
+    if department:
+        stmt = stmt.where(Staff.department == department)
+    return [{"employee_id": s.employee_id, "department": s.department,
+             "manual_department": s.manual_department} for s in session.scalars(stmt)]
+
+
+def staff_department(session, employee_id):
+    row = session.get(Staff, employee_id)
+    return row.department if row else None
+
+
+def targets(session, role, employee_id=None):
+    """Effective {kpi: (target, weight)}: defaults < '*' rows < the employee's rows."""
+    out = {k: (Decimal(t), Decimal(w)) for k, (t, w) in domain.DEFAULT_TARGETS[role].items()}
+    who = [domain.COMPANY] + ([employee_id] if employee_id else [])
+    rows = session.scalars(select(ScorecardTarget).where(
+        ScorecardTarget.role == role, ScorecardTarget.employee_id.in_(who))).all()
+    for r in sorted(rows, key=lambda r: r.employee_id != domain.COMPANY):
+        if r.kpi in out:
+            out[r.kpi] = (r.target, r.weight)
+    return out
+
+
+def put_targets(session, employee_id, items, actor_id):
+    for item in items:
+        session.merge(ScorecardTarget(employee_id=employee_id or domain.COMPANY,
+                                      role=item["role"], kpi=item["kpi"],
+                                      target=item["target"], weight=item["weight"],
+                                      updated_by=actor_id, updated_at=utcnow()))
+
+
+def scorecard(session, employee_id, role, period, tz, now=None):
+    scope = Scope({"owner_id": employee_id})
+    kpis = get_kpis(session, period, scope, tz, now, with_campaigns=False)
+    actuals = {k: kpis[k] for k in domain.SCORECARD_KPIS[role]}
+    months = period.last_month - period.first_month + 1
+    value, items = domain.score(actuals, targets(session, role, employee_id), months)
+    return {"employee_id": employee_id, "role": role, "period": period.label, "score": value,
+            "items": items}
+
+
+# --- churn watchlist ------------------------------------------------------------------------
+def watchlist(session, now, page=1, page_size=20):
+    c = CustomerFact
+    no_order = or_(c.last_order_at.is_(None), c.last_order_at < now - dt.timedelta(days=180))
+    complaints = c.complaint2_at >= now - dt.timedelta(days=90)
+    low_csat = c.latest_csat <= 2
+    lost_opp = c.lost_opp_at >= now - dt.timedelta(days=90)
+    w = domain.CHURN_SIGNALS
+    risk = (case((no_order, w["no_order_180d"]), else_=0)
+            + case((complaints, w["complaints_90d"]), else_=0)
+            + case((low_csat, w["low_csat"]), else_=0)
+            + case((lost_opp, w["lost_opportunity_90d"]), else_=0)).label("risk")
+    cond = and_(c.type == "closed", or_(no_order, complaints, low_csat, lost_opp))
+    total = session.scalar(select(func.count()).select_from(c).where(cond)) or 0
+    rows = session.execute(select(c, risk).where(cond)
+                           .order_by(risk.desc(), c.customer_id)
+                           .offset((page - 1) * page_size).limit(page_size)).all()
+    items = []
+    for row, _risk in rows:
+        signals, score = domain.churn_signals(now, row.last_order_at, row.complaint2_at,
+                                              row.latest_csat, row.lost_opp_at)
+        items.append({"customer_id": row.customer_id, "name": row.name,
+                      "owner_id": row.owner_id, "tier": row.tier, "signals": signals,
+                      "risk_score": score,
+                      "last_order_at": row.last_order_at.isoformat()
+                      if row.last_order_at else None,
+                      "latest_csat": row.latest_csat})
+    return items, total
+

@@ -1,0 +1,254 @@
+"""reporting: cross-department KPIs from every event of the contract (nameko
+service ``reporting``). Managers, admins and system callers only."""
+import csv
+import io
+
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+
+from services.common import metrics
+from services.common.actors import CurrentActor
+from services.common.handlers import DeadLetterMonitor, PoisonEvent, event_handler
+from services.common.metrics import Metrics
+from services.common.models import utcnow
+from services.common.schemas import load, page_args, paged
+from services.common.uow import Database
+from services.contract import ALL_EVENTS
+from services.reporting import commands, domain
+from services.reporting import repository as repo
+from services.reporting.exceptions import EXPECTED, Forbidden, NotFound, ValidationError
+from services.reporting.models import Base
+from services.reporting.schemas import (
+    CampaignIdSchema,
+    KpiQuerySchema,
+    ScorecardQuerySchema,
+    StaffDepartmentSchema,
+    TargetsInSchema,
+)
+
+HANDLER = "reporting.apply_event"
+
+
+def _rpc(fn):
+    return rpc(expected_exceptions=EXPECTED)(fn)
+
+
+def _apply_event(self, envelope):
+    """Apply any event of the contract: inbox + event log + facts + aggregates,
+    in one transaction."""
+    try:
+        domain.entity_of(envelope)
+    except (KeyError, TypeError) as exc:
+        raise PoisonEvent(str(exc)) from None
+    with self.db.uow() as uow:
+        if uow.already_applied(envelope):
+            return
+        lag = commands.apply_envelope(uow.session, envelope, self._tz())
+        uow.commit()
+    if lag is not None:
+        metrics.EVENT_LAG.labels(self.name).observe(lag)
+        metrics.EVENTS_APPLIED.labels(self.name, HANDLER).inc()
+
+
+for _source, _type in ALL_EVENTS:  # one queue per event of the contract
+    _apply_event = event_handler(_source, _type)(_apply_event)
+
+
+class ReportingService:
+    name = "reporting"
+
+    db = Database(Base)
+    actor = CurrentActor()
+    config = Config()
+    metrics = Metrics()
+    dlq_monitor = DeadLetterMonitor()
+
+    apply_event = _apply_event
+
+    # --- helpers -------------------------------------------------------------------------
+    def _tz(self):
+        return self.config.get("CRM_TIMEZONE") or domain.DEFAULT_TZ
+
+    def _manager(self):
+        actor = self.actor.get()
+        if not actor.is_manager:
+            raise Forbidden("reporting is for managers")
+        return actor
+
+    def _kpi_args(self, period, scope):
+        args = load(KpiQuerySchema(), {"period": period, "scope": scope})
+        return args["period"], repo.Scope(args["scope"])
+
+    # --- KPIs ----------------------------------------------------------------------------
+    @_rpc
+    def get_kpis(self, period, scope=None):
+        """Every KPI of shared/KPIS.md for ``period`` ('2026-11', '2026-Q4', '2026')
+        and ``scope`` (None, {"owner_id": X} or {"department": D})."""
+        self._manager()
+        period, scope = self._kpi_args(period, scope)
+        with self.db.uow() as uow:
+            return repo.get_kpis(uow.session, period, scope, self._tz())
+
+    @_rpc
+    def trend(self, period, scope=None, months=12):
+        """KPIs (without campaigns) of each of the ``months`` months ending with the
+        period's last month."""
+        self._manager()
+        period, scope = self._kpi_args(period, scope)
+        if not isinstance(months, int) or not 1 <= months <= 36:
+            raise ValidationError("Invalid input", {"months": ["between 1 and 36"]})
+        with self.db.uow() as uow:
+            return repo.trend(uow.session, domain.month_key(period.year, period.last_month),
+                              scope, self._tz(), months)
+
+    @_rpc
+    def export_csv(self, period, scope=None):
+        """The KPI table of a period as CSV text (kpi,value) plus the campaign table."""
+        kpis = self.get_kpis(period, scope)
+        out = io.StringIO()
+        w = csv.writer(out)
+        w.writerow(["kpi", "value"])
+        for key, value in kpis.items():
+            if key == "tickets_new_by_kind":
+                for kind, n in value.items():
+                    w.writerow([f"tickets_new_by_kind.{kind}", n])
+            elif key != "campaigns":
+                w.writerow([key, "" if value is None else value])
+        if kpis["campaigns"]:
+            w.writerow([])
+            cols = list(kpis["campaigns"][0])
+            w.writerow(cols)
+            for row in kpis["campaigns"]:
+                w.writerow(["" if row[c] is None else row[c] for c in cols])
+        return out.getvalue()
+
+    # --- scorecards ------------------------------------------------------------------------
+    @_rpc
+    def scorecard(self, employee_id, period, role=None):
+        """Weighted score of one employee's KPIs against targets (KPIS.md)."""
+        self._manager()
+        args = load(ScorecardQuerySchema(), {"employee_id": employee_id, "period": period,
+                                             "role": role})
+        with self.db.uow() as uow:
+            role = args["role"] or repo.staff_department(uow.session, args["employee_id"])
+            if role not in domain.SCORECARD_KPIS:
+                raise ValidationError("no scorecard for this employee's department",
+                                      {"role": ["give role sales or service"]})
+            return repo.scorecard(uow.session, args["employee_id"], role, args["period"],
+                                  self._tz())
+
+    @_rpc
+    def scorecards(self, period):
+        """Scorecards of every sales and service employee, best first."""
+        self._manager()
+        period = load(KpiQuerySchema(), {"period": period})["period"]
+        with self.db.uow() as uow:
+            return self._all_scorecards(uow.session, period)
+
+    def _all_scorecards(self, session, period):
+        cards = [repo.scorecard(session, s["employee_id"], role, period, self._tz())
+                 for role in domain.SCORECARD_KPIS
+                 for s in repo.staff(session, department=role)]
+        return sorted(cards, key=lambda c: (c["score"] is None, -(c["score"] or 0),
+                                            c["employee_id"]))
+
+    @_rpc
+    def get_scorecard_targets(self, employee_id=None):
+        """Effective targets and weights per role (defaults < everyone < employee)."""
+        self._manager()
+        with self.db.uow() as uow:
+            return {role: {k: {"target": str(t), "weight": str(w)}
+                           for k, (t, w) in repo.targets(uow.session, role, employee_id).items()}
+                    for role in domain.SCORECARD_KPIS}
+
+    @_rpc
+    def set_scorecard_targets(self, targets, employee_id=None):
+        """Managers set targets/weights: [{role, kpi, target, weight}] for everyone
+        (employee_id None) or one employee."""
+        actor = self._manager()
+        args = load(TargetsInSchema(), {"targets": targets, "employee_id": employee_id})
+        with self.db.uow() as uow:
+            repo.put_targets(uow.session, args["employee_id"], args["targets"], actor.label)
+            uow.commit()
+        return self.get_scorecard_targets(args["employee_id"])
+
+    @_rpc
+    def list_staff(self, department=None):
+        self._manager()
+        with self.db.uow() as uow:
+            return repo.staff(uow.session, department)
+
+    @_rpc
+    def set_staff_department(self, employee_id, department):
+        """Managers place an employee in a department (overrides what events show)."""
+        self._manager()
+        args = load(StaffDepartmentSchema(), {"employee_id": employee_id,
+                                              "department": department})
+        with self.db.uow() as uow:
+            commands.set_staff_department(uow.session, args["employee_id"], args["department"])
+            uow.commit()
+            return repo.staff(uow.session)
+
+    # --- churn, campaigns, freshness ---------------------------------------------------
+    @_rpc
+    def churn_watchlist(self, page=1, page_size=20):
+        """Closed customers with churn signals, highest risk first."""
+        self._manager()
+        page, page_size = page_args(page, page_size)
+        with self.db.uow() as uow:
+            items, total = repo.watchlist(uow.session, utcnow(), page, page_size)
+            return paged(items, total, page, page_size)
+
+    @_rpc
+    def campaign_report(self, campaign_id):
+        """Participants, leads, conversions, won amount, cost and ROI of a campaign."""
+        self._manager()
+        cid = load(CampaignIdSchema(), {"campaign_id": str(campaign_id)
+                                        if campaign_id is not None else None})["campaign_id"]
+        with self.db.uow() as uow:
+            report = repo.campaign_report(uow.session, cid)
+        if report is None:
+            raise NotFound(f"campaign {cid} not found")
+        return report
+
+    @_rpc
+    def freshness(self):
+        """Outbox-to-KPI lag of the most recent events applied."""
+        self._manager()
+        with self.db.uow() as uow:
+            return repo.freshness(uow.session)
+
+    @_rpc
+    def dashboard(self, period, scope=None):
+        """Everything the dashboard shows, in one call."""
+        self._manager()
+        period, scope = self._kpi_args(period, scope)
+        tz = self._tz()
+        with self.db.uow() as uow:
+            s = uow.session
+            cards = self._all_scorecards(s, period)
+            scored = [c for c in cards if c["score"] is not None]
+            items, total = repo.watchlist(s, utcnow(), 1, 10)
+            return {
+                "period": period.label, "scope": scope.to_dict(), "timezone": tz,
+                "kpis": repo.get_kpis(s, period, scope, tz),
+                "trend": repo.trend(s, domain.month_key(period.year, period.last_month),
+                                    scope, tz),
+                "funnel": repo.funnel(s, scope, period),
+                "top_scorecards": scored[:5],
+                "bottom_scorecards": list(reversed(scored[-5:])) if len(scored) > 5 else [],
+                "watchlist": {"items": items, "total": total},
+                "freshness": repo.freshness(s),
+            }
+
+    # --- replay ----------------------------------------------------------------------------
+    @_rpc
+    def rebuild(self):
+        """Wipe the read models and replay the event log (admins and system only)."""
+        actor = self.actor.get()
+        if not actor.is_admin:
+            raise Forbidden("only admins may rebuild the read models")
+        with self.db.uow() as uow:
+            counts = commands.rebuild(uow.session, self._tz())
+            uow.commit()
+        return counts
