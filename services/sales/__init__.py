@@ -1,3 +1,3 @@
-"""sales: not built yet (see its issue). make run starts what a package declares."""
-SERVICE = None
-GATEWAY = None
+"""sales: leads, opportunities, follow-ups, orders and forecast (service + gateway)."""
+SERVICE = "services.sales.service:SalesService"
+GATEWAY = "services.sales.gateway:SalesGateway"

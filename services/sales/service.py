@@ -1,0 +1,485 @@
+"""sales: leads, opportunities, follow-ups, orders and forecast (nameko service ``sales``).
+
+Every method: load (sensitive-data scan + schema) → RPC to customers if needed
+(never inside a unit of work) → one unit of work (writes + outbox events) → dump.
+"""
+import datetime as dt
+import logging
+
+import eventlet
+from nameko.dependency_providers import Config
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
+from prometheus_client import Gauge
+
+from services.common.actors import CurrentActor
+from services.common.errors import Forbidden, validation_error
+from services.common.handlers import DeadLetterMonitor, event_handler
+from services.common.metrics import Metrics
+from services.common.schemas import load, page_args, paged
+from services.common.uow import Database
+from services.sales import commands, domain
+from services.sales import repository as repo
+from services.sales.exceptions import EXPECTED, Conflict, NotFound, ValidationError
+from services.sales.models import Base
+from services.sales.schemas import (
+    ActivityFiltersSchema,
+    ActivityInSchema,
+    ActivityOutSchema,
+    AssignSchema,
+    ConvertSchema,
+    FollowUpFiltersSchema,
+    FollowUpInSchema,
+    FollowUpOutSchema,
+    ForecastOutSchema,
+    LeadFiltersSchema,
+    LeadInSchema,
+    LeadOutSchema,
+    OpportunityFiltersSchema,
+    OpportunityInSchema,
+    OpportunityOutSchema,
+    OrderChangesSchema,
+    OrderFiltersSchema,
+    OrderInSchema,
+    OrderOutSchema,
+    OutcomeSchema,
+    PaymentInSchema,
+    PeriodSchema,
+    ReasonSchema,
+    RulesOutSchema,
+    RulesSchema,
+    ShipSchema,
+    StageSchema,
+)
+
+log = logging.getLogger(__name__)
+
+OVERDUE_FOLLOW_UPS = Gauge("crm_follow_ups_overdue", "Open follow-ups past their due time",
+                           ["service"])
+
+LEAD_OUT, OPP_OUT, FU_OUT = LeadOutSchema(), OpportunityOutSchema(), FollowUpOutSchema()
+ACT_OUT, ORDER_OUT = ActivityOutSchema(), OrderOutSchema()
+
+
+def _rpc(fn):
+    return rpc(expected_exceptions=EXPECTED, sensitive_arguments=())(fn)
+
+
+def _prefixed(fields, prefix):
+    out = {}
+    for key, value in (fields or {}).items():
+        if isinstance(value, dict):
+            out.update(_prefixed(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+class SalesService:
+    name = "sales"
+
+    db = Database(Base)
+    actor = CurrentActor()
+    config = Config()
+    metrics = Metrics()
+    dlq_monitor = DeadLetterMonitor()
+    customers = RpcProxy("customers")
+
+    # --- helpers -------------------------------------------------------------------
+    def _customers_call(self, method, *args):
+        """Call customers (never inside a unit of work); a silent service is a Conflict
+        so callers get a declared error."""
+        timeout = float(self.config.get("RPC_TIMEOUT", 10)) * 0.8
+        try:
+            with eventlet.Timeout(timeout):
+                return getattr(self.customers, method)(*args)
+        except eventlet.Timeout:
+            raise Conflict("the customers service did not answer; try again",
+                           code="CUSTOMERS_UNAVAILABLE") from None
+
+    def _customer(self, customer_id):
+        try:
+            return self._customers_call("get_customer", customer_id)
+        except NotFound:
+            raise validation_error({"customer_id": "unknown customer (or not yours)"}) from None
+
+    def _tz(self):
+        return self.config.get("CRM_TIMEZONE") or "Asia/Shanghai"
+
+    def _refresh_overdue(self):
+        with self.db.uow() as uow:
+            count = repo.overdue_count(uow.session, dt.datetime.now(dt.UTC))
+        OVERDUE_FOLLOW_UPS.labels(self.name).set(count)
+        return count
+
+    # --- leads ---------------------------------------------------------------------
+    @_rpc
+    def create_lead(self, data, at=None):
+        """Create a lead → the lead. A customer_id is checked with customers.get_customer;
+        without one the lead is a prospect. ValidationError."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        data = load(LeadInSchema(), data)
+        customer = self._customer(data["customer_id"]) if data.get("customer_id") else None
+        with self.db.uow() as uow:
+            lead = commands.create_lead(uow, actor, data, when, customer)
+            uow.commit()
+            return LEAD_OUT.dump(repo.lead_output(lead, actor))
+
+    @_rpc
+    def get_lead(self, lead_id):
+        actor = self.actor.get()
+        with self.db.uow() as uow:
+            return LEAD_OUT.dump(repo.lead_output(repo.get_lead(uow.session, lead_id, actor),
+                                                  actor))
+
+    @_rpc
+    def list_leads(self, filters=None, page=1, page_size=20):
+        """Leads you may see → {items, total, page, page_size}. Filters: status, source,
+        owner_id, campaign_id, customer_id, unassigned, q."""
+        actor = self.actor.get()
+        filters = load(LeadFiltersSchema(), filters or {})
+        page, page_size = page_args(page, page_size)
+        with self.db.uow() as uow:
+            rows, total = repo.page(uow.session, repo.leads_query(filters, actor.owner_scope()),
+                                    repo.Lead.id, page, page_size)
+            return paged([LEAD_OUT.dump(repo.lead_output(r, actor)) for r in rows], total,
+                         page, page_size)
+
+    @_rpc
+    def set_assignment_rules(self, rules, at=None):
+        """Replace the ordered assignment rules (managers). Kinds: region, industry
+        (code prefix), named (customer_id/customer_name/source/campaign_id → owner;
+        no criteria = default owner), round_robin (team; the fallback, last)."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        if not actor.is_manager:
+            raise Forbidden("only managers set assignment rules")
+        rules = load(RulesSchema(), {"rules": rules})["rules"]
+        with self.db.uow() as uow:
+            rows = commands.set_rules(uow, actor, rules, when)
+            uow.commit()
+            return RulesOutSchema().dump(repo.rules_output(rows))
+
+    @_rpc
+    def get_assignment_rules(self):
+        actor = self.actor.get()
+        if not actor.is_manager:
+            raise Forbidden("only managers see assignment rules")
+        with self.db.uow() as uow:
+            return RulesOutSchema().dump(repo.rules_output(repo.load_rules(uow.session)))
+
+    @_rpc
+    def assign_lead(self, lead_id, owner_id=None, at=None):
+        """Assign by the rules (owner_id None) or by hand (managers) → the lead,
+        now following_up. Conflict if no rule matches or the lead is closed."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        owner_id = load(AssignSchema(), {"owner_id": owner_id}).get("owner_id")
+        with self.db.uow() as uow:
+            lead = repo.get_lead(uow.session, lead_id, actor, for_update=True)
+            commands.assign_lead(uow, actor, lead, owner_id, when)
+            uow.commit()
+            return LEAD_OUT.dump(repo.lead_output(lead, actor))
+
+    @_rpc
+    def disqualify_lead(self, lead_id, reason, at=None):
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        reason = load(ReasonSchema(), {"reason": reason})["reason"]
+        with self.db.uow() as uow:
+            lead = repo.get_lead(uow.session, lead_id, actor, for_update=True)
+            commands.disqualify_lead(uow, lead, reason, when)
+            uow.commit()
+            return LEAD_OUT.dump(repo.lead_output(lead, actor))
+
+    @_rpc
+    def convert_lead(self, lead_id, opportunity, at=None):
+        """Lead → opportunity → {lead, opportunity}. A prospect lead first becomes a
+        customer through customers.create_customer (extra customer fields in
+        ``opportunity["customer"]``); if customers rejects it, ValidationError naming
+        ``customer.<field>`` and nothing is written here."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        data = load(ConvertSchema(), opportunity)
+        with self.db.uow() as uow:  # read only: no RPC while a unit of work is open
+            lead = repo.get_lead(uow.session, lead_id, actor)
+            if lead.status not in domain.OPEN_LEAD:
+                raise Conflict(f"a {lead.status} lead cannot be converted")
+            customer_id = lead.customer_id
+            prospect = None if customer_id else self._prospect_customer(lead, actor,
+                                                                        data["customer"])
+        if prospect is not None:
+            customer_id = self._create_customer(prospect)["id"]
+        with self.db.uow() as uow:
+            lead = repo.get_lead(uow.session, lead_id, actor, for_update=True)
+            lead, opp = commands.convert_lead(uow, actor, lead, data, customer_id, when)
+            uow.commit()
+            return {"lead": LEAD_OUT.dump(repo.lead_output(lead, actor)),
+                    "opportunity": OPP_OUT.dump(repo.opportunity_output(opp))}
+
+    @staticmethod
+    def _prospect_customer(lead, actor, extra):
+        contact = {"name": lead.contact_name, "mobile": lead.contact_mobile,
+                   "email": lead.contact_email, "is_primary": True}
+        contact.update(extra.get("contact") or {})
+        data = {"name": lead.customer_name, "industry_code": lead.industry_code,
+                "region": lead.region, "needs": lead.need, "source_channel": lead.source,
+                "type": "potential", "owner_id": lead.owner_id or actor.id,
+                "contacts": [{k: v for k, v in contact.items() if v is not None}]}
+        data.update({k: v for k, v in extra.items() if k != "contact"})
+        return {k: v for k, v in data.items() if v is not None}
+
+    def _create_customer(self, data):
+        try:
+            return self._customers_call("create_customer", data)
+        except ValidationError as exc:
+            raise ValidationError("customers rejected the new customer: " + exc.message,
+                                  _prefixed(exc.fields, "customer."), code=exc.code) from None
+        except Conflict as exc:
+            raise Conflict("customers rejected the new customer: " + exc.message,
+                           _prefixed(exc.fields, "customer."), code=exc.code) from None
+        except (NotFound, Forbidden) as exc:
+            raise validation_error({"customer": exc.message}) from None
+
+    # --- opportunities ------------------------------------------------------------------
+    @_rpc
+    def create_opportunity(self, data, at=None):
+        """customer_id, amount, expected_close_date, competitors, background, needs →
+        the opportunity in qualify (30 %)."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        data = load(OpportunityInSchema(), data)
+        customer = self._customer(data["customer_id"])
+        owner = commands.owner_for(actor, data.pop("owner_id", None), "opportunities")
+        with self.db.uow() as uow:
+            opp = commands.create_opportunity(uow, actor, data, when, owner,
+                                              customer_name=customer.get("name"))
+            uow.commit()
+            return OPP_OUT.dump(repo.opportunity_output(opp))
+
+    @_rpc
+    def get_opportunity(self, opportunity_id):
+        """The opportunity with competitors, stage history and time spent per stage."""
+        actor = self.actor.get()
+        with self.db.uow() as uow:
+            return OPP_OUT.dump(repo.opportunity_output(
+                repo.get_opportunity(uow.session, opportunity_id, actor)))
+
+    @_rpc
+    def list_opportunities(self, filters=None, page=1, page_size=20):
+        actor = self.actor.get()
+        filters = load(OpportunityFiltersSchema(), filters or {})
+        page, page_size = page_args(page, page_size)
+        with self.db.uow() as uow:
+            rows, total = repo.page(uow.session,
+                                    repo.opportunities_query(filters, actor.owner_scope()),
+                                    repo.Opportunity.id, page, page_size)
+            return paged([OPP_OUT.dump(repo.opportunity_output(r)) for r in rows], total, page,
+                         page_size)
+
+    def _transition(self, opportunity_id, target, at, reason=None):
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        with self.db.uow() as uow:
+            opp = repo.get_opportunity(uow.session, opportunity_id, actor, for_update=True)
+            commands.change_stage(uow, actor, opp, target, when, reason)
+            uow.commit()
+            return OPP_OUT.dump(repo.opportunity_output(opp))
+
+    @_rpc
+    def move_stage(self, opportunity_id, stage, at=None):
+        """qualify ↔ propose ↔ negotiate, one step at a time; Conflict otherwise."""
+        stage = load(StageSchema(), {"stage": stage})["stage"]
+        return self._transition(opportunity_id, stage, at)
+
+    @_rpc
+    def win_opportunity(self, opportunity_id, at=None):
+        """Won (from negotiate). Conflict otherwise."""
+        return self._transition(opportunity_id, "won", at)
+
+    @_rpc
+    def lose_opportunity(self, opportunity_id, reason, at=None):
+        reason = load(ReasonSchema(), {"reason": reason})["reason"]
+        return self._transition(opportunity_id, "lost", at, reason)
+
+    # --- follow-ups and activities --------------------------------------------------------
+    @_rpc
+    def schedule_follow_up(self, opportunity_id, due_at, note=None, at=None):
+        """A follow-up due later, owned by the opportunity's owner."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        data = load(FollowUpInSchema(), {"due_at": due_at, "note": note})
+        if data["due_at"] <= when:
+            raise validation_error({"due_at": "must be in the future"})
+        with self.db.uow() as uow:
+            opp = repo.get_opportunity(uow.session, opportunity_id, actor, for_update=True)
+            fu = commands.schedule_follow_up(uow, actor, opp, data, when)
+            uow.commit()
+            out = FU_OUT.dump(repo.follow_up_output(fu))
+        self._refresh_overdue()
+        return out
+
+    @_rpc
+    def complete_follow_up(self, follow_up_id, outcome, at=None):
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        outcome = load(OutcomeSchema(), {"outcome": outcome})["outcome"]
+        with self.db.uow() as uow:
+            fu = repo.get_follow_up(uow.session, follow_up_id, actor, for_update=True)
+            commands.complete_follow_up(uow, fu, outcome, when)
+            uow.commit()
+            out = FU_OUT.dump(repo.follow_up_output(fu))
+        self._refresh_overdue()
+        return out
+
+    @_rpc
+    def get_follow_up(self, follow_up_id):
+        actor = self.actor.get()
+        with self.db.uow() as uow:
+            return FU_OUT.dump(repo.follow_up_output(
+                repo.get_follow_up(uow.session, follow_up_id, actor)))
+
+    @_rpc
+    def list_follow_ups(self, filters=None, page=1, page_size=20):
+        """Filters: opportunity_id, status (open|done), overdue (bool), owner_id."""
+        actor = self.actor.get()
+        filters = load(FollowUpFiltersSchema(), filters or {})
+        page, page_size = page_args(page, page_size)
+        now = dt.datetime.now(dt.UTC)
+        with self.db.uow() as uow:
+            rows, total = repo.page(uow.session,
+                                    repo.follow_ups_query(filters, actor.owner_scope(), now),
+                                    repo.FollowUp.due_at, page, page_size)
+            return paged([FU_OUT.dump(repo.follow_up_output(r, now)) for r in rows], total,
+                         page, page_size)
+
+    @_rpc
+    def log_activity(self, opportunity_id, channel, summary, at=None):
+        """Record a communication (channel, summary, time) on an opportunity."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        data = load(ActivityInSchema(), {"channel": channel, "summary": summary})
+        with self.db.uow() as uow:
+            opp = repo.get_opportunity(uow.session, opportunity_id, actor)
+            act = commands.log_activity(uow, actor, opp, data, when)
+            uow.commit()
+            return ACT_OUT.dump(repo.activity_output(act))
+
+    @_rpc
+    def list_activities(self, filters=None, page=1, page_size=20):
+        """Filters: opportunity_id, channel. Newest last."""
+        actor = self.actor.get()
+        filters = load(ActivityFiltersSchema(), filters or {})
+        page, page_size = page_args(page, page_size)
+        with self.db.uow() as uow:
+            if filters.get("opportunity_id") is not None:
+                repo.get_opportunity(uow.session, filters["opportunity_id"], actor)
+            rows, total = repo.page(uow.session,
+                                    repo.activities_query(filters, actor.owner_scope()),
+                                    repo.Activity.id, page, page_size)
+            return paged([ACT_OUT.dump(repo.activity_output(r)) for r in rows], total, page,
+                         page_size)
+
+    # --- orders -------------------------------------------------------------------------------
+    @_rpc
+    def create_order(self, data, at=None):
+        """customer_id, opportunity_id?, lines [{product, quantity, unit_price}],
+        delivery_date → the order (amount computed)."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        data = load(OrderInSchema(), data)
+        self._customer(data["customer_id"])
+        with self.db.uow() as uow:
+            opp = None
+            if data.get("opportunity_id"):
+                try:
+                    opp = repo.get_opportunity(uow.session, data["opportunity_id"], actor)
+                except NotFound:
+                    raise validation_error(
+                        {"opportunity_id": "unknown opportunity (or not yours)"}) from None
+            order = commands.create_order(uow, actor, data, when, opp)
+            uow.commit()
+            return ORDER_OUT.dump(repo.order_output(order))
+
+    @_rpc
+    def get_order(self, order_id):
+        actor = self.actor.get()
+        with self.db.uow() as uow:
+            return ORDER_OUT.dump(repo.order_output(repo.get_order(uow.session, order_id, actor)))
+
+    @_rpc
+    def list_orders(self, filters=None, page=1, page_size=20):
+        """Filters: status, customer_id, opportunity_id, owner_id."""
+        actor = self.actor.get()
+        filters = load(OrderFiltersSchema(), filters or {})
+        page, page_size = page_args(page, page_size)
+        with self.db.uow() as uow:
+            rows, total = repo.page(uow.session, repo.orders_query(filters, actor.owner_scope()),
+                                    repo.Order.id, page, page_size)
+            return paged([ORDER_OUT.dump(repo.order_output(r)) for r in rows], total, page,
+                         page_size)
+
+    def _order_op(self, order_id, at, op, *args):
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        with self.db.uow() as uow:
+            order = repo.get_order(uow.session, order_id, actor, for_update=True)
+            op(uow, actor, order, *args, when)
+            uow.commit()
+            return ORDER_OUT.dump(repo.order_output(order))
+
+    @_rpc
+    def change_order(self, order_id, changes, at=None):
+        """Change lines and/or delivery_date; before/after recorded. Conflict once
+        cancelled (or lines after shipping)."""
+        changes = load(OrderChangesSchema(), changes)
+        return self._order_op(order_id, at, commands.change_order, changes)
+
+    @_rpc
+    def ship_order(self, order_id, shipped_at=None, at=None):
+        shipped_at = load(ShipSchema(), {"shipped_at": shipped_at}).get("shipped_at")
+        return self._order_op(order_id, at, commands.ship_order, shipped_at)
+
+    @_rpc
+    def record_payment(self, order_id, amount, at=None):
+        """A (partial) payment; more than outstanding → ValidationError."""
+        amount = load(PaymentInSchema(), {"amount": amount})["amount"]
+        return self._order_op(order_id, at, commands.record_payment, amount)
+
+    @_rpc
+    def cancel_order(self, order_id, reason, at=None):
+        reason = load(ReasonSchema(), {"reason": reason})["reason"]
+        return self._order_op(order_id, at, commands.cancel_order, reason)
+
+    # --- forecast --------------------------------------------------------------------------------
+    @_rpc
+    def forecast(self, period):
+        """Weighted pipeline (KPIS.md) of open opportunities closing in ``period``
+        (``2026-11``, ``2026-Q4``, ``2026``), total, by owner and by stage."""
+        actor = self.actor.get()
+        period = load(PeriodSchema(), {"period": period})["period"]
+        first, last, _, _ = domain.parse_period(period, self._tz())
+        with self.db.uow() as uow:
+            rows = repo.open_opportunities_closing(uow.session, first, last,
+                                                   actor.owner_scope())
+            opps = [{"stage": o.stage, "amount": o.amount, "owner_id": o.owner_id,
+                     "expected_close_date": o.expected_close_date} for o in rows]
+        result = domain.forecast(opps, period, first, last)
+        result["timezone"] = self._tz()
+        return ForecastOutSchema().dump(result)
+
+    # --- events and timers ------------------------------------------------------------------------
+    @event_handler("marketing", "campaign_lead_generated")
+    def on_campaign_lead_generated(self, envelope):
+        """marketing's lead → a sales lead, assigned by the rules; one per participant."""
+        when = dt.datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00"))
+        with self.db.uow() as uow:
+            if uow.already_applied(envelope):
+                return
+            commands.lead_from_campaign(uow, envelope["data"], when)
+            uow.commit()
+
+    @timer(interval=30)
+    def refresh_overdue_gauge(self):
+        self._refresh_overdue()
