@@ -31,7 +31,10 @@ def owner_for(actor, requested, what):
 
 # --- leads ----------------------------------------------------------------------------
 def create_lead(uow, actor, data, when, customer=None):
-    owner = owner_for(actor, data.pop("owner_id", None), "leads")
+    # staff own the leads they create; a manager's lead without owner_id waits for
+    # assign_lead (rules or by hand)
+    requested = data.pop("owner_id", None)
+    owner = requested if actor.is_manager else owner_for(actor, requested, "leads")
     if customer:  # existing customer: take its name / region / industry for the rules
         for key, src in (("customer_name", "name"), ("region", "region"),
                          ("industry_code", "industry_code")):
