@@ -1,6 +1,7 @@
 """SalesService logic with worker_factory: a real SQLite database (migrated with
 alembic), the actor and customers RPC mocked. No broker needed."""
 import datetime as dt
+import os
 import uuid
 from unittest import mock
 
@@ -19,7 +20,14 @@ from services.sales.service import SalesService
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('sales')}/sales.db"
+    pg = None
+    if os.environ.get("CRM_TEST_DB") == "postgres":
+        from tests.support.infra import PgDatabases
+        pg = PgDatabases(["sales"])
+        # SQLAlchemy 2.1 maps postgresql:// to psycopg 3; the kit uses psycopg2
+        url = pg.create()["sales"].replace("postgresql://", "postgresql+psycopg2://", 1)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('sales')}/sales.db"
     upgrade("sales", url)
     db = Database(Base)
     db.service_name = "sales"
@@ -27,7 +35,10 @@ def database(tmp_path_factory):
     db.Session = make_sessionmaker(db.engine)
     db.lock = GreenLock(False)
     db.relay = mock.Mock()
-    return db
+    yield db
+    db.engine.dispose()
+    if pg is not None:
+        pg.drop()
 
 
 class _Db:
