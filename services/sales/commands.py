@@ -255,13 +255,14 @@ def _refresh_status(order):
 
 
 def create_order(uow, actor, data, when, opp=None):
-    owner = owner_for(actor, data.pop("owner_id", None), "orders")
+    requested = data.pop("owner_id", None)
+    owner = owner_for(actor, requested, "orders")
     if opp is not None:
         if opp.customer_id != data["customer_id"]:
             raise validation_error({"opportunity_id": "belongs to another customer"})
         if opp.stage == "lost":
             raise Conflict("the opportunity is lost: no order can be placed on it")
-        if actor.is_manager and not data.get("owner_id"):
+        if actor.is_manager and not requested:  # the order follows its opportunity
             owner = opp.owner_id or owner
     lines = data.pop("lines")
     order = Order(**data, owner_id=owner, amount=domain.order_amount(lines),

@@ -216,3 +216,19 @@ def test_forecast_scopes_staff(svc):
     assert m.forecast("2033-Q1")["weighted_amount"] == "60.00"
     assert svc(staff(a)).forecast("2033-Q1")["weighted_amount"] == "30.00"
     assert svc(staff(a)).forecast("2033-02")["count"] == 0
+
+
+def test_demo_pipeline_runs_through_the_public_methods(svc, database):
+    from types import SimpleNamespace
+
+    from services.sales.demo import demo_pipeline
+    worker = svc()
+    made = demo_pipeline(SimpleNamespace(sales=worker), list(range(1000, 1015)),
+                         ["d1", "d2", "d3"])
+    assert made == {"leads": 12, "opportunities": 15, "orders": 4, "payments": 5}
+    stages = {s: worker.list_opportunities({"stage": s, "owner_id": "d1"})["total"] +
+              worker.list_opportunities({"stage": s, "owner_id": "d2"})["total"] +
+              worker.list_opportunities({"stage": s, "owner_id": "d3"})["total"]
+              for s in ("qualify", "propose", "negotiate", "won", "lost")}
+    assert all(n >= 3 for n in stages.values()), stages
+    assert worker.list_follow_ups({"overdue": True, "owner_id": "d1"})["total"] >= 1
