@@ -280,7 +280,7 @@ def create_order(uow, actor, data, when, opp=None):
 def _order_snapshot(order):
     return {"amount": str(domain.money(order.amount)),
             "delivery_date": order.delivery_date.isoformat() if order.delivery_date else None,
-            "lines": [{"product": ln.product, "quantity": str(ln.quantity.normalize()),
+            "lines": [{"product": ln.product, "quantity": domain.plain_quantity(ln.quantity),
                        "unit_price": str(domain.money(ln.unit_price))} for ln in order.lines]}
 
 

@@ -28,6 +28,12 @@ def money(value):
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def plain_quantity(value):
+    """1.500 → "1.5", 100.000 → "100" (never an exponent)."""
+    q = Decimal(str(value))
+    return str(q.quantize(Decimal(1)) if q == q.to_integral_value() else q.normalize())
+
+
 def line_amount(quantity, unit_price):
     return money(Decimal(str(quantity)) * Decimal(str(unit_price)))
 

@@ -132,7 +132,8 @@ def order_output(order):
     out["outstanding"] = domain.money(order.amount) - domain.money(order.paid_total)
     out["payment_status"] = domain.payment_status(order.amount, order.paid_total)
     out["shipped"] = bool(order.shipments)
-    out["lines"] = [{"id": ln.id, "product": ln.product, "quantity": ln.quantity.normalize(),
+    out["lines"] = [{"id": ln.id, "product": ln.product,
+                     "quantity": domain.plain_quantity(ln.quantity),
                      "unit_price": ln.unit_price, "amount": ln.amount} for ln in order.lines]
     out["shipments"] = [{"id": s.id, "shipped_at": s.shipped_at, "recorded_by": s.recorded_by}
                         for s in order.shipments]

@@ -326,7 +326,7 @@ class ActivityOutSchema(Schema):
 class OrderLineOutSchema(Schema):
     id = fields.Integer()
     product = fields.String()
-    quantity = fields.Decimal(as_string=True)
+    quantity = fields.String()
     unit_price = fields.Decimal(**_MONEY_OUT)
     amount = fields.Decimal(**_MONEY_OUT)
 

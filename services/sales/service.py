@@ -14,9 +14,10 @@ from prometheus_client import Gauge
 
 from services.common.actors import CurrentActor
 from services.common.errors import Forbidden, validation_error
-from services.common.handlers import DeadLetterMonitor, event_handler
+from services.common.handlers import DeadLetterMonitor, PoisonEvent, event_handler
 from services.common.metrics import Metrics
 from services.common.schemas import load, page_args, paged
+from services.common.sensitive import scan
 from services.common.uow import Database
 from services.sales import commands, domain
 from services.sales import repository as repo
@@ -474,6 +475,9 @@ class SalesService:
     def on_campaign_lead_generated(self, envelope):
         """marketing's lead → a sales lead, assigned by the rules; one per participant."""
         when = dt.datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00"))
+        hits = scan(envelope["data"])
+        if hits:  # never store it; the dead-letter queue keeps it for a human
+            raise PoisonEvent(f"sensitive data in {sorted(hits)}")
         with self.db.uow() as uow:
             if uow.already_applied(envelope):
                 return

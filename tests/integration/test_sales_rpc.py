@@ -584,6 +584,20 @@ def test_campaign_lead_event_twice_makes_one_assigned_lead(stack, rpc, tap, conf
     assert validate_event(created[0]) == {}
 
 
+def test_campaign_lead_with_sensitive_data_is_refused_as_poison(stack, rpc, tap, config):
+    labels = {"service": "sales", "handler": "sales.on_campaign_lead_generated"}
+    before = REGISTRY.get_sample_value("crm_events_dead_lettered_total", labels) or 0
+    campaign_id = uuid.uuid4().int % 10**9
+    env = lead_generated(campaign_id, 8)
+    env["data"]["need"] = f"身份证 {RESIDENT_ID}"
+    publish_marketing(config["AMQP_URI"], env)
+    eventually(lambda: (REGISTRY.get_sample_value("crm_events_dead_lettered_total", labels)
+                        or 0) >= before + 1)
+    with rpc(MANAGER) as m:
+        assert m.sales.list_leads({"campaign_id": campaign_id})["total"] == 0
+    assert not mine(tap, "lead_created", "campaign_id", campaign_id)
+
+
 # --- order events → customers' tier -----
 def test_order_events_recompute_customer_tier(stack, rpc):
     u1 = uid()

@@ -205,3 +205,9 @@ def test_forecast_weights_open_opportunities_in_period_by_owner_and_stage():
     stages = {b["stage"]: b for b in f["by_stage"]}
     assert set(stages) == {"qualify", "propose", "negotiate"}
     assert stages["negotiate"]["probability"] == 0.9 and stages["negotiate"]["count"] == 1
+
+
+@pytest.mark.parametrize("raw,text", [("100.000", "100"), ("1.500", "1.5"), ("0.125", "0.125"),
+                                      ("2", "2")])
+def test_quantities_print_without_exponent(raw, text):
+    assert domain.plain_quantity(Decimal(raw)) == text
