@@ -2,6 +2,7 @@
 charts rendered server-side (no script, no CDN: works offline), scorecards,
 churn watchlist and freshness. Labels in zh-CN (default) or English."""
 import datetime as dt
+import re
 from html import escape
 
 import pygal
@@ -110,6 +111,14 @@ def raw(value):
     return "null" if value is None else str(value)
 
 
+_NOISE = re.compile(r"<!--.*?-->|<script\b.*?</script>", re.S)
+
+
+def _clean(svg):
+    """Drop pygal's comments and its (unused) config script: the page has no script."""
+    return _NOISE.sub("", svg)
+
+
 def _chart(cls, title, labels, series, formatter=None, **kw):
     config = pygal.Config(js=[], disable_xml_declaration=True, width=640, height=300,
                           legend_at_bottom=True, show_y_guides=True, truncate_label=-1,
@@ -122,7 +131,7 @@ def _chart(cls, title, labels, series, formatter=None, **kw):
     chart.x_labels = labels
     for name, values in series:
         chart.add(name, values, formatter=formatter)
-    return chart.render(is_unicode=True)
+    return _clean(chart.render(is_unicode=True))
 
 
 def charts(data, lang):
@@ -157,7 +166,7 @@ def charts(data, lang):
                              formatter=lambda v: f"{v:.1f}%"),
         "csat": _chart(pygal.Line, k["csat_average"], months,
                        [(k["csat_average"], col("csat_average"))], range=(1, 5)),
-        "funnel": funnel.render(is_unicode=True),
+        "funnel": _clean(funnel.render(is_unicode=True)),
     }
 
 
