@@ -1,3 +1,3 @@
-"""service_desk: not built yet (see its issue). make run starts what a package declares."""
-SERVICE = None
-GATEWAY = None
+"""service_desk: tickets with SLAs, surveys, care plans and visits, FAQ (docs/service_desk.md)."""
+SERVICE = "services.service_desk.service:ServiceDeskService"
+GATEWAY = "services.service_desk.gateway:ServiceDeskGateway"

@@ -1,0 +1,154 @@
+"""service_desk's own tables (plus the kit's outbox and inbox)."""
+import datetime as dt
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from services.common.models import BigIntId, UTCDateTime, declare_base, utcnow
+
+Base = declare_base()
+
+
+class Agent(Base):
+    """The service team roster used for automatic assignment (managers edit it)."""
+
+    __tablename__ = "agents"
+    agent_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(64))
+    categories: Mapped[list] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    severity: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    customer_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    complainant_name: Mapped[str] = mapped_column(String(64))
+    complainant_contact: Mapped[str | None] = mapped_column(String(254))
+    channel: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    assignee_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    first_response_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    resolution_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    first_responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    first_response_breached_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolution_breached_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    root_cause: Mapped[str | None] = mapped_column(String(32))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    entries: Mapped[list["TicketEntry"]] = relationship(
+        cascade="all, delete-orphan", order_by="TicketEntry.id", lazy="selectin")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+Index("ix_tickets_open_due", Ticket.status, Ticket.resolution_due_at)
+
+
+class TicketEntry(Base):
+    """The ticket's timeline: responses, progress, coordination, assignments,
+    resolution, close and reopen, each with who and when."""
+
+    __tablename__ = "ticket_entries"
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"),
+                                           index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    text: Mapped[str | None] = mapped_column(Text)
+    notify_customer: Mapped[bool] = mapped_column(default=False)
+    department: Mapped[str | None] = mapped_column(String(32))
+    from_assignee: Mapped[str | None] = mapped_column(String(64))
+    to_assignee: Mapped[str | None] = mapped_column(String(64))
+
+
+class Survey(Base):
+    __tablename__ = "surveys"
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"),
+                                           unique=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class CustomerCopy(Base):
+    """What service_desk keeps of a customer (fed by customers events / RPC)."""
+
+    __tablename__ = "customer_copies"
+    customer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str | None] = mapped_column(String(200))
+    owner_id: Mapped[str | None] = mapped_column(String(64))
+    type: Mapped[str | None] = mapped_column(String(16))
+    tier: Mapped[str] = mapped_column(String(16), default="normal")
+    birthdays: Mapped[list] = mapped_column(JSON, default=list)  # [[name, "YYYY-MM-DD"]]
+    contacts_synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CarePlan(Base):
+    __tablename__ = "care_plans"
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    assignee_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    expiry_date: Mapped[dt.date | None] = mapped_column(Date)
+    interval_days: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    auto: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CareTask(Base):
+    """One occasion of a care plan (materialised when it falls due)."""
+
+    __tablename__ = "care_tasks"
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("care_plans.id", ondelete="CASCADE"),
+                                         index=True)
+    customer_id: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    occasion: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(String(200))
+    due_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    assignee_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="due")
+    channel: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    visitor_id: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    __table_args__ = (UniqueConstraint("plan_id", "occasion", name="uq_care_task_occasion"),)
+
+
+class Faq(Base):
+    __tablename__ = "faqs"
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    question: Mapped[str] = mapped_column(String(300))
+    answer: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    keywords: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    author_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

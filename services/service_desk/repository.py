@@ -1,0 +1,247 @@
+"""service_desk's queries (inside a unit of work)."""
+from sqlalchemy import and_, func, literal, or_, select
+
+from services.common.errors import NotFound
+from services.service_desk import domain
+from services.service_desk.models import (
+    Agent,
+    CarePlan,
+    CareTask,
+    CustomerCopy,
+    Faq,
+    Survey,
+    Ticket,
+)
+
+SEARCH_CANDIDATES = 200
+
+
+def _is_pg(session):
+    return session.bind.dialect.name == "postgresql"
+
+
+# --- tickets ------------------------------------------------------------------
+def get_ticket(session, ticket_id, actor, for_update=False):
+    stmt = select(Ticket).where(Ticket.id == ticket_id)
+    if for_update and _is_pg(session):
+        stmt = stmt.with_for_update()
+    ticket = session.scalar(stmt)
+    if ticket is None or not actor.can_see(ticket.assignee_id):
+        raise NotFound(f"ticket {ticket_id} not found")
+    return ticket
+
+
+def ticket_event_data(ticket, **extra):
+    """Ticket facts for events: no complainant contact, no free text."""
+    data = {"ticket_id": ticket.id, "kind": ticket.kind, "severity": ticket.severity,
+            "customer_id": ticket.customer_id, "assignee_id": ticket.assignee_id,
+            "status": ticket.status, "channel": ticket.channel, "category": ticket.category,
+            "opened_at": ticket.opened_at.isoformat(),
+            "first_response_due_at": ticket.first_response_due_at.isoformat(),
+            "resolution_due_at": ticket.resolution_due_at.isoformat()}
+    data.update(extra)
+    return data
+
+
+def list_tickets(session, filters, owner_scope, page, page_size):
+    stmt = select(Ticket)
+    if owner_scope is not None:
+        stmt = stmt.where(Ticket.assignee_id == owner_scope)
+    for key in ("status", "kind", "severity", "assignee_id", "customer_id"):
+        if filters.get(key) is not None:
+            stmt = stmt.where(getattr(Ticket, key) == filters[key])
+    if filters.get("breached") is not None:
+        breached = or_(Ticket.first_response_breached_at.is_not(None),
+                       Ticket.resolution_breached_at.is_not(None))
+        stmt = stmt.where(breached if filters["breached"] else ~breached)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(stmt.order_by(Ticket.id.desc()).offset((page - 1) * page_size)
+                           .limit(page_size)).all()
+    return rows, total
+
+
+def open_loads(session):
+    """{assignee_id: open tickets} over tickets not yet resolved."""
+    rows = session.execute(select(Ticket.assignee_id, func.count()).where(
+        Ticket.status.in_(domain.ACTIVE_STATUSES), Ticket.assignee_id.is_not(None))
+        .group_by(Ticket.assignee_id)).all()
+    return dict(rows)
+
+
+def open_by_severity(session):
+    rows = session.execute(select(Ticket.severity, func.count()).where(
+        Ticket.status.in_(domain.ACTIVE_STATUSES)).group_by(Ticket.severity)).all()
+    counts = {s: 0 for s in domain.SEVERITIES}
+    counts.update(dict(rows))
+    return counts
+
+
+def breach_candidates(session, now, limit=500):
+    """Tickets with a clock past due, not done in time and not yet reported."""
+    fr = and_(Ticket.first_response_breached_at.is_(None), Ticket.first_response_due_at < now,
+              or_(Ticket.first_responded_at.is_(None),
+                  Ticket.first_responded_at > Ticket.first_response_due_at))
+    rs = and_(Ticket.resolution_breached_at.is_(None), Ticket.resolution_due_at < now,
+              or_(Ticket.resolved_at.is_(None), Ticket.resolved_at > Ticket.resolution_due_at))
+    return session.scalars(select(Ticket).where(or_(fr, rs)).order_by(Ticket.id)
+                           .limit(limit)).all()
+
+
+def get_survey(session, ticket_id):
+    return session.scalar(select(Survey).where(Survey.ticket_id == ticket_id))
+
+
+# --- agents -------------------------------------------------------------------
+def active_agents(session):
+    return [(a.agent_id, a.categories or []) for a in session.scalars(
+        select(Agent).where(Agent.active.is_(True)).order_by(Agent.agent_id))]
+
+
+def agent_out(agent, loads):
+    return {"agent_id": agent.agent_id, "name": agent.name, "categories": agent.categories or [],
+            "active": agent.active, "open_tickets": loads.get(agent.agent_id, 0),
+            "updated_at": agent.updated_at}
+
+
+# --- customers copy, care -----------------------------------------------------
+def customer_copy(session, customer_id):
+    return session.get(CustomerCopy, customer_id)
+
+
+def get_plan(session, plan_id, actor):
+    plan = session.get(CarePlan, plan_id)
+    if plan is None or not actor.can_see(plan.assignee_id):
+        raise NotFound(f"care plan {plan_id} not found")
+    return plan
+
+
+def plan_out(plan):
+    out = {c: getattr(plan, c) for c in (
+        "id", "customer_id", "kind", "assignee_id", "start_date", "expiry_date",
+        "interval_days", "note", "active", "auto", "created_by", "created_at")}
+    out["reminder_date"] = (domain.contract_reminder_date(plan.expiry_date)
+                            if plan.expiry_date else None)
+    return out
+
+
+def active_plans(session, owner_scope, kind=None, customer_id=None):
+    stmt = select(CarePlan).where(CarePlan.active.is_(True))
+    if owner_scope is not None:
+        stmt = stmt.where(CarePlan.assignee_id == owner_scope)
+    if kind:
+        stmt = stmt.where(CarePlan.kind == kind)
+    if customer_id is not None:
+        stmt = stmt.where(CarePlan.customer_id == customer_id)
+    return session.scalars(stmt.order_by(CarePlan.id)).all()
+
+
+def list_plans(session, owner_scope, customer_id, page, page_size):
+    stmt = select(CarePlan)
+    if owner_scope is not None:
+        stmt = stmt.where(CarePlan.assignee_id == owner_scope)
+    if customer_id is not None:
+        stmt = stmt.where(CarePlan.customer_id == customer_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(stmt.order_by(CarePlan.id).offset((page - 1) * page_size)
+                           .limit(page_size)).all()
+    return rows, total
+
+
+def due_tasks(session, owner_scope, day, include_overdue):
+    on_day = CareTask.due_date == day
+    cond = or_(on_day, and_(CareTask.status == "due", CareTask.due_date < day)) \
+        if include_overdue else on_day
+    stmt = select(CareTask).where(cond)
+    if owner_scope is not None:
+        stmt = stmt.where(CareTask.assignee_id == owner_scope)
+    return session.scalars(stmt.order_by(CareTask.due_date, CareTask.id)).all()
+
+
+def task_keys(session, plan_ids):
+    if not plan_ids:
+        return set()
+    return set(session.execute(select(CareTask.plan_id, CareTask.occasion).where(
+        CareTask.plan_id.in_(plan_ids))).all())
+
+
+def get_task(session, task_id, actor, for_update=False):
+    stmt = select(CareTask).where(CareTask.id == task_id)
+    if for_update and _is_pg(session):
+        stmt = stmt.with_for_update()
+    task = session.scalar(stmt)
+    if task is None or not actor.can_see(task.assignee_id):
+        raise NotFound(f"care task {task_id} not found")
+    return task
+
+
+# --- FAQ ----------------------------------------------------------------------
+def get_faq(session, faq_id, for_update=False):
+    stmt = select(Faq).where(Faq.id == faq_id)
+    if for_update and _is_pg(session):
+        stmt = stmt.with_for_update()
+    faq = session.scalar(stmt)
+    if faq is None:
+        raise NotFound(f"FAQ entry {faq_id} not found")
+    return faq
+
+
+def faq_out(faq, score=None):
+    out = {c: getattr(faq, c) for c in (
+        "id", "question", "answer", "category", "keywords", "status", "hits", "author_id",
+        "created_at", "updated_at", "published_at")}
+    if score is not None:
+        out["score"] = score
+    return out
+
+
+def list_faqs(session, filters, page, page_size):
+    stmt = select(Faq)
+    for key in ("status", "category"):
+        if filters.get(key):
+            stmt = stmt.where(getattr(Faq, key) == filters[key])
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(stmt.order_by(Faq.id).offset((page - 1) * page_size)
+                           .limit(page_size)).all()
+    return rows, total
+
+
+def search_faq(session, query, category=None):
+    """Published entries matching ``query`` → [(faq, score)], best first.
+
+    Candidates come from SQL: on PostgreSQL full-text (``to_tsvector('simple')``,
+    which keeps a CJK run as one word) OR a case-insensitive substring match of
+    any term (words and CJK bigrams); on SQLite the substring match alone. The
+    final order is ``domain.score`` (+ ``ts_rank`` on PostgreSQL).
+    """
+    terms = domain.tokens(query)
+    if not terms:
+        return []
+    text = func.lower(Faq.question + literal(" ") + Faq.answer + literal(" ")
+                      + func.coalesce(Faq.keywords, "") + literal(" ") + Faq.category)
+    match = or_(*[text.contains(t) for t in terms])
+    rank = literal(0.0)
+    if _is_pg(session):
+        words = domain.fts_words(query)
+        tsquery = func.to_tsquery("simple", " | ".join(f"'{w}'" for w in words))
+        vector = func.to_tsvector("simple", text)
+        match = or_(vector.op("@@")(tsquery), match)
+        rank = func.ts_rank(vector, tsquery)
+    stmt = select(Faq, rank).where(Faq.status == "published", match)
+    if category:
+        stmt = stmt.where(Faq.category == category)
+    rows = session.execute(stmt.order_by(rank.desc(), Faq.id).limit(SEARCH_CANDIDATES)).all()
+    scored = []
+    for faq, ts in rows:
+        s = domain.score(query, terms, faq.question, faq.answer, faq.category, faq.keywords)
+        s = round(s + 5 * float(ts or 0), 4)
+        if s > 0:
+            scored.append((faq, s))
+    scored.sort(key=lambda x: (-x[1], -x[0].hits, x[0].id))
+    return scored
+
+
+def top_faq(session, limit, category=None):
+    stmt = select(Faq).where(Faq.status == "published")
+    if category:
+        stmt = stmt.where(Faq.category == category)
+    return session.scalars(stmt.order_by(Faq.hits.desc(), Faq.id).limit(limit)).all()
