@@ -240,16 +240,17 @@ def apply_customer_event(uow, envelope, birthdays, today):
 
 def sync_visit_plan(session, copy, today):
     """Strategic and key customers get an automatic periodic-visit plan; others lose it."""
-    plans = [p for p in repo.active_plans(session, None, "periodic_visit", copy.customer_id)
-             if p.auto]
+    active = repo.active_plans(session, None, "periodic_visit", copy.customer_id)
+    plans = [p for p in active if p.auto]
     wanted = copy.tier in domain.VISIT_TIERS and copy.type != "lost"
     if not wanted:
         for p in plans:
             p.active = False
         return
     interval = domain.VISIT_INTERVAL_DAYS[copy.tier]
-    if plans:
-        plans[0].interval_days = interval
+    for p in plans:
+        p.interval_days = interval
+    if active:  # an automatic or a hand-made plan already covers it
         return
     assignee = domain.pick_agent(repo.active_agents(session), repo.open_loads(session))
     session.add(CarePlan(customer_id=copy.customer_id, kind="periodic_visit", auto=True,
@@ -274,6 +275,13 @@ def create_plan(uow, actor, data, copy, when, today):
         data.setdefault("interval_days", None)
         data["interval_days"] = data["interval_days"] or domain.VISIT_INTERVAL_DAYS[copy.tier]
     for plan in repo.active_plans(uow.session, None, kind, copy.customer_id):
+        if plan.auto:  # claim the automatic periodic-visit plan instead of doubling it
+            plan.auto, plan.assignee_id, plan.created_by = False, assignee, actor.label
+            plan.interval_days = data["interval_days"]
+            plan.start_date = data.get("start_date") or plan.start_date
+            plan.note = data.get("note") or plan.note
+            uow.session.flush()
+            return plan
         if kind != "contract_expiry" or plan.expiry_date == data.get("expiry_date"):
             raise Conflict(f"customer already has an active {kind} plan ({plan.id})",
                            code="DUPLICATE_PLAN")
