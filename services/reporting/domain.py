@@ -484,6 +484,11 @@ def contributions(kind, facts, tz):
     if kind == "customer":
         if f["created_at"]:
             _add(out, f["created_owner"], month_of(f["created_at"], tz), "c_new", SCALE)
+        for span in f["spans"]:
+            if span["lost_at"]:  # churn: keyed by loss month, span start and end months
+                _add(out, span["owner_id"], month_of(span["lost_at"], tz),
+                     churn_metric(month_of(span["start_at"], tz), month_of(span["end_at"], tz)),
+                     SCALE)
         prev_owner, prev = None, {}
         for at, owner, ctype, filled, _etype in f["states"]:
             ym = month_of(at, tz)
@@ -546,6 +551,18 @@ def contributions(kind, facts, tz):
     elif kind == "care_visit":
         _add(out, f["owner_id"], month_of(f["at"], tz), "cv_n", SCALE)
     return out
+
+
+def churn_metric(start_month, end_month):
+    """'ch_<start>_<end>': a closed span (under one owner) of a stretch that ended by
+    being marked lost. It is in the cohort of a period starting at month P iff
+    start < P ≤ end (months; P's start is a month boundary)."""
+    return f"ch_{start_month}_{end_month}"
+
+
+def churn_in_cohort(metric, first_month):
+    _, start, end = metric.split("_")
+    return int(start) < first_month <= int(end)
 
 
 def diff(old, new):

@@ -12,7 +12,7 @@ SQLite and PostgreSQL, so replay gives bit-identical KPIs.
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, Numeric, String
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.common.models import BigIntId, UTCDateTime, declare_base, utcnow
@@ -20,6 +20,13 @@ from services.common.models import BigIntId, UTCDateTime, declare_base, utcnow
 Base = declare_base()
 
 Ref = String(64)  # ids of other services: int or str on the wire, stored as text
+
+
+def _open_index(name, due, settled):
+    """Partial index on the due time of items not settled yet (few rows): the
+    'not yet due' look-ups of get_kpis stay small whatever the history."""
+    cond = text(f"{settled} IS NULL")
+    return Index(name, due, postgresql_where=cond, sqlite_where=cond)
 
 
 class EventLog(Base):
@@ -48,6 +55,8 @@ class KpiMonth(Base):
     month: Mapped[int] = mapped_column(Integer, primary_key=True)  # YYYYMM, CRM_TIMEZONE
     metric: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)  # × domain.SCALE
+    # department scopes and prefix snapshots read a few metrics of many owners
+    __table_args__ = (Index("ix_kpi_month_metric", "metric", "owner", "month", "value"),)
 
 
 class CustomerFact(Base):
@@ -126,8 +135,9 @@ class FollowUpFact(Base):
     __tablename__ = "rpt_follow_ups"
     follow_up_id: Mapped[str] = mapped_column(Ref, primary_key=True)
     owner_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    __table_args__ = (_open_index("ix_rpt_follow_ups_open", "due_at", "completed_at"),)
 
 
 class TicketFact(Base):
@@ -139,12 +149,16 @@ class TicketFact(Base):
     assignee_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     first_response_due_at: Mapped[dt.datetime | None] = mapped_column(
-        UTCDateTime(), nullable=True, index=True)
+        UTCDateTime(), nullable=True)
     resolution_due_at: Mapped[dt.datetime | None] = mapped_column(
-        UTCDateTime(), nullable=True, index=True)
+        UTCDateTime(), nullable=True)
     responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    __table_args__ = (Index("ix_rpt_tickets_customer", "customer_id", "kind", "opened_at"),)
+    __table_args__ = (Index("ix_rpt_tickets_customer", "customer_id", "kind", "opened_at"),
+                      _open_index("ix_rpt_tickets_unresolved", "resolution_due_at",
+                                  "resolved_at"),
+                      _open_index("ix_rpt_tickets_unanswered", "first_response_due_at",
+                                  "responded_at"))
 
 
 class SurveyFact(Base):

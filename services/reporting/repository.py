@@ -11,7 +11,6 @@ from services.common.models import utcnow
 from services.reporting import domain
 from services.reporting.models import (
     CampaignFact,
-    ClosedSpan,
     CustomerFact,
     EventLog,
     FollowUpFact,
@@ -89,14 +88,15 @@ def snapshots(session, scope, first, last):
     return end, start
 
 
-def churned(session, scope, start, end):
-    """Customers closed at ``start`` (under the span's owner) marked lost in [start, end)."""
-    stmt = _where(select(func.count()).select_from(ClosedSpan),
-                  ClosedSpan.lost_at >= start, ClosedSpan.lost_at < end,
-                  ClosedSpan.start_at < start,
-                  or_(ClosedSpan.end_at.is_(None), ClosedSpan.end_at >= start),
-                  scope.on(ClosedSpan.owner_id))
-    return session.scalar(stmt) or 0
+def churned(session, scope, first, last):
+    """Customers closed at the period start (under the span's owner) marked lost in
+    the period: aggregate rows 'ch_<start>_<end>' of the period's months."""
+    rows = session.execute(_where(
+        select(KpiMonth.metric, func.sum(KpiMonth.value)).group_by(KpiMonth.metric),
+        scope.agg(), KpiMonth.month >= first, KpiMonth.month <= last,
+        KpiMonth.metric >= "ch_", KpiMonth.metric < f"ch_{first}")).all()
+    return sum(int(v or 0) for m, v in rows
+               if domain.churn_in_cohort(m, first)) // domain.SCALE
 
 
 def pending(session, scope, start, end, now):
@@ -132,7 +132,7 @@ def get_kpis(session, period, scope, tz, now=None, with_campaigns=True):
         sums, active_n=snap_end.get("c_act_n", 0) // domain.SCALE,
         active_filled=snap_end.get("c_act_filled", 0) // domain.SCALE,
         closed_at_start=closed_start,
-        churned=churned(session, scope, start, end) if closed_start else 0,
+        churned=churned(session, scope, first, last) if closed_start else 0,
         pending_follow_ups=fu, pending_complaints=complaints, pending_responses=responses,
         campaigns=campaigns(session, scope, start, end) if with_campaigns else [])
 
@@ -152,35 +152,72 @@ def _campaign_dict(c):
             "format": c.format, "cost": c.cost, "launched_at": c.launched_at}
 
 
-def campaign_stats(session, c):
-    cid = c["campaign_id"]
-    participants = session.scalar(select(func.count()).select_from(ParticipantFact).where(
-        ParticipantFact.campaign_id == cid, ParticipantFact.registered.is_(True))) or 0
-    generated = session.scalar(select(func.sum(ParticipantFact.leads_generated)).where(
-        ParticipantFact.campaign_id == cid)) or 0
-    leads = select(LeadFact.lead_id).where(LeadFact.campaign_id == cid)
-    converted = session.scalar(select(func.count()).select_from(LeadFact).where(
-        LeadFact.campaign_id == cid, LeadFact.converted_at.is_not(None))) or 0
-    lead_opps = select(LeadFact.opportunity_id).where(LeadFact.campaign_id == cid,
-                                                      LeadFact.opportunity_id.is_not(None))
-    opps = session.execute(select(OpportunityFact.customer_id, OpportunityFact.created_at,
-                                  OpportunityFact.decided_at).where(
-        or_(OpportunityFact.campaign_id == cid, OpportunityFact.lead_id.in_(leads),
-            OpportunityFact.opportunity_id.in_(lead_opps)),
-        OpportunityFact.customer_id.is_not(None))).all()
-    since = {}
-    floor = c.get("launched_at") or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    for customer_id, created_at, decided_at in opps:
-        at = created_at or decided_at or floor
-        since[customer_id] = min(since.get(customer_id, at), at)
-    won = Decimal(0)
-    if since:
+def _grouped(session, stmt):
+    return {k: int(v or 0) for k, v in session.execute(stmt).all()}
+
+
+def campaign_stats(session, camps):
+    """Rows of KPIS.md's campaigns table for many campaigns in a few grouped queries."""
+    if not camps:
+        return []
+    ids = [c["campaign_id"] for c in camps]
+    P = ParticipantFact
+    participants = _grouped(session, select(P.campaign_id, func.count()).where(
+        P.campaign_id.in_(ids), P.registered.is_(True)).group_by(P.campaign_id))
+    generated = _grouped(session, select(P.campaign_id, func.sum(P.leads_generated)).where(
+        P.campaign_id.in_(ids)).group_by(P.campaign_id))
+    leads = session.execute(select(LeadFact.lead_id, LeadFact.opportunity_id,
+                                   LeadFact.campaign_id, LeadFact.converted_at).where(
+        LeadFact.campaign_id.in_(ids))).all()
+    converted, by_lead, by_opp = {}, {}, {}
+    for lead_id, opp_id, cid, converted_at in leads:
+        by_lead[lead_id] = cid
+        if opp_id:
+            by_opp[opp_id] = cid
+        if converted_at:
+            converted[cid] = converted.get(cid, 0) + 1
+    won = _won_amounts(session, camps, by_lead, by_opp)
+    return [domain.campaign_row(c, participants.get(c["campaign_id"], 0),
+                                generated.get(c["campaign_id"], 0),
+                                converted.get(c["campaign_id"], 0),
+                                won.get(c["campaign_id"], Decimal(0))) for c in camps]
+
+
+def _won_amounts(session, camps, by_lead, by_opp):
+    """Orders of the customers of the campaigns' opportunities, placed on or after
+    that opportunity was created, not cancelled."""
+    ids = {c["campaign_id"] for c in camps}
+    floor = {c["campaign_id"]: c.get("launched_at")
+             or dt.datetime(1970, 1, 1, tzinfo=dt.UTC) for c in camps}
+    Opp = OpportunityFact
+    conds = [Opp.campaign_id.in_(list(ids))]
+    if by_lead:
+        conds.append(Opp.lead_id.in_(list(by_lead)))
+    if by_opp:
+        conds.append(Opp.opportunity_id.in_(list(by_opp)))
+    opps = session.execute(select(Opp.opportunity_id, Opp.customer_id, Opp.created_at,
+                                  Opp.decided_at, Opp.lead_id, Opp.campaign_id).where(
+        or_(*conds), Opp.customer_id.is_not(None))).all()
+    since = {}  # (campaign, customer) -> first opportunity time
+    for opp_id, customer_id, created_at, decided_at, lead_id, cid in opps:
+        for campaign in {cid if cid in ids else None, by_lead.get(lead_id), by_opp.get(opp_id)}:
+            if campaign is None:
+                continue
+            at = created_at or decided_at or floor[campaign]
+            key = (campaign, customer_id)
+            since[key] = min(since.get(key, at), at)
+    won = {}
+    customers = sorted({cust for _, cust in since})
+    if customers:
         rows = session.execute(select(OrderFact.customer_id, OrderFact.placed_at,
                                       OrderFact.amount).where(
-            OrderFact.customer_id.in_(list(since)), OrderFact.cancelled_at.is_(None),
+            OrderFact.customer_id.in_(customers), OrderFact.cancelled_at.is_(None),
             OrderFact.placed_at.is_not(None))).all()
-        won = sum((Decimal(a or 0) for cust, at, a in rows if at >= since[cust]), Decimal(0))
-    return domain.campaign_row(c, participants, int(generated), converted, won)
+        for (campaign, customer_id), first in since.items():
+            total = sum((Decimal(amount or 0) for cust, at, amount in rows
+                         if cust == customer_id and at >= first), Decimal(0))
+            won[campaign] = won.get(campaign, Decimal(0)) + total
+    return won
 
 
 def campaigns(session, scope, start, end):
@@ -188,14 +225,14 @@ def campaigns(session, scope, start, end):
         select(CampaignFact).order_by(CampaignFact.launched_at, CampaignFact.campaign_id),
         CampaignFact.launched_at >= start, CampaignFact.launched_at < end,
         scope.on(CampaignFact.owner_id))).all()
-    return [campaign_stats(session, _campaign_dict(c)) for c in rows]
+    return campaign_stats(session, [_campaign_dict(c) for c in rows])
 
 
 def campaign_report(session, campaign_id):
     c = session.get(CampaignFact, str(campaign_id))
     if c is None:
         return None
-    out = campaign_stats(session, _campaign_dict(c))
+    out = campaign_stats(session, [_campaign_dict(c)])[0]
     feedback = session.execute(select(func.count(ParticipantFact.feedback_score),
                                       func.avg(ParticipantFact.feedback_score)).where(
         ParticipantFact.campaign_id == c.campaign_id)).one()
