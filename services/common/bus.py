@@ -7,7 +7,7 @@ from services.common.contract_bus import all_queue_objs, dlx_obj, events_exchang
 from services.contract import DLX, SERVICES, consumer_queues, dlq_name, queue_arguments
 
 
-def setup_bus(amqp_uri, delivery_limit=5):
+def setup_bus(amqp_uri, delivery_limit=5, queue_type="classic"):
     """Declare exchanges, every consumer queue (durable, quorum) and its DLQ.
 
     Idempotent: run it before any service starts so events published while a
@@ -19,19 +19,19 @@ def setup_bus(amqp_uri, delivery_limit=5):
         for service in SERVICES:
             events_exchange_obj(service)(channel).declare()
         dlx_obj()(channel).declare()
-        for q, queue, dlq in all_queue_objs(delivery_limit):
+        for q, queue, dlq in all_queue_objs(delivery_limit, queue_type):
             dlq(channel).declare()
             queue(channel).declare()
             declared.append(q["name"])
     return declared
 
 
-def dlq_depths(amqp_uri):
+def dlq_depths(amqp_uri, queue_type="classic"):
     """[(dlq name, message count)] for every dead-letter queue of the contract."""
     out = []
     with Connection(amqp_uri, connect_timeout=5) as conn:
         channel = conn.channel()
-        for _, _, dlq in all_queue_objs():
+        for _, _, dlq in all_queue_objs(queue_type=queue_type):
             _, count, _ = dlq(channel).queue_declare(passive=True)
             out.append((dlq.name, count))
     return out
@@ -84,7 +84,7 @@ def replay_dlq(amqp_uri, queue, limit=None):
     return moved
 
 
-def definitions(delivery_limit=5, vhost="/"):
+def definitions(delivery_limit=5, vhost="/", queue_type="quorum"):
     """RabbitMQ definitions.json: exchanges, queues, bindings, per-service users.
 
     Passwords are placeholders (hash-less); deploy sets them with rabbitmqctl or
@@ -97,9 +97,10 @@ def definitions(delivery_limit=5, vhost="/"):
     queues, bindings = [], []
     for q in consumer_queues():
         queues.append({"name": q["name"], "vhost": vhost, "durable": True, "auto_delete": False,
-                       "arguments": queue_arguments(q["name"], delivery_limit)})
+                       "arguments": queue_arguments(q["name"], delivery_limit, queue_type)})
         queues.append({"name": dlq_name(q["name"]), "vhost": vhost, "durable": True,
-                       "auto_delete": False, "arguments": {"x-queue-type": "quorum"}})
+                       "auto_delete": False,
+                       "arguments": {"x-queue-type": queue_type} if queue_type == "quorum" else {}})
         bindings.append({"source": f"{q['source']}.events", "vhost": vhost,
                          "destination": q["name"], "destination_type": "queue",
                          "routing_key": q["event_type"], "arguments": {}})
@@ -113,8 +114,10 @@ def definitions(delivery_limit=5, vhost="/"):
         # rpc exchange (nameko-rpc) to call others.
         permissions.append({
             "user": s, "vhost": vhost,
-            "configure": rf"^(rpc-{s}.*|rpc\.reply-{s}.*|evt-.*--{s}\..*|nameko-rpc|{s}\.events)$",
-            "write": rf"^(nameko-rpc|rpc-{s}.*|rpc\.reply-.*|{s}\.events|evt-.*--{s}\..*)$",
+            # consumers (re)declare their queues with the DLX argument and the
+            # source exchanges they bind to: configure on every *.events, write on crm.dlx
+            "configure": rf"^(rpc-{s}.*|rpc\.reply-{s}.*|evt-.*--{s}\..*|nameko-rpc|.*\.events)$",
+            "write": rf"^(nameko-rpc|rpc-{s}.*|rpc\.reply-.*|{s}\.events|evt-.*--{s}\..*|crm\.dlx)$",
             "read": rf"^(nameko-rpc|rpc-{s}.*|rpc\.reply-{s}.*|evt-.*--{s}\..*|.*\.events)$",
         })
     return {"rabbit_version": "3.10.8", "vhosts": [{"name": vhost}], "users": users,

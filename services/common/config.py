@@ -34,6 +34,9 @@ def db_url(config, service):
             full = (ROOT / rel).resolve()
             full.parent.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{full}"
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):  # psycopg2 is our driver (see services.common.db)
+            url = "postgresql+psycopg2://" + url[len(bare):]
     return url
 
 

@@ -17,23 +17,24 @@ def dlx_obj():
     return Exchange(DLX, type="direct", durable=True)
 
 
-def consumer_queue_obj(name, source, event_type, delivery_limit=5):
+def consumer_queue_obj(name, source, event_type, delivery_limit=5, queue_type="classic"):
     return Queue(name, exchange=events_exchange_obj(source), routing_key=event_type,
                  durable=True, auto_delete=False, exclusive=False,
-                 queue_arguments=queue_arguments(name, delivery_limit))
+                 queue_arguments=queue_arguments(name, delivery_limit, queue_type))
 
 
-def dlq_obj(queue):
+def dlq_obj(queue, queue_type="classic"):
     name = dlq_name(queue)
-    return Queue(name, exchange=dlx_obj(), routing_key=name, durable=True,
-                 queue_arguments={"x-queue-type": "quorum"})
+    args = {"x-queue-type": "quorum"} if queue_type == "quorum" else {}
+    return Queue(name, exchange=dlx_obj(), routing_key=name, durable=True, queue_arguments=args)
 
 
-def all_queue_objs(delivery_limit=5, consumers=None):
+def all_queue_objs(delivery_limit=5, queue_type="classic", consumers=None):
     out = []
     for q in consumer_queues():
         if consumers and q["consumer"] not in consumers:
             continue
-        out.append((q, consumer_queue_obj(q["name"], q["source"], q["event_type"], delivery_limit),
-                    dlq_obj(q["name"])))
+        out.append((q, consumer_queue_obj(q["name"], q["source"], q["event_type"],
+                                          delivery_limit, queue_type),
+                    dlq_obj(q["name"], queue_type)))
     return out

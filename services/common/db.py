@@ -33,6 +33,16 @@ def is_sqlite(url):
     return str(url).startswith("sqlite")
 
 
+def with_driver(url):
+    """Pin psycopg2 (made green by psycogreen): SQLAlchemy 2.1 maps a bare
+    ``postgresql://`` to psycopg 3, which we do not ship."""
+    url = str(url)
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg2://" + url[len(bare):]
+    return url
+
+
 def make_engine(url, pool_size=10):
     if is_sqlite(url):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -52,7 +62,7 @@ def make_engine(url, pool_size=10):
 
         return engine
     _green_psycopg()
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(with_driver(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
 class GreenLock:

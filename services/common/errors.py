@@ -60,14 +60,16 @@ class Unauthorized(CrmError):
     http_status = 401
 
 
+@deserialize_to_instance
 class ServiceUnavailable(CrmError):
-    """Raised by gateways when the broker or a service does not answer in time."""
+    """A dependency (broker, another service) did not answer in time: retry later.
+    Gateways answer 503; services may raise it when a downstream RPC times out."""
 
     code = "SERVICE_UNAVAILABLE"
     http_status = 503
 
 
-DECLARED = (ValidationError, NotFound, Conflict, Forbidden, PayloadTooLarge)
+DECLARED = (ValidationError, NotFound, Conflict, Forbidden, PayloadTooLarge, ServiceUnavailable)
 
 
 def validation_error(fields, message="Invalid input"):

@@ -8,25 +8,28 @@
             ...
             uow.commit()
 
-The queue is declared exactly as ``crm bus setup`` declares it (quorum, with
-a delivery limit and the dead-letter exchange). A failing handler is requeued
-after a short backoff; the broker counts deliveries and dead-letters the
-message to ``<queue>.dlq`` once the limit is reached, so other messages keep
-flowing. An envelope that does not match the contract is dead-lettered at once.
+The queue is declared exactly as ``crm bus setup`` declares it (same type and
+arguments, dead-letter exchange ``crm.dlx``). A failing handler's message is
+re-published to the back of its queue after a short backoff with an attempt
+counter; at ``EVENT_DELIVERY_LIMIT`` attempts it is rejected into
+``<queue>.dlq`` and counted, so other messages keep flowing. An envelope that
+does not match the contract (or raises ``PoisonEvent``) is dead-lettered at once.
 """
 import logging
 
 import eventlet
+from kombu import Producer
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer
 
 from services.common import metrics
 from services.common.contract_bus import consumer_queue_obj, dlq_obj
-from services.contract import CONSUMERS, queue_name
+from services.contract import CONSUMERS, bus_settings, queue_name
 from services.contract.events import validate_event
 
 log = logging.getLogger(__name__)
+ATTEMPTS_HEADER = "x-crm-attempts"
 
 
 class PoisonEvent(Exception):
@@ -41,10 +44,10 @@ class ReliableEventHandler(EventHandler):
             raise RuntimeError(
                 f"{service}.{self.method_name} consumes {self.source_service}.{self.event_type}"
                 " but services/contract does not declare it")
-        self.delivery_limit = int(self.container.config.get("EVENT_DELIVERY_LIMIT", 5))
+        self.delivery_limit, queue_type = bus_settings(self.container.config)
         name = queue_name(self.source_service, self.event_type, service, self.method_name)
         self.queue = consumer_queue_obj(name, self.source_service, self.event_type,
-                                        self.delivery_limit)
+                                        self.delivery_limit, queue_type)
         self.handler_label = f"{service}.{self.method_name}"
         Consumer.setup(self)
 
@@ -64,18 +67,40 @@ class ReliableEventHandler(EventHandler):
         if isinstance(exc_info[1], PoisonEvent):
             self._dead_letter(message)
             return
-        attempts = int((message.headers or {}).get("x-delivery-count", 0)) + 1
-        if attempts > self.delivery_limit:
-            metrics.EVENTS_DEAD_LETTERED.labels(service, self.handler_label).inc()
-        else:
-            metrics.EVENTS_RETRIED.labels(service, self.handler_label).inc()
-            eventlet.sleep(min(0.1 * 2 ** attempts, 3.0))
-        self.queue_consumer.requeue_message(message)
+        headers = dict(message.headers or {})
+        attempts = max(int(headers.get(ATTEMPTS_HEADER, 0)),
+                       int(headers.get("x-delivery-count", 0))) + 1
+        if attempts >= self.delivery_limit:
+            log.error("dead-lettering event %s on %s after %s attempts", message.properties
+                      .get("message_id"), self.queue.name, attempts)
+            self._dead_letter(message)
+            return
+        metrics.EVENTS_RETRIED.labels(service, self.handler_label).inc()
+        eventlet.sleep(min(0.1 * 2 ** attempts, 3.0))
+        self._retry_later(message, dict(headers, **{ATTEMPTS_HEADER: attempts}))
+
+    def _retry_later(self, message, headers):
+        """Re-publish with the attempt count, then ack the original.
+
+        Both go out on the message's own channel, in order: if the ack reached
+        the broker, so did the copy. A crash in between redelivers the original
+        too (a duplicate the inbox absorbs), never a loss.
+        """
+        producer = Producer(message.channel)
+        producer.publish(message.body, exchange="", routing_key=self.queue.name,
+                         headers={k: v for k, v in headers.items() if k != "x-delivery-count"},
+                         content_type=message.content_type,
+                         content_encoding=message.content_encoding, delivery_mode=2,
+                         message_id=message.properties.get("message_id"),
+                         type=message.properties.get("type"), retry=False)
+        self.queue_consumer.ack_message(message)
 
     def _dead_letter(self, message):
+        # nameko 2.14's QueueConsumer.connection builds a new (unconnected)
+        # Connection object, so no "connected" check here: reject on the
+        # message's own channel; if that channel is gone the broker redelivers.
         metrics.EVENTS_DEAD_LETTERED.labels(self.container.service_name, self.handler_label).inc()
-        if self.queue_consumer.connection.connected:
-            message.reject(requeue=False)
+        message.reject(requeue=False)
 
 
 event_handler = ReliableEventHandler.decorator
@@ -98,8 +123,9 @@ class DeadLetterMonitor(DependencyProvider):
             try:
                 with Connection(self.container.config["AMQP_URI"], connect_timeout=5) as conn:
                     channel = conn.channel()
+                    queue_type = bus_settings(self.container.config)[1]
                     for q in queues:
-                        dlq = dlq_obj(q)
+                        dlq = dlq_obj(q, queue_type)
                         _, depth, _ = dlq(channel).queue_declare(passive=True)
                         metrics.DLQ_DEPTH.labels(service, dlq.name).set(depth)
             except Exception as exc:  # queue not declared yet, broker away

@@ -10,7 +10,9 @@ from services.common.config import ROOT, db_url, load_config
 def alembic_config(service, url=None):
     cfg = Config()
     cfg.set_main_option("script_location", str(ROOT / "services" / service / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", url or db_url(load_config(), service))
+    from services.common.db import with_driver
+    cfg.set_main_option("sqlalchemy.url",
+                        with_driver(url or db_url(load_config(), service)).replace("%", "%%"))
     cfg.attributes["service"] = service
     return cfg
 

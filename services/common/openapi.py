@@ -32,9 +32,9 @@ def build_spec(gateway_cls, title, version="1.0.0", description=""):
 
     def ref(schema):
         name = _schema_name(schema)
-        if name not in registered:
+        if name not in registered and name not in spec.components.schemas:
             spec.components.schema(name, schema=schema)
-            registered.add(name)
+        registered.add(name)
         return {"$ref": f"#/components/schemas/{name}"}
 
     paths = {}

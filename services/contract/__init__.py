@@ -96,16 +96,28 @@ def consumer_queues():
     return out
 
 
-def queue_arguments(queue, delivery_limit=5):
+QUEUE_TYPES = ("classic", "quorum")
+
+
+def queue_arguments(queue, delivery_limit=5, queue_type="quorum"):
     """Arguments shared by ``crm bus setup`` and the consumer's own declaration.
 
-    Quorum queues count deliveries themselves (x-delivery-limit), so a poison
-    message is dead-lettered after a bounded number of attempts even when the
-    consumer process dies while handling it.
+    Every queue dead-letters to ``crm.dlx`` → ``<queue>.dlq``. Handlers count
+    attempts themselves (a header on the re-published message) so retries are
+    bounded on both queue types. Quorum queues (production, clusters) also
+    count deliveries in the broker: ``x-delivery-limit`` (a little above the
+    handler's limit) dead-letters a message whose handler kills the process.
+    Classic queues are the embedded default: one node, far cheaper to declare.
     """
-    return {
-        "x-queue-type": "quorum",
-        "x-delivery-limit": int(delivery_limit),
-        "x-dead-letter-exchange": DLX,
-        "x-dead-letter-routing-key": dlq_name(queue),
-    }
+    args = {"x-dead-letter-exchange": DLX, "x-dead-letter-routing-key": dlq_name(queue)}
+    if queue_type == "quorum":
+        args.update({"x-queue-type": "quorum", "x-delivery-limit": int(delivery_limit) + 2})
+    elif queue_type != "classic":
+        raise ValueError(f"queue type must be one of {QUEUE_TYPES}")
+    return args
+
+
+def bus_settings(config):
+    """(delivery limit, queue type) from a service config."""
+    return (int(config.get("EVENT_DELIVERY_LIMIT", 5) or 5),
+            str(config.get("QUEUE_TYPE") or "classic"))

@@ -56,7 +56,8 @@ def config(amqp_uri, db_urls):
         from services.common.migrate import has_migrations
         if has_migrations(service):
             upgrade(service, url)
-    setup_bus(amqp_uri, cfg["EVENT_DELIVERY_LIMIT"])
+    from services.contract import bus_settings
+    setup_bus(amqp_uri, *bus_settings(cfg))
     return cfg
 
 
@@ -123,3 +124,19 @@ def actor(user, role="staff", department="sales"):
 @contextlib.contextmanager
 def nothing():
     yield
+
+
+@pytest.fixture(scope="module")
+def module_services(config):
+    """Start services once for a whole test module: module_services(Cls, ...)."""
+    containers = []
+
+    def start(*classes, **overrides):
+        for cls in classes:
+            container = ServiceContainer(cls, dict(config, **overrides))
+            container.start()
+            containers.append(container)
+
+    yield start
+    for c in reversed(containers):
+        c.stop()

@@ -23,7 +23,7 @@ def unavailable(what, why):
 
 def _rabbitmqctl(*args):
     ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-    return subprocess.run([ctl, *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run([ctl, *args], capture_output=True, text=True, timeout=20)
 
 
 def broker_reachable(uri):
@@ -56,7 +56,10 @@ class Vhost:
 
     def drop(self):
         if self.created:
-            _rabbitmqctl("delete_vhost", self.name)
+            try:
+                _rabbitmqctl("delete_vhost", self.name)
+            except (OSError, subprocess.SubprocessError):
+                pass  # a slow broker keeps an empty test vhost: harmless
 
 
 class PgDatabases:

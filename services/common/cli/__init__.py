@@ -39,8 +39,9 @@ def token(user: str = typer.Option(..., help="employee id (sub)"),
 def bus_setup():
     """Declare exchanges, every consumer queue and its dead-letter queue."""
     from services.common.bus import setup_bus
+    from services.contract import bus_settings
     cfg = _cfg()
-    queues = setup_bus(cfg["AMQP_URI"], int(cfg.get("EVENT_DELIVERY_LIMIT", 5)))
+    queues = setup_bus(cfg["AMQP_URI"], *bus_settings(cfg))
     console.print(f"bus ready: {len(queues)} consumer queues (+ dead-letter queues)")
 
 
@@ -64,7 +65,8 @@ def dlq_list(queue: str = typer.Argument(None, help="show messages of this consu
             console.print(m)
         return
     table = Table("dead-letter queue", "messages")
-    for name, depth in dlq_depths(uri):
+    from services.contract import bus_settings
+    for name, depth in dlq_depths(uri, bus_settings(_cfg())[1]):
         if depth:
             table.add_row(name, str(depth))
     console.print(table if table.row_count else "all dead-letter queues are empty")
@@ -147,11 +149,11 @@ def run():
     from services.common.auth import mint_token
     from services.common.bus import setup_bus
     from services.common.cli.stack import components, ensure_broker, supervise
-    from services.contract import HTTP_PORTS, METRICS_PORTS
+    from services.contract import HTTP_PORTS, METRICS_PORTS, bus_settings
     cfg = _cfg()
     if not ensure_broker(cfg["AMQP_URI"], echo=console.print):
         raise typer.Exit(1)
-    setup_bus(cfg["AMQP_URI"], int(cfg.get("EVENT_DELIVERY_LIMIT", 5)))
+    setup_bus(cfg["AMQP_URI"], *bus_settings(cfg))
     migrate(None)
     console.rule("Kehu CRM")
     for name, _target, _env in components():
