@@ -1,0 +1,59 @@
+"""Chaos suite fixtures: a private vhost and a whole stack per scenario, and the
+one-line figures each scenario reports (printed at the end, and to
+var/chaos-figures.jsonl or $CRM_CHAOS_FIGURES)."""
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.figures import FIGURES
+from tests.reliability.stack import Stack, Vhost
+from tests.support.infra import broker_reachable, unavailable
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def chaos_dir():
+    keep = os.environ.get("CRM_CHAOS_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        return Path(keep)
+    return Path(tempfile.mkdtemp(prefix="crm-chaos-"))
+
+
+@pytest.fixture
+def make_stack(chaos_dir, request):
+    """make_stack(tag, **Stack kwargs) -> prepared Stack on its own vhost."""
+    made = []
+
+    def make(tag=None, base=None, node=None, **kw):
+        tag = tag or request.node.name.split("[")[0].replace("test_", "")[:20]
+        base = base or "amqp://guest:guest@127.0.0.1:5672"
+        if not broker_reachable(f"{base}/"):
+            unavailable("RabbitMQ", f"cannot connect to {base}")
+        vhost = Vhost(tag.replace("_", "-"), node=node, base=base)
+        uri = vhost.create()
+        stack = Stack(chaos_dir / tag, uri, **kw)
+        stack.vhost = vhost
+        made.append(stack)
+        return stack.prepare()
+
+    yield make
+    for stack in made:
+        stack.stop_all()
+        stack.vhost.drop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FIGURES:
+        return
+    terminalreporter.section("chaos figures")
+    out = Path(os.environ.get("CRM_CHAOS_FIGURES", "var/chaos-figures.jsonl"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a", encoding="utf-8") as fh:
+        for fig in FIGURES:
+            terminalreporter.write_line(fig.line())
+            fh.write(json.dumps(fig.as_dict()) + "\n")
