@@ -1,3 +1,3 @@
-"""marketing: not built yet (see its issue). make run starts what a package declares."""
-SERVICE = None
-GATEWAY = None
+"""marketing: campaigns from plan to evaluation (service + department gateway)."""
+SERVICE = "services.marketing.service:MarketingService"
+GATEWAY = "services.marketing.gateway:MarketingGateway"
