@@ -112,14 +112,21 @@ class DeadLetterMonitor(DependencyProvider):
     interval = 15
 
     def start(self):
+        self._stopped = eventlet.event.Event()
         self.container.spawn_managed_thread(self._run, identifier="dlq-monitor")
+
+    def stop(self):
+        if not self._stopped.ready():
+            self._stopped.send(True)
+
+    kill = stop
 
     def _run(self):
         from kombu import Connection
         service = self.container.service_name
         queues = [queue_name(src, et, service, m)
                   for m, pairs in CONSUMERS.get(service, {}).items() for src, et in pairs]
-        while True:
+        while not self._stopped.ready():
             try:
                 with Connection(self.container.config["AMQP_URI"], connect_timeout=5) as conn:
                     channel = conn.channel()
@@ -130,4 +137,5 @@ class DeadLetterMonitor(DependencyProvider):
                         metrics.DLQ_DEPTH.labels(service, dlq.name).set(depth)
             except Exception as exc:  # queue not declared yet, broker away
                 log.debug("dlq monitor: %s", exc)
-            eventlet.sleep(self.interval)
+            with eventlet.Timeout(self.interval, False):
+                self._stopped.wait()

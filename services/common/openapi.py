@@ -70,4 +70,14 @@ def build_spec(gateway_cls, title, version="1.0.0", description=""):
         paths.setdefault(openapi_path(meta["url"]), {})[meta["method"].lower()] = op
     for path, ops in paths.items():
         spec.path(path=path, operations=ops)
-    return spec.to_dict()
+    return _numeric_bounds(spec.to_dict())
+
+
+def _numeric_bounds(node):
+    """apispec renders Decimal Range bounds as strings ("0.00"); OpenAPI wants numbers."""
+    if isinstance(node, dict):
+        return {k: (float(v) if k in ("minimum", "maximum") and not isinstance(v, (int, float))
+                    else _numeric_bounds(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_numeric_bounds(v) for v in node]
+    return node

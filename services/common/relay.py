@@ -134,7 +134,13 @@ class Relay:
                 if not got:
                     return 0
                 rows = session.execute(pending).all()
-                done = self._publish_rows(rows)
+                done = []
+                try:
+                    self._publish_rows(rows, done)
+                except Exception:
+                    self._mark_sent(session, done)  # keep the progress, then fail
+                    session.commit()
+                    raise
                 self._mark_sent(session, done)
             return len(done)
         with self.lock.held(), self.Session() as session, session.begin():
@@ -143,21 +149,21 @@ class Relay:
             return 0
         done = []
         try:
-            done = self._publish_rows(rows)
+            self._publish_rows(rows, done)
         finally:
             if done:
                 with self.lock.held(), self.Session() as session, session.begin():
                     self._mark_sent(session, done)
         return len(done)
 
-    def _publish_rows(self, rows):
-        done = []
+    def _publish_rows(self, rows, done):
+        """Publish in order, appending each confirmed row id to ``done`` as it
+        goes, so a failure part-way still records what reached the broker."""
         for row_id, envelope in rows:
             if not self.publish(envelope):
                 break  # keep order: stop at the first unroutable event
             done.append(row_id)
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc()
-        return done
 
     def _mark_sent(self, session, ids):
         if ids:

@@ -83,7 +83,8 @@ class CustomersService:
     def list_customers(self, filters=None, page=1, page_size=20):
         """Customers you may see, filtered → {items, total, page, page_size}."""
         actor = self.actor.get()
-        filters = load(ListFiltersSchema(), filters or {})
+        # search terms are not stored: a USCC typed into q must not trip the scanner
+        filters = load(ListFiltersSchema(), filters or {}, scan_skip=("q", "uscc"))
         page, page_size = page_args(page, page_size)
         with self.db.uow() as uow:
             rows, total = repo.list_page(uow.session, filters, actor.owner_scope(), page,

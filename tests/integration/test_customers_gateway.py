@@ -1,0 +1,142 @@
+"""customers_gateway over HTTP: auth, error mapping, limits, OpenAPI."""
+import base64
+import datetime as dt
+
+import jwt
+import pytest
+import requests
+from openapi_spec_validator import validate
+
+from services.common.auth import mint_token
+from services.customers.gateway import CustomersGateway
+from services.customers.service import CustomersService
+from tests.support import data
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def base(module_services, config):
+    from tests.support.fixtures import free_port
+    port = free_port()
+    module_services(CustomersService)
+    module_services(CustomersGateway, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def staff(config):
+    return {"Authorization": f"Bearer {mint_token(config, 'gw-u1', 'staff', 'sales')}"}
+
+
+def _claims(**over):
+    now = dt.datetime.now(dt.timezone.utc)
+    c = {"sub": "gw-u1", "roles": ["staff"], "iat": now, "exp": now + dt.timedelta(hours=1),
+         "iss": "kehu-crm", "aud": "kehu-crm"}
+    c.update(over)
+    return c
+
+
+def bad_tokens(config):
+    key = config["JWT"]["key"]
+    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    return {
+        "missing": None,
+        "garbage": "Bearer not.a.jwt",
+        "expired": "Bearer " + jwt.encode(_claims(iat=past, exp=past + dt.timedelta(minutes=5)),
+                                          key, algorithm="HS256"),
+        "alg_none": "Bearer " + jwt.encode(_claims(), None, algorithm="none"),
+        "wrong_key": "Bearer " + jwt.encode(_claims(), "x" * 40, algorithm="HS256"),
+        "wrong_audience": "Bearer " + jwt.encode(_claims(aud="other"), key, algorithm="HS256"),
+        "basic_scheme": "Basic dXNlcjpwYXNz",
+    }
+
+
+@pytest.mark.parametrize("kind", ["missing", "garbage", "expired", "alg_none", "wrong_key",
+                                  "wrong_audience", "basic_scheme"])
+def test_401_for_bad_tokens(base, config, kind):
+    token = bad_tokens(config)[kind]
+    headers = {"Authorization": token} if token else {}
+    r = requests.get(f"{base}/customers", headers=headers, timeout=10)
+    assert r.status_code == 401
+    assert r.json()["error"] == "UNAUTHORIZED"
+
+
+def test_create_then_404_409_422(base, staff, config):
+    d = data.customer()
+    r = requests.post(f"{base}/customers", json=d, headers=staff, timeout=10)
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    r = requests.post(f"{base}/customers", json=dict(data.customer(), uscc=d["uscc"]),
+                      headers=staff, timeout=10)
+    assert r.status_code == 409 and r.json()["error"] == "DUPLICATE_USCC"
+    r = requests.post(f"{base}/customers", json=dict(d, uscc="bad", contacts=[]), headers=staff,
+                      timeout=10)
+    body = r.json()
+    assert r.status_code == 422 and {"uscc", "contacts"} <= set(body["fields"])
+    r = requests.post(f"{base}/customers", data="{not json", headers=staff, timeout=10)
+    assert r.status_code == 422 and r.json()["fields"] == {"_body": ["invalid JSON"]}
+    other = {"Authorization": f"Bearer {mint_token(config, 'gw-u2')}"}
+    assert requests.get(f"{base}/customers/{cid}", headers=other, timeout=10).status_code == 404
+    assert requests.get(f"{base}/customers/99999999", headers=staff, timeout=10).status_code == 404
+    r = requests.patch(f"{base}/customers/{cid}", json={"region": "北京", "version": 7},
+                       headers=staff, timeout=10)
+    assert r.status_code == 409 and r.json()["error"] == "STALE_VERSION"
+
+
+def test_sensitive_data_is_a_422_naming_the_field(base, staff):
+    from stdnum.cn import ric
+    body = "110105" + "19800101" + "123"
+    r = requests.post(f"{base}/customers",
+                      json=data.customer(needs=f"身份证{body + ric.calc_check_digit(body)}"),
+                      headers=staff, timeout=10)
+    assert r.status_code == 422
+    assert r.json()["error"] == "SENSITIVE_DATA" and "needs" in r.json()["fields"]
+
+
+def test_413_for_large_bodies_and_attachments(base, staff):
+    cid = requests.post(f"{base}/customers", json=data.customer(), headers=staff,
+                        timeout=10).json()["id"]
+    r = requests.post(f"{base}/customers", data=b"{" + b" " * (1024 * 1024 + 10) + b"}",
+                      headers=staff, timeout=10)
+    assert r.status_code == 413
+    big = base64.b64encode(b"%PDF-" + b"0" * (5 * 1024 * 1024 + 1)).decode()
+    r = requests.post(f"{base}/customers/{cid}/attachments",
+                      json={"filename": "big.pdf", "content_b64": big}, headers=staff, timeout=20)
+    assert r.status_code == 413
+    r = requests.post(f"{base}/customers/{cid}/attachments", headers=staff, timeout=10,
+                      files={"file": ("scan.jpg", b"\xff\xd8\xff\xe0JFIF", "image/jpeg")})
+    assert r.status_code == 201 and r.json()["content_type"] == "image/jpeg"
+    r = requests.post(f"{base}/customers/{cid}/attachments", headers=staff, timeout=10,
+                      files={"file": ("x.exe", b"MZ\x90\x00", "application/octet-stream")})
+    assert r.status_code == 422
+
+
+def test_list_tags_and_page_cap(base, staff):
+    cid = requests.post(f"{base}/customers", json=data.customer(), headers=staff,
+                        timeout=10).json()["id"]
+    r = requests.post(f"{base}/customers/{cid}/tags", json={"tags": ["gw标签"]}, headers=staff,
+                      timeout=10)
+    assert r.status_code == 200 and "gw标签" in r.json()["tags"]
+    r = requests.get(f"{base}/customers?tags_all=gw标签&page_size=5", headers=staff, timeout=10)
+    assert [c["id"] for c in r.json()["items"]] == [cid]
+    assert requests.get(f"{base}/customers?page_size=500", headers=staff,
+                        timeout=10).status_code == 422
+    assert requests.get(f"{base}/customers?page=x", headers=staff, timeout=10).status_code == 422
+
+
+def test_openapi_health_metrics(base, staff):
+    spec = requests.get(f"{base}/openapi.json", timeout=10).json()
+    validate(spec)
+    assert "/customers/{customer_id}" in spec["paths"]
+    assert "CustomerIn" in spec["components"]["schemas"]
+    assert requests.get(f"{base}/health", timeout=10).json()["broker"] == "up"
+    requests.get(f"{base}/customers", headers=staff, timeout=10)
+    metrics = requests.get(f"{base}/metrics", timeout=10).text
+    assert 'crm_http_requests_total{method="GET",route="/customers",service="customers_gateway"' \
+        in metrics
+
+
+def test_unknown_route_has_no_stack_trace(base, staff):
+    r = requests.get(f"{base}/customers/abc", headers=staff, timeout=10)
+    assert r.status_code == 404 and "Traceback" not in r.text
