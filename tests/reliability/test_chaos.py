@@ -5,17 +5,30 @@ Sizes scale with CRM_CHAOS_SCALE (1 = `make chaos`; default 0.05 = the short CI
 version run by `make test`).
 """
 import datetime as dt
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
 
 import pytest
+import requests
 
+from services.common.auth import mint_token
 from services.common.cli.rpc_client import cluster
+from services.common.config import ROOT
 from tests.reliability.figures import Meter, converge, measure
-from tests.reliability.stack import scaled
+from tests.reliability.stack import free_port, metric_sum, scaled, scrape, wait_for
 from tests.reliability.workload import Workload
 
 pytestmark = pytest.mark.integration
 SERVICES = ("customers", "sales", "service_desk", "reporting")
 KPI_KEYS = ("customers_new", "leads_new", "tickets_new", "sales_amount", "payments_received")
+CRM = str(Path(sys.executable).with_name("crm"))
 MANAGER = {"id": "chaos-boss", "roles": ["manager"], "department": "management"}
 
 
@@ -54,3 +67,287 @@ def test_1_baseline_no_faults(make_stack):
     assert_clean(fig)
     assert load.outcomes["ok"] > 0 and set(load.outcomes) == {"ok"}, load.errors[:5]
     assert_kpis_match_sources(stack)
+
+
+def publish_raw(amqp_uri, envelopes):
+    """Publish envelopes as a source's relay would (confirms, persistent)."""
+    from kombu import Connection, Producer
+
+    from services.common.contract_bus import events_exchange_obj
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        producer = Producer(conn.channel())
+        for e in envelopes:
+            producer.publish(e, exchange=events_exchange_obj(e["source"]), routing_key=e["type"],
+                             serializer="json", delivery_mode=2, mandatory=True, retry=True,
+                             message_id=e["event_id"], type=e["type"])
+
+
+def unacked(stack):
+    """Messages delivered to consumers and not yet acked (broker side), summed."""
+    from tests.reliability.stack import rabbitmqctl
+    r = rabbitmqctl("list_queues", "-p", stack.vhost.name, "-q", "--no-table-headers",
+                    "name", "messages_unacknowledged", node=stack.vhost.node, timeout=15)
+    total = 0
+    for line in r.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].startswith("evt-") and parts[1].isdigit():
+            total += int(parts[1])
+    return total
+
+
+# 2 ----------------------------------------------------------------------------------------
+def test_2_reporting_down_while_events_published(make_stack):
+    stack = make_stack("s2").start("customers", "sales", "service_desk")
+    meter = Meter(stack)
+    load = Workload(stack.config(), "s2", concurrency=6)
+    load.run(scaled(3000, 100))
+    wait_for(lambda: stack.unsent() == 0, 60, what="outboxes drained")
+    waiting = stack.queue_depth("reporting")
+    assert waiting >= len(stack.committed()), "events must wait in reporting's queues"
+    stack.start("reporting")
+    converge(stack, timeout=max(60, scaled(300)))
+    fig = measure("2 reporting-down", stack, meter, waiting_at_start=waiting)
+    assert_clean(fig)
+    assert_kpis_match_sources(stack)
+
+
+# 3 ----------------------------------------------------------------------------------------
+def test_3_kill9_reporting_during_burst(make_stack):
+    stack = make_stack("s3").start("customers", "sales", "service_desk")
+    meter = Meter(stack)
+    load = Workload(stack.config(), "s3", concurrency=6)
+    load.run(scaled(1500, 60))  # a backlog so reporting is busy from its first second
+    kills = max(4, scaled(20))
+    burst = load.spawn(scaled(5000, 150))
+    stack.start("reporting")
+    in_flight = 0
+    rng = random.Random()
+    for _ in range(kills):
+        time.sleep(rng.uniform(0.3, 1.2))
+        in_flight += unacked(stack)
+        meter.bank()
+        stack.kill("reporting", signal.SIGKILL)
+        stack.start("reporting")
+    burst.wait()
+    converge(stack, timeout=max(90, scaled(600)))
+    fig = measure("3 kill-9 reporting", stack, meter, kills=kills, unacked_at_kill=in_flight)
+    assert_clean(fig)
+    assert fig.redeliveries + in_flight > 0, "the kills never hit an in-flight event"
+    assert_kpis_match_sources(stack)
+
+
+# 4 ----------------------------------------------------------------------------------------
+def test_4_kill9_source_between_commit_and_publish(make_stack):
+    stack = make_stack("s4").start(*SERVICES)
+    meter = Meter(stack)
+    load = Workload(stack.config(), "s4", concurrency=8, rpc_timeout=5)
+    burst = load.spawn(scaled(4000, 200))
+    kills, hits, drains = max(4, scaled(12)), 0, []
+    victims = ("sales", "customers")
+    for i in range(kills):
+        victim = victims[i % 2]
+        time.sleep(random.uniform(0.3, 1.0))
+        deadline = time.time() + 5  # kill the moment its relay has a batch in hand
+        while stack.unsent(victim) == 0 and time.time() < deadline:
+            time.sleep(0.01)
+        hits += stack.unsent(victim) > 0
+        stack.kill(victim, signal.SIGKILL)
+        stack.start(victim)
+        began = time.time()
+        wait_for(lambda v=victim: stack.unsent(v) == 0, 30, 0.1, f"{victim} outbox drained")
+        drains.append(time.time() - began)
+    burst.wait()
+    converge(stack, timeout=max(90, scaled(600)))
+    fig = measure("4 kill-9 source", stack, meter, kills=kills, unsent_at_kill=hits,
+                  max_drain=f"{max(drains):.1f}s",
+                  rpc_failed=sum(v for k, v in load.outcomes.items() if k != "ok"))
+    assert_clean(fig)
+    assert hits > 0, "no kill caught an unsent outbox row"
+    assert max(drains) <= 10, drains
+    assert_kpis_match_sources(stack)
+
+
+# 6 ----------------------------------------------------------------------------------------
+def test_6_poison_event_dead_lettered_then_replayed(make_stack):
+    from services.contract import queue_name
+    stack = make_stack("s6", delivery_limit=3).start(*SERVICES)
+    meter = Meter(stack)
+    load = Workload(stack.config(), "s6", concurrency=6)
+    load.run(scaled(1000, 60) // 2)
+    converge(stack, timeout=60)
+    good = [e for e in stack.committed().values() if e["type"] == "opportunity_created"]
+    if not good:
+        load.run(20)
+        converge(stack, timeout=60)
+        good = [e for e in stack.committed().values() if e["type"] == "opportunity_created"]
+    poison = dict(good[0], event_id=str(uuid.uuid4()))
+    # The poison: a row already holding its event_id in reporting's event log makes every
+    # apply fail (IntegrityError) until an operator removes it (the "fix").
+    db = sqlite3.connect(str(stack.dir / "reporting.db"), timeout=30)
+    db.execute("INSERT INTO event_log (event_id, source, type, occurred_at, envelope, "
+               "entity_kind, entity_id, applied_at, lag_seconds) VALUES "
+               "(?, 'sales', 'blocker', '2026-01-01', '{}', 'x', 'x', '2026-01-01', 0)",
+               (poison["event_id"],))
+    db.commit()
+    publish_raw(stack.amqp_uri, [poison])
+    load.run(scaled(1000, 60) - scaled(1000, 60) // 2)  # the rest of the good ones
+    queue = queue_name("sales", "opportunity_created", "reporting", "apply_event")
+    from tests.reliability.figures import dlq_depth
+    wait_for(lambda: dlq_depth(stack.amqp_uri) == 1, 60, what="poison dead-lettered")
+    converge(stack, timeout=60)
+    inbox, *_ = stack.applied()
+    good_ids = set(stack.committed())
+    assert good_ids <= set(inbox), "every good event applied despite the poison"
+    assert poison["event_id"] not in inbox
+
+    def alert():
+        s = scrape(stack.ports["reporting"])
+        return metric_sum(s, "crm_dlq_depth", service="reporting") >= 1
+    wait_for(alert, 45, 1, "crm_dlq_depth alert metric raised")
+    retried = metric_sum(scrape(stack.ports["reporting"]), "crm_events_retried_total")
+    # the fix, then `crm dlq replay`
+    db.execute("DELETE FROM event_log WHERE event_id = ?", (poison["event_id"],))
+    db.commit()
+    db.close()
+    env = dict(os.environ, AMQP_URI=stack.amqp_uri)
+    out = subprocess.run([CRM, "dlq", "replay", queue], env=env, capture_output=True, text=True,
+                         timeout=60, cwd=str(ROOT))
+    assert out.returncode == 0 and "replayed 1" in out.stdout, out.stdout + out.stderr
+    converge(stack, timeout=60, extra_ids=[poison["event_id"]])
+    fig = measure("6 poison", stack, meter, extra_ids=[poison["event_id"]],
+                  retries_before_dlq=int(retried), replayed=1)
+    assert_clean(fig)
+    assert retried >= 2, "bounded retries happened before dead-lettering"
+    wait_for(lambda: not alert(), 45, 1, "crm_dlq_depth back to 0")
+
+
+# 7 ----------------------------------------------------------------------------------------
+def test_7_resent_and_day_replayed_twice(make_stack):
+    stack = make_stack("s7").start(*SERVICES)
+    meter = Meter(stack)
+    load = Workload(stack.config(), "s7", concurrency=6)
+    load.run(scaled(2000, 100))
+    converge(stack, timeout=max(60, scaled(300)))
+    before = reporting_kpis(stack)
+    dup_before = meter.duplicates()
+    committed = list(stack.committed().values())
+    resent = random.sample(committed, max(1, len(committed) // 10))
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    day = [e for e in committed if e["occurred_at"].startswith(today)]
+    publish_raw(stack.amqp_uri, resent)
+    publish_raw(stack.amqp_uri, day)
+    publish_raw(stack.amqp_uri, day)
+    injected = len(resent) + 2 * len(day)
+    wait_for(lambda: meter.duplicates() - dup_before >= injected, max(60, scaled(600)), 0.5,
+             "every injected duplicate counted")
+    after = reporting_kpis(stack)
+    fig = measure("7 resend+replay", stack, meter, injected=injected,
+                  counted=meter.duplicates() - dup_before)
+    assert_clean(fig)
+    assert meter.duplicates() - dup_before == injected
+    assert after == before, "KPI difference must be 0"
+    assert_kpis_match_sources(stack)
+
+
+# 8 ----------------------------------------------------------------------------------------
+def test_8_sigterm_with_workers_in_flight(make_stack):
+    stack = make_stack("s8").start("customers", "sales", "service_desk")
+    meter = Meter(stack)
+    load = Workload(stack.config(), "s8", concurrency=6)
+    load.run(scaled(2000, 150))
+    wait_for(lambda: stack.unsent() == 0, 60, what="outboxes drained")
+    stack.start("reporting")
+    wait_for(lambda: len(stack.applied()[0]) > 10, 30, 0.05, "reporting busy")
+    meter.bank()
+    rc = stack.kill("reporting", signal.SIGTERM, timeout=30)
+    assert rc == 0, f"reporting exited {rc} on SIGTERM: {stack.tail('reporting')}"
+    # a source with RPC workers and its relay in flight
+    burst = load.spawn(scaled(600, 60))
+    time.sleep(1.0)
+    rc_sales = stack.kill("sales", signal.SIGTERM, timeout=30)
+    burst.wait()
+    stack.start("sales", "reporting")
+    converge(stack, timeout=max(60, scaled(300)))
+    fig = measure("8 sigterm", stack, meter, rc_reporting=rc, rc_sales=rc_sales)
+    assert_clean(fig)
+    assert rc_sales == 0, stack.tail("sales")
+    assert fig.redeliveries == 0, "an applied event was redelivered after SIGTERM"
+    assert_kpis_match_sources(stack)
+
+
+# 9 ----------------------------------------------------------------------------------------
+def test_9_network_cut_longer_than_heartbeat(make_stack, chaos_dir):
+    port = free_port()
+    proxy = subprocess.Popen([sys.executable, "-m", "tests.reliability.netproxy", str(port),
+                              "5672"], cwd=str(ROOT), stdout=subprocess.PIPE, text=True)
+    try:
+        proxy.stdout.readline()
+        heartbeat = 5
+        stack = make_stack("s9", heartbeat=heartbeat)
+        via_proxy = stack.amqp_uri.replace(":5672/", f":{port}/")
+        stack.service_amqp = {"sales": via_proxy, "reporting": via_proxy}
+        stack.start(*SERVICES)
+        meter = Meter(stack)
+        load = Workload(stack.config(), "s9", concurrency=6, rpc_timeout=5)
+        burst = load.spawn(scaled(3000, 150))
+        time.sleep(2)
+        proxy.send_signal(signal.SIGUSR1)
+        cut = heartbeat * 3
+        time.sleep(cut)
+        proxy.send_signal(signal.SIGUSR2)
+        burst.wait()
+        wait_for(lambda: stack.consumers_ready("sales") and stack.consumers_ready("reporting"),
+                 60, 0.5, "sales and reporting reconnected")
+        converge(stack, timeout=max(90, scaled(600)))
+        fig = measure("9 network cut", stack, meter, cut=f"{cut}s",
+                      rpc_failed=sum(v for k, v in load.outcomes.items() if k != "ok"))
+        assert stack.alive("sales") and stack.alive("reporting"), "reconnect, not crash"
+        assert_clean(fig)
+        assert_kpis_match_sources(stack)
+    finally:
+        proxy.terminate()
+        proxy.wait(10)
+
+
+# 5 ----------------------------------------------------------------------------------------
+def test_5_broker_restart_under_load(make_stack):
+    from tests.reliability.broker import NODE, PrivateBroker, available
+    if not available():
+        pytest.skip("rabbitmq-server is not installed: no private node for the restart")
+    broker = PrivateBroker().start()
+    try:
+        stack = make_stack("s5", base=broker.uri, node=NODE, rpc_timeout=4)
+        stack.start(*SERVICES, "customers_gateway")
+        meter = Meter(stack)
+        load = Workload(stack.config(), "s5", concurrency=6, rpc_timeout=5)
+        burst = load.spawn(scaled(3000, 200))
+        time.sleep(2)
+        token = mint_token(stack.config(), "s5-u0", "staff", "sales")
+        broker.stop_app()
+        statuses, slowest = [], 0.0
+        t_end = time.time() + 6
+        while time.time() < t_end:
+            began = time.time()
+            try:
+                r = requests.get(stack.url("customers_gateway") + "/customers",
+                                 headers={"Authorization": f"Bearer {token}"}, timeout=15)
+                statuses.append(r.status_code)
+            except requests.RequestException as exc:
+                statuses.append(type(exc).__name__)
+            slowest = max(slowest, time.time() - began)
+        broker.start_app()
+        burst.wait()
+        for name in SERVICES:
+            wait_for(lambda n=name: stack.consumers_ready(n), 90, 0.5, f"{name} reconnected")
+        load.run(scaled(200, 20))  # and everything works again
+        converge(stack, timeout=max(90, scaled(600)))
+        fig = measure("5 broker restart", stack, meter, gateway_503=statuses.count(503),
+                      rpc_failed=sum(v for k, v in load.outcomes.items() if k != "ok"),
+                      slowest_rpc=f"{load.max_call:.1f}s")
+        assert_clean(fig)
+        assert statuses and set(statuses) == {503}, statuses
+        assert slowest <= 4 + 3, f"gateway answered after {slowest:.1f}s"
+        assert load.max_call <= 5 + 5, f"an RPC hung for {load.max_call:.1f}s"
+        assert_kpis_match_sources(stack)
+    finally:
+        broker.stop()
