@@ -130,17 +130,31 @@ def demo(count: int = typer.Option(60), owners: str = typer.Option("u1,u2,u3")):
     from services.common.cli.demo import demo_customers
     from services.common.cli.rpc_client import cluster
     from services.common.errors import Conflict
+    import importlib
     made = skipped = 0
-    with cluster(_cfg()) as rpc, Progress(console=console) as bar:
+    ids = []
+    team = owners.split(",")
+    with cluster(_cfg(), timeout=60) as rpc, Progress(console=console) as bar:
         task = bar.add_task("demo customers", total=count)
-        for data in demo_customers(count, owners.split(",")):
+        for data in demo_customers(count, team):
             try:
-                rpc.customers.create_customer(data)
+                ids.append(rpc.customers.create_customer(data)["id"])
                 made += 1
             except Conflict:
                 skipped += 1
             bar.advance(task)
-    console.print(f"demo: {made} customers created, {skipped} already there")
+        console.print(f"demo: {made} customers created, {skipped} already there")
+        if not ids:
+            return
+        # each department that ships a demo module adds its data through its public RPC
+        for service in ("sales", "service_desk", "marketing"):
+            try:
+                module = importlib.import_module(f"services.{service}.demo")
+            except ModuleNotFoundError:
+                continue
+            fn = getattr(module, "demo_pipeline", None) or getattr(module, "demo", None)
+            if fn is not None:
+                console.print(f"demo {service}: {fn(rpc, ids, team)}")
 
 
 @app.command()
