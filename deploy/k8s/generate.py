@@ -90,6 +90,8 @@ def common_env():
             "name": "crm-config", "key": "EVENT_DELIVERY_LIMIT"}}},
         {"name": "RPC_TIMEOUT", "valueFrom": {"configMapKeyRef": {
             "name": "crm-config", "key": "RPC_TIMEOUT"}}},
+        {"name": "CRM_QUEUE_TYPE", "valueFrom": {"configMapKeyRef": {
+            "name": "crm-config", "key": "CRM_QUEUE_TYPE"}}},
     ]
 
 
@@ -301,7 +303,8 @@ def base_docs():
          "automountServiceAccountToken": False},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("crm-config"),
          "data": {"CRM_TIMEZONE": "Asia/Shanghai", "LOG_LEVEL": "INFO",
-                  "EVENT_DELIVERY_LIMIT": "5", "RPC_TIMEOUT": "10"}},
+                  "EVENT_DELIVERY_LIMIT": "5", "RPC_TIMEOUT": "10",
+                  "CRM_QUEUE_TYPE": "quorum"}},
         {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
          "metadata": meta("crm-customers-files", "customers", "service"),
          "spec": {"accessModes": ["ReadWriteMany"],
