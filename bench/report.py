@@ -1,0 +1,123 @@
+"""Ratios, targets and the Markdown table of a run (bench/results/latest.{json,md})."""
+import json
+from pathlib import Path
+
+
+def _g(d, *path):
+    for p in path:
+        if not isinstance(d, dict) or p not in d:
+            return None
+        d = d[p]
+    return d
+
+
+def _r(a, b):
+    return round(a / b, 3) if a and b else None
+
+
+def evaluate(res):
+    """[(id, figure, ours, ceiling/base, ratio, target, met)] from the raw results."""
+    c, f = res["ceilings"], res["figures"]
+    c2_32 = _g(c, "C2", "by_callers", "32", "calls_per_s")
+    c3 = _g(c, "C3", "events_per_s")
+    rows = []
+
+    def add(key, what, ours, base, target, ok_fn, unit="/s"):
+        r = _r(ours, base)
+        met = ok_fn(r, ours) if (ours is not None) else None
+        rows.append({"id": key, "what": what, "ours": ours, "base": base, "ratio": r,
+                     "target": target, "met": met, "unit": unit})
+
+    add("C1", "kombu publish+consume, 1 KB persistent, confirms (msgs/s)",
+        _g(c, "C1", "msgs_per_s"), None, "ceiling", lambda r, o: None)
+    for n in ("1", "8", "32"):
+        m = _g(c, "C2", "by_callers", n) or {}
+        add(f"C2@{n}", f"bare nameko echo RPC, {n} callers (calls/s; p50/p99 "
+            f"{m.get('p50_ms')}/{m.get('p99_ms')} ms)", m.get("calls_per_s"), None, "ceiling",
+            lambda r, o: None)
+    add("C3", "bare nameko event dispatch -> handler (events/s)", c3, None, "ceiling",
+        lambda r, o: None)
+    for be in ("sqlite", "postgresql"):
+        g = _g(f, "R1", be, "32") or {}
+        add(f"R1 {be}", f"customers.get_customer @32 vs C2@32 (p50/p99 {g.get('p50_ms')}/"
+            f"{g.get('p99_ms')} ms)", g.get("calls_per_s"), c2_32, ">= 0.70",
+            lambda r, o: r is not None and r >= 0.70)
+    for be in ("sqlite", "postgresql"):
+        g = _g(f, "R2", be, "32") or {}
+        add(f"R2 {be}", f"customers.create_customer @32 vs C2@32 (p50/p99 {g.get('p50_ms')}/"
+            f"{g.get('p99_ms')} ms)", g.get("calls_per_s"), c2_32, ">= 0.40",
+            lambda r, o: r is not None and r >= 0.40)
+    r1 = _g(f, "R1", "sqlite", "32", "calls_per_s")
+    r2 = _g(f, "R2", "sqlite", "32", "calls_per_s")
+    for name, base in (("get_customer", r1), ("create_customer", r2)):
+        g = _g(f, "R3", name) or {}
+        add(f"R3 {name}", f"HTTP+JWT via customers gateway, wrk 32 conns, vs RPC @32 SQLite "
+            f"(p50/p99 {g.get('p50_ms')}/{g.get('p99_ms')} ms)", g.get("requests_per_s"), base,
+            ">= 0.60", lambda r, o: r is not None and r >= 0.60)
+    add("R4", "sales writes -> outbox -> relay -> reporting applied (events/s) vs C3",
+        _g(f, "R4", "sustained_events_per_s"), c3, ">= 0.30",
+        lambda r, o: r is not None and r >= 0.30)
+    lag = _g(f, "R4", "half_rate", "lag_p99_s")
+    add("R4 lag", "outbox-commit -> KPI lag p99 at 50 % of sustained rate (s)", lag, None,
+        "< 1 s", lambda r, o: o < 1.0, unit="s")
+    add("R5", f"reporting.get_kpis p99, worst of month/quarter/year x company/owner "
+        f"({_g(f, 'R5', 'customers')} customers, {_g(f, 'R5', 'events_loaded')} events; "
+        f"rebuild {_g(f, 'R5', 'rebuild_s')} s)", _g(f, "R5", "p99_worst_ms"), None, "< 50 ms",
+        lambda r, o: o < 50, unit="ms")
+    rows6 = _g(f, "R6", "rows")
+    secs = _g(f, "R6", "seconds")
+    add("R6", f"crm import customers, {rows6} rows, 1 % bad ({_g(f, 'R6', 'rows_per_s')} "
+        f"rows/s; {_g(f, 'R6', 'rejected_rows_reported')} rejected)", secs, None,
+        "< 60 s (100k rows)", lambda r, o: (o * 100000 / rows6) < 60 if rows6 else None,
+        unit="s")
+    per = _g(f, "R7", "under_load") or {}
+    if per:
+        peak = max(v["peak_mb"] for v in per.values())
+        growths = [v["growth_last_half_pct"] for v in per.values()
+                   if v["growth_last_half_pct"] is not None]
+        grow = max(growths) if growths else None
+        add("R7", f"RSS peak of any service process under R2 load, {_g(f, 'R7', 'window_s')} s "
+            f"window (max growth over the last half {grow} %)", peak, None,
+            "< 150 MB, < 10 % growth", lambda r, o: o < 150 and (grow is None or grow < 10),
+            unit="MB")
+    for k in ("get_customer", "create_customer", "bare_echo"):
+        g = _g(f, "R8", k) or {}
+        add(f"R8 {k}", "2 competing consumer processes vs 1 (throughput ratio)", g.get("two"),
+            g.get("one"), "reported", lambda r, o: None)
+    return rows
+
+
+def _fmt(v):
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.1f}"
+    return str(v)
+
+
+def markdown(res, rows):
+    m = res["meta"]
+    out = [f"# Benchmark results ({m.get('mode')} mode, {m.get('started_at')}, "
+           f"{m.get('cpus')} CPUs, {m.get('duration_s')} s)", "",
+           "| id | figure | ours | ceiling / base | ratio | target | met |",
+           "|---|---|---:|---:|---:|---|---|"]
+    for r in rows:
+        met = {True: "yes", False: "**no**", None: ""}[r["met"]]
+        out.append(f"| {r['id']} | {r['what']} | {_fmt(r['ours'])} | {_fmt(r['base'])} | "
+                   f"{_fmt(r['ratio'])} | {r['target']} | {met} |")
+    if res.get("errors"):
+        out += ["", "Errors:", ""] + [f"- {k}: {v}" for k, v in res["errors"].items()]
+    out += ["", "Command: `.venv/bin/python -m bench" +
+            (" --quick" if m.get("mode") == "quick" else "") + "` (raw figures: latest.json)"]
+    return "\n".join(out) + "\n"
+
+
+def write_reports(res, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = evaluate(res)
+    res["table"] = rows
+    json_path, md_path = folder / "latest.json", folder / "latest.md"
+    json_path.write_text(json.dumps(res, indent=2, ensure_ascii=False, default=str) + "\n",
+                         encoding="utf-8")
+    md_path.write_text(markdown(res, rows), encoding="utf-8")
+    return json_path, md_path

@@ -1,0 +1,645 @@
+"""The benchmark run: ceilings C1-C3 and our figures R1-R8, side by side.
+
+    .venv/bin/python -m bench [--quick | --long] [--only C1,C2,R4 ...]
+"""
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from bench import datagen, loadgen
+from bench.infra import PgDatabase, Stack, Vhost, free_port, rss_mb, wait_until
+from bench.report import write_reports
+from services.common.config import ROOT
+
+RESULTS = ROOT / "bench" / "results"
+STAFF = {"id": "u1", "roles": ["staff"], "department": "sales"}
+MANAGER = {"id": "m1", "roles": ["manager"], "department": "management"}
+
+MODES = {
+    "quick": dict(reps=1, dur=2.0, warm=0.5, c1_msgs=2000, c3_events=2000, r4_dur=4.0,
+                  r4_lag_dur=4.0, r5_customers=2000, r5_calls=40, r6_rows=3000, r7_window=20,
+                  wrk_dur=2),
+    "default": dict(reps=3, dur=5.0, warm=1.0, c1_msgs=10000, c3_events=10000, r4_dur=10.0,
+                    r4_lag_dur=15.0, r5_customers=25000, r5_calls=200, r6_rows=100000,
+                    r7_window=120, wrk_dur=5),
+}
+
+
+def pct(values, p):
+    if not values:
+        return None
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(p * len(values)))], 3)
+
+
+def ratio(a, b):
+    return round(a / b, 3) if a and b else None
+
+
+class Bench:
+    def __init__(self, mode, long=False, only=None):
+        self.mode_name = mode
+        self.m = dict(MODES[mode])
+        if long:
+            self.m["r7_window"] = 600
+        self.only = set(only or [])
+        self.res = {"meta": {}, "ceilings": {}, "figures": {}, "errors": {}, "notes": []}
+        self.log_dir = Path(tempfile.mkdtemp(prefix="crm-bench-logs-"))
+
+    # --- helpers -----------------------------------------------------------------------
+    def want(self, key):
+        return not self.only or key in self.only
+
+    def say(self, msg):
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+    def phase(self, key, fn):
+        if not self.want(key):
+            return
+        self.say(f"{key} ...")
+        t0 = time.time()
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - one failing figure must not stop the run
+            self.res["errors"][key] = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+        self.say(f"{key} done in {time.time() - t0:.0f}s")
+
+    def measure(self, service, method, kind, callers, actor=None, extra=None, reps=None,
+                dur=None, procs=None):
+        reps = reps or self.m["reps"]
+        runs, lat, errors = [], [], {}
+        for _ in range(reps):
+            r = loadgen.run_load(self.uri, service, method, kind, callers=callers,
+                                 duration=dur or self.m["dur"], warmup=self.m["warm"],
+                                 actor=actor, extra=extra, procs=procs)
+            runs.append(round(r["calls_per_s"], 1))
+            lat += r["latencies_ms"]
+            for k, v in r["errors"].items():
+                errors[k] = errors.get(k, 0) + v
+        out = {"callers": callers, "calls_per_s": statistics.median(runs), "reps": runs,
+               "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99), "calls": len(lat)}
+        if errors:
+            out["errors"] = errors
+        self.say(f"  {service}.{method} @{callers}: {out['calls_per_s']}/s "
+                 f"p50 {out['p50_ms']} ms p99 {out['p99_ms']} ms {errors or ''}")
+        return out
+
+    def call(self, service, method, *args, actor=None, timeout=30, **kw):
+        return loadgen.call(self.uri, service, method, *args, actor=actor, timeout=timeout, **kw)
+
+    def wait_rpc(self, service, method, *args, actor=None, timeout=90):
+        wait_until(lambda: self.call(service, method, *args, actor=actor, timeout=3) is not None
+                   or True, timeout, what=f"{service}")
+
+    # --- setup ---------------------------------------------------------------------------
+    def setup(self):
+        from services.common.bus import setup_bus
+        from services.common.migrate import upgrade
+        self.vhost = Vhost()
+        self.uri = self.vhost.create()
+        self.sqlite_dir = Path(tempfile.mkdtemp(prefix="crm-bench-db-"))
+        self.sqlite = {s: f"sqlite:///{self.sqlite_dir}/{s}.db"
+                       for s in ("customers", "sales", "reporting", "service_desk", "marketing")}
+        self.pg = PgDatabase("customers")
+        self.pg_url = self.pg.create()
+        for s in ("customers", "sales", "reporting"):
+            upgrade(s, self.sqlite[s])
+        upgrade("customers", self.pg_url)
+        setup_bus(self.uri, 5, "classic")
+        self.stack = Stack(self.uri, self.sqlite, self.log_dir)
+        self.res["meta"].update({
+            "mode": self.mode_name, "started_at": dt.datetime.now().isoformat(timespec="seconds"),
+            "host": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "vhost": self.vhost.name, "logs": str(self.log_dir), "params": self.m})
+
+    def teardown(self):
+        try:
+            self.stack.stop_all()
+        finally:
+            self.vhost.drop()
+            self.pg.drop()
+            import shutil
+            shutil.rmtree(self.sqlite_dir, ignore_errors=True)
+
+    def start_main(self):
+        st = self.stack
+        st.start("bench_echo", "bench.bare:BenchEcho")
+        st.start("bench_source", "bench.bare:BenchSource")
+        st.start("bench_sink", "bench.bare:BenchSink")
+        st.start("customers", "services.customers.service:CustomersService")
+        self.gw_port = free_port()
+        st.start("customers_gateway", "services.customers.gateway:CustomersGateway",
+                 {"WEB_SERVER_ADDRESS": f"127.0.0.1:{self.gw_port}"})
+        st.start("sales", "services.sales.service:SalesService")
+        st.start("reporting", "services.reporting.service:ReportingService")
+        wait_until(lambda: self.call("bench_echo", "echo", 1, timeout=3) == 1, 90,
+                   what="bench_echo")
+        wait_until(lambda: self.call("bench_sink", "reset", timeout=3), 90, what="bench_sink")
+        wait_until(lambda: self.call("customers", "list_customers", actor=STAFF, timeout=3), 90,
+                   what="customers")
+        wait_until(lambda: self.call("reporting", "freshness", timeout=3), 90, what="reporting")
+        wait_until(lambda: self.call("sales", "get_assignment_rules", timeout=3) is not None,
+                   90, what="sales")
+        import urllib.request
+        wait_until(lambda: urllib.request.urlopen(
+            f"http://127.0.0.1:{self.gw_port}/health", timeout=3).status == 200, 90,
+            what="customers_gateway")
+        time.sleep(3)
+        self.res["figures"]["R7"] = {"idle_rss_mb": {n: round(rss_mb(p.pid) or 0, 1)
+                                                     for n, p in st.procs.items()}}
+
+    # --- ceilings ------------------------------------------------------------------------
+    def c1(self):
+        n, runs = self.m["c1_msgs"], []
+        for _ in range(self.m["reps"]):
+            runs.append(_kombu_ceiling(self.uri, n))
+            self.say(f"  kombu: {runs[-1]}")
+        self.res["ceilings"]["C1"] = {
+            "what": "kombu publish (confirms, persistent, 1 KB) + consume (ack), separate "
+                    "processes", "msgs_per_s": statistics.median(r["msgs_per_s"] for r in runs),
+            "publish_per_s": statistics.median(r["publish_per_s"] for r in runs),
+            "reps": runs, "messages": n}
+
+    def c2(self):
+        out = {}
+        for c in (1, 8, 32):
+            out[str(c)] = self.measure("bench_echo", "echo", "echo", c)
+        self.res["ceilings"]["C2"] = {"what": "bare nameko echo @rpc, no DB", "by_callers": out}
+
+    def c3(self):
+        n, runs = self.m["c3_events"], []
+        for _ in range(self.m["reps"]):
+            self.call("bench_sink", "reset")
+            t0 = time.time()
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(4) as pool:  # 4 dispatching workers, like busy services
+                list(pool.map(lambda _: self.call("bench_source", "fire", n // 4, timeout=300),
+                              range(4)))
+            t_fired = time.time()
+            wait_until(lambda: self.call("bench_sink", "stats")["count"] >= n // 4 * 4, 300,
+                       0.2, what="sink")
+            s = self.call("bench_sink", "stats")
+            runs.append({"events_per_s": round(s["count"] / max(s["last"] - t0, 1e-6), 1),
+                         "dispatch_per_s": round(n / (t_fired - t0), 1)})
+            self.say(f"  nameko events: {runs[-1]}")
+        self.res["ceilings"]["C3"] = {
+            "what": "bare nameko EventDispatcher (4 workers) -> @event_handler, no DB",
+            "events_per_s": statistics.median(r["events_per_s"] for r in runs), "reps": runs,
+            "events": n}
+
+    # --- ours ------------------------------------------------------------------------------
+    def r2_r1(self, backend):
+        figs = self.res["figures"]
+        r2 = {str(c): self.measure("customers", "create_customer", "create_customer", c,
+                                   actor=STAFF) for c in (1, 32)}
+        figs.setdefault("R2", {})[backend] = r2
+        ids = self._customer_ids(backend)
+        self.ids = ids
+        r1 = {str(c): self.measure("customers", "get_customer", "get_customer", c, actor=STAFF,
+                                   extra={"ids": ids}) for c in (1, 32)}
+        figs.setdefault("R1", {})[backend] = r1
+
+    def _customer_ids(self, backend):
+        res = self.call("customers", "list_customers", None, 1, 100, actor=STAFF)
+        return [c["id"] for c in res["items"]]
+
+    def r3(self):
+        from services.common.auth import mint_token
+        from services.common.config import load_config
+        token = mint_token(load_config(), "u1", "staff", "sales")
+        base = f"http://127.0.0.1:{self.gw_port}"
+        work = Path(tempfile.mkdtemp(prefix="crm-bench-wrk-"))
+        out = {"tool": "wrk -t2 -c32 (Debian wrk 4.1)"}
+        get_lua = work / "get.lua"
+        get_lua.write_text(_WRK_GET % (", ".join(map(str, self.ids)), token))
+        runs = []
+        _wrk(base + "/", get_lua, 1, 32)  # warm-up
+        for _ in range(self.m["reps"]):
+            runs.append(_wrk(base + "/", get_lua, self.m["wrk_dur"], 32))
+        out["get_customer"] = _summ(runs)
+        runs = []
+        for rep in range(self.m["reps"] + 1):
+            bodies = work / f"bodies{rep}.txt"
+            make = loadgen.make_args("create_customer", 9000 + rep, {})
+            with bodies.open("w", encoding="utf-8") as fh:
+                for _ in range(int(self.m["wrk_dur"] * 600) + 200):
+                    fh.write(json.dumps(make()[0][0], ensure_ascii=False) + "\n")
+            lua = work / f"post{rep}.lua"
+            lua.write_text(_WRK_POST % (str(bodies), token))
+            r = _wrk(base + "/customers", lua, self.m["wrk_dur"] if rep else 1, 32)
+            if rep:
+                runs.append(r)
+        out["create_customer"] = _summ(runs)
+        for k in ("get_customer", "create_customer"):
+            self.say(f"  HTTP {k}: {out[k]}")
+        self.res["figures"]["R3"] = out
+
+    def r7(self):
+        window, st = self.m["r7_window"], self.stack
+        samples = {n: [] for n in st.procs}
+        t0 = time.time()
+        import threading
+        stop = threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                for n, p in st.procs.items():
+                    samples.setdefault(n, []).append((round(time.time() - t0, 1), rss_mb(p.pid)))
+                stop.wait(5)
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
+        load = loadgen.run_load(self.uri, "customers", "create_customer", "create_customer",
+                                callers=8, duration=window, warmup=0, actor=STAFF)
+        stop.set()
+        th.join()
+        per = {}
+        for n, s in samples.items():
+            vals = [v for _, v in s if v]
+            if not vals:
+                continue
+            half = [v for t, v in s if v and t >= window / 2]
+            growth = (half[-1] - half[0]) / half[0] * 100 if len(half) > 1 else None
+            per[n] = {"start_mb": round(vals[0], 1), "peak_mb": round(max(vals), 1),
+                      "end_mb": round(vals[-1], 1),
+                      "growth_last_half_pct": round(growth, 1) if growth is not None else None}
+        r7 = self.res["figures"].setdefault("R7", {})
+        r7.update({"window_s": window, "load": "create_customer @8 callers (SQLite)",
+                   "load_calls_per_s": round(load["calls_per_s"], 1), "under_load": per})
+        self.say(f"  RSS: {per}")
+
+    def r6(self):
+        rows = self.m["r6_rows"]
+        work = Path(tempfile.mkdtemp(prefix="crm-bench-import-"))
+        path = work / "customers.csv"
+        bad = datagen.import_csv(path, rows)
+        env = self.stack.env()
+        t0 = time.time()
+        proc = subprocess.run([str(Path(sys.executable).parent / "crm"), "import", "customers",
+                               str(path), "--report", str(work / "errors.csv")], cwd=str(ROOT),
+                              env=env, capture_output=True, text=True, timeout=1800)
+        secs = time.time() - t0
+        rejected = max(0, sum(1 for _ in open(work / "errors.csv")) - 1) \
+            if (work / "errors.csv").exists() else None
+        self.res["figures"]["R6"] = {
+            "rows": rows, "bad_rows": bad, "rejected_rows_reported": rejected,
+            "seconds": round(secs, 1), "rows_per_s": round(rows / secs, 1),
+            "exit_code": proc.returncode, "chunk": 500,
+            "tail": proc.stdout.strip().splitlines()[-1:] if proc.stdout else proc.stderr[-300:]}
+        self.say(f"  import: {self.res['figures']['R6']}")
+
+    def _reporting_rows(self, after_id):
+        from sqlalchemy import select
+
+        from services.common.db import make_engine
+        from services.reporting.models import EventLog
+        eng = make_engine(self.sqlite["reporting"])
+        with eng.connect() as conn:
+            rows = conn.execute(select(EventLog.id, EventLog.occurred_at, EventLog.applied_at,
+                                       EventLog.lag_seconds).where(
+                EventLog.id > after_id, EventLog.source == "sales")).all()
+        eng.dispose()
+        return rows
+
+    def _max_log_id(self):
+        import sqlite3
+        with sqlite3.connect(f"{self.sqlite_dir}/reporting.db") as c:
+            return c.execute("select coalesce(max(id), 0) from event_log").fetchone()[0]
+
+    def _sales_outbox(self, after_id):
+        import sqlite3
+        with sqlite3.connect(f"{self.sqlite_dir}/sales.db") as c:
+            return c.execute("select count(*), coalesce(max(id),0) from outbox where id > ?",
+                             (after_id,)).fetchone()
+
+    def _settle(self, log_after, outbox_after, timeout=180):
+        def done():
+            n, _ = self._sales_outbox(outbox_after)
+            return len(self._reporting_rows(log_after)) >= n
+        wait_until(done, timeout, 0.5, what="reporting catching up")
+
+    def r4(self):
+        runs = []
+        for _ in range(self.m["reps"]):
+            log0, (_, ob0) = self._max_log_id(), self._sales_outbox(0)
+            load = loadgen.run_load(self.uri, "sales", "create_lead", "create_lead", callers=32,
+                                    duration=self.m["r4_dur"], warmup=0)
+            self._settle(log0, ob0)
+            rows = self._reporting_rows(log0)
+            applied = [r.applied_at for r in rows]
+            span = (max(applied) - min(applied)).total_seconds()
+            n_events, _ = self._sales_outbox(ob0)
+            runs.append({"writes_per_s": round(load["calls_per_s"], 1),
+                         "events": n_events,
+                         "events_per_write": round(n_events / max(load["calls"], 1), 2),
+                         "applied_per_s": round(len(rows) / max(span, 1e-6), 1),
+                         "lag_p99_s": pct([r.lag_seconds for r in rows], 0.99)})
+            self.say(f"  pipeline at full load: {runs[-1]}")
+        sustained = statistics.median(r["applied_per_s"] for r in runs)
+        per_write = statistics.median(r["events_per_write"] for r in runs) or 1
+        rate = 0.5 * sustained / per_write
+        log0, (_, ob0) = self._max_log_id(), self._sales_outbox(0)
+        paced = loadgen.run_load(self.uri, "sales", "create_lead", "create_lead", callers=32,
+                                 duration=self.m["r4_lag_dur"], warmup=0, rate=rate)
+        self._settle(log0, ob0)
+        rows = self._reporting_rows(log0)
+        lags = [r.lag_seconds for r in rows]
+        fresh = self.call("reporting", "freshness", actor=MANAGER)
+        self.res["figures"]["R4"] = {
+            "what": "sales.create_lead (32 callers) -> outbox -> relay -> reporting.apply_event",
+            "sustained_events_per_s": sustained, "reps": runs,
+            "half_rate": {"writes_per_s_target": round(rate, 1),
+                          "writes_per_s": round(paced["calls_per_s"], 1),
+                          "events": len(rows), "lag_p50_s": pct(lags, 0.5),
+                          "lag_p99_s": pct(lags, 0.99), "lag_max_s": pct(lags, 1.0)},
+            "freshness_rpc": fresh}
+        self.say(f"  half rate: {self.res['figures']['R4']['half_rate']}")
+
+    def r5(self):
+        n = self.m["r5_customers"]
+        t0 = time.time()
+        events = datagen.load_event_log(self.sqlite["reporting"], n)
+        load_s = time.time() - t0
+        self.say(f"  loaded {events} events in {load_s:.0f}s; rebuild ...")
+        t0 = time.time()
+        counts = self.call("reporting", "rebuild", timeout=3600)
+        rebuild_s = time.time() - t0
+        self.say(f"  rebuild {counts} in {rebuild_s:.0f}s")
+        import sqlite3
+        with sqlite3.connect(f"{self.sqlite_dir}/reporting.db") as c:
+            sizes = {t: c.execute(f"select count(*) from {t}").fetchone()[0]
+                     for t in ("event_log", "kpi_month", "rpt_customers")}
+        kpis = {}
+        for period in ("2024-06", "2024-Q2", "2024"):
+            for scope_name, scope in (("company", None), ("owner", {"owner_id": "u17"})):
+                lat = []
+                for _ in range(self.m["r5_calls"]):
+                    t = time.perf_counter()
+                    self._kpi_client.call(period, scope)
+                    lat.append((time.perf_counter() - t) * 1000)
+                kpis[f"{period}/{scope_name}"] = {"p50_ms": pct(lat, 0.5),
+                                                  "p99_ms": pct(lat, 0.99)}
+        self.res["figures"]["R5"] = {
+            "customers": n, "events_loaded": events, "bulk_load_s": round(load_s, 1),
+            "rebuild_s": round(rebuild_s, 1), "rebuild_counts": counts, "table_rows": sizes,
+            "rebuild_events_per_s": round(counts["events"] / rebuild_s, 1),
+            "get_kpis": kpis, "p99_worst_ms": max(v["p99_ms"] for v in kpis.values()),
+            "client": "1 caller, sequential RPC (persistent connection)"}
+        self.say(f"  get_kpis: {kpis}")
+
+    def pg_phase(self):
+        st = self.stack
+        st.stop("customers_gateway")
+        st.stop("customers")
+        pg = {"customers": self.pg_url}
+        st.start("customers_pg", "services.customers.service:CustomersService", db_urls=pg)
+        wait_until(lambda: self.call("customers", "list_customers", actor=STAFF, timeout=3), 90,
+                   what="customers (PostgreSQL)")
+        self.phase("R2pg", lambda: self.r2_r1("postgresql"))
+        if self.want("R8"):
+            self.r8(pg)
+
+    def r8(self, pg):
+        figs = self.res["figures"]
+        one_get = figs["R1"]["postgresql"]["32"]
+        one_create = figs["R2"]["postgresql"]["32"]
+        echo_one = self.res["ceilings"].get("C2", {}).get("by_callers", {}).get("32")
+        self.stack.start("customers_pg2", "services.customers.service:CustomersService",
+                         db_urls=pg)
+        self.stack.start("bench_echo2", "bench.bare:BenchEcho")
+        time.sleep(8)
+        two_get = self.measure("customers", "get_customer", "get_customer", 32, actor=STAFF,
+                               extra={"ids": self.ids})
+        two_create = self.measure("customers", "create_customer", "create_customer", 32,
+                                  actor=STAFF)
+        two_echo = self.measure("bench_echo", "echo", "echo", 32)
+        figs["R8"] = {
+            "what": "2 processes of customers (PostgreSQL) on one queue vs 1; 32 callers",
+            "get_customer": {"one": one_get["calls_per_s"], "two": two_get["calls_per_s"],
+                             "ratio": ratio(two_get["calls_per_s"], one_get["calls_per_s"])},
+            "create_customer": {"one": one_create["calls_per_s"],
+                                "two": two_create["calls_per_s"],
+                                "ratio": ratio(two_create["calls_per_s"],
+                                               one_create["calls_per_s"])},
+            "bare_echo": {"one": echo_one and echo_one["calls_per_s"],
+                          "two": two_echo["calls_per_s"],
+                          "ratio": ratio(two_echo["calls_per_s"],
+                                         echo_one and echo_one["calls_per_s"])}}
+        self.say(f"  R8: {figs['R8']}")
+
+    # --- the run -------------------------------------------------------------------------
+    def run(self):
+        t_start = time.time()
+        self.setup()
+        try:
+            self.say(f"vhost {self.vhost.name}, logs in {self.log_dir}")
+            self.start_main()
+            self._kpi_client = _KpiClient(self.uri, MANAGER)
+            self.phase("C1", self.c1)
+            self.phase("C2", self.c2)
+            self.phase("C3", self.c3)
+            self.phase("R2", lambda: self.r2_r1("sqlite"))
+            self.phase("R3", self.r3)
+            self.phase("R7", self.r7)
+            self.phase("R6", self.r6)
+            self.phase("R4", self.r4)
+            self.phase("R5", self.r5)
+            if self.want("R2pg") or self.want("R8"):
+                self.phase("PG", self.pg_phase)
+            self._kpi_client.close()
+        finally:
+            for name, proc in self.stack.procs.items():
+                if proc.poll() is not None:
+                    self.res["errors"][f"process {name}"] = f"exited with {proc.returncode}"
+            self.teardown()
+        self.res["meta"]["duration_s"] = round(time.time() - t_start, 1)
+        return self.res
+
+
+class _KpiClient:
+    """A persistent-connection RPC client for sequential latency samples."""
+
+    def __init__(self, uri, actor):
+        import uuid
+
+        from kombu import Connection, Consumer, Producer, Queue
+        self.key = uuid.uuid4().hex
+        self.conn = Connection(uri, heartbeat=0)
+        ch = self.conn.channel()
+        q = Queue(f"rpc.reply-bench-{self.key}", loadgen.RPC_EXCHANGE, routing_key=self.key,
+                  exclusive=True, auto_delete=True)
+        self.producer = Producer(ch, exchange=loadgen.RPC_EXCHANGE, serializer="json")
+        self.reply = {}
+        self.consumer = Consumer(ch, [q], callbacks=[self._on], no_ack=True, accept=["json"])
+        self.consumer.consume()
+        self.headers = {"nameko.crm_actor": json.dumps(actor, sort_keys=True)}
+
+    def _on(self, body, message):
+        self.reply[message.properties["correlation_id"]] = body
+
+    def call(self, period, scope):
+        import uuid
+        cid = uuid.uuid4().hex
+        self.producer.publish({"args": [period, scope], "kwargs": {}},
+                              routing_key="reporting.get_kpis", reply_to=self.key,
+                              correlation_id=cid, headers=self.headers, retry=False)
+        while cid not in self.reply:
+            self.conn.drain_events(timeout=30)
+        body = self.reply.pop(cid)
+        if body.get("error"):
+            raise RuntimeError(body["error"])
+        return body["result"]
+
+    def close(self):
+        self.conn.release()
+
+
+def _kombu_consumer(uri, queue_name, n, out):
+    import socket
+
+    from kombu import Connection, Consumer, Queue
+    got, first = [0], [None]
+    with Connection(uri, heartbeat=0) as conn:
+        ch = conn.channel()
+        ch.basic_qos(0, 200, False)
+
+        def on(body, message):
+            if first[0] is None:
+                first[0] = time.time()
+            got[0] += 1
+            message.ack()
+        with Consumer(ch, [Queue(queue_name, durable=True)], callbacks=[on], accept=["json"]):
+            out.put("ready")
+            deadline = time.time() + 300
+            while got[0] < n and time.time() < deadline:
+                try:
+                    conn.drain_events(timeout=1)
+                except socket.timeout:
+                    pass
+    out.put({"consumed": got[0], "last": time.time()})
+
+
+def _kombu_ceiling(uri, n):
+    import multiprocessing as mp
+    import uuid
+
+    from kombu import Connection, Exchange, Producer, Queue
+    name = f"bench-c1-{uuid.uuid4().hex[:6]}"
+    ex = Exchange("bench.c1", type="direct", durable=True)
+    with Connection(uri) as conn:
+        Queue(name, ex, routing_key=name, durable=True)(conn.channel()).declare()
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    cons = ctx.Process(target=_kombu_consumer, args=(uri, name, n, out), daemon=True)
+    cons.start()
+    out.get(timeout=60)
+    body = {"pad": "x" * 1000}
+    with Connection(uri, transport_options={"confirm_publish": True}, heartbeat=0) as conn:
+        producer = Producer(conn.channel(), exchange=ex)
+        t0 = time.time()
+        for i in range(n):
+            producer.publish(body, routing_key=name, delivery_mode=2, serializer="json",
+                             retry=False)
+        t_pub = time.time()
+    res = out.get(timeout=600)
+    cons.join(timeout=10)
+    with Connection(uri) as conn:
+        Queue(name, ex, routing_key=name, durable=True)(conn.channel()).delete()
+    return {"msgs_per_s": round(res["consumed"] / (res["last"] - t0), 1),
+            "publish_per_s": round(n / (t_pub - t0), 1)}
+
+
+_WRK_GET = """
+local ids = {%s}
+local token = "%s"
+request = function()
+  local id = ids[math.random(#ids)]
+  return wrk.format("GET", "/customers/" .. id, {["Authorization"] = "Bearer " .. token})
+end
+"""
+
+_WRK_POST = """
+local file, token = "%s", "%s"
+local bodies, n, idx = {}, 0, 0
+local tid = 0
+local counter = 0
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+end
+function init(args)
+  local i = 0
+  for line in io.lines(file) do
+    if i %% 2 == tid then n = n + 1; bodies[n] = line end
+    i = i + 1
+  end
+end
+request = function()
+  idx = idx + 1
+  if idx > n then idx = 1 end
+  return wrk.format("POST", "/customers", {["Authorization"] = "Bearer " .. token,
+                    ["Content-Type"] = "application/json"}, bodies[idx])
+end
+"""
+
+
+def _wrk(url, script, seconds, conns):
+    proc = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency",
+                           "-s", str(script), url], capture_output=True, text=True,
+                          timeout=seconds + 60)
+    text = proc.stdout
+    out = {"raw_tail": text[-400:]}
+
+    def ms(token):
+        token = token.strip()
+        for unit, f in (("us", 0.001), ("ms", 1.0), ("s", 1000.0), ("m", 60000.0)):
+            if token.endswith(unit):
+                return round(float(token[: -len(unit)]) * f, 3)
+        return None
+    for line in text.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            out["requests_per_s"] = float(parts[1])
+        elif len(parts) == 2 and parts[0] in ("50%", "99%"):
+            out["p50_ms" if parts[0] == "50%" else "p99_ms"] = ms(parts[1])
+        elif line.strip().startswith("Non-2xx"):
+            out["non_2xx"] = int(parts[-1])
+        elif "requests in" in line:
+            out["requests"] = int(parts[0])
+    return out
+
+
+def _summ(runs):
+    ok = [r for r in runs if "requests_per_s" in r]
+    if not ok:
+        return {"error": runs[-1].get("raw_tail") if runs else "no run"}
+    return {"requests_per_s": statistics.median(r["requests_per_s"] for r in ok),
+            "reps": [r["requests_per_s"] for r in ok],
+            "p50_ms": statistics.median(r.get("p50_ms") or 0 for r in ok),
+            "p99_ms": max(r.get("p99_ms") or 0 for r in ok),
+            "non_2xx": sum(r.get("non_2xx", 0) for r in ok)}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="smoke run (< ~3 min)")
+    ap.add_argument("--long", action="store_true", help="R7 memory over 10 minutes")
+    ap.add_argument("--only", default="", help="comma list: C1,C2,C3,R2,R3,R4,R5,R6,R7,R2pg,R8")
+    ap.add_argument("--out", default=str(RESULTS), help="results folder")
+    args = ap.parse_args(argv)
+    bench = Bench("quick" if args.quick else "default", long=args.long,
+                  only=[x.strip() for x in args.only.split(",") if x.strip()])
+    res = bench.run()
+    json_path, md_path = write_reports(res, Path(args.out))
+    print(md_path.read_text(encoding="utf-8"))
+    print(f"wrote {json_path} and {md_path}")
+    return 1 if res["errors"] else 0
