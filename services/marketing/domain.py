@@ -25,7 +25,6 @@ CONTACT_SEGMENT = "contact"
 # action -> (states it may start from, state it leads to)
 TRANSITIONS = {
     "schedule": (("draft",), "scheduled"),
-    "unschedule": (("scheduled",), "draft"),
     "launch": (("scheduled",), "running"),
     "complete": (("running",), "completed"),
     "cancel": (("draft", "scheduled", "running"), "cancelled"),

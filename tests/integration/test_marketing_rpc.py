@@ -416,3 +416,15 @@ def test_outreach_rendered_per_segment_recorded_and_sent_once(rpc, config):
     mine = [x for x in lines if x["campaign_id"] == c["id"]]
     assert len(mine) == 4
     assert {x["recipient"] for x in mine if x["channel"] == "sms"} >= {vip_mobile}
+
+
+def test_demo_campaigns_in_every_state(rpc):
+    from services.marketing.demo import demo_campaigns
+    with rpc() as p:
+        ids = customers(p, 3, tags=["老客户"])
+        made = demo_campaigns(p, ids, seed=7)
+        for state, cid in made.items():
+            assert p.marketing.get_campaign(cid)["state"] == state
+        ev = p.marketing.evaluate_campaign(made["completed"])
+        assert ev["participants"] == 6 and ev["leads_generated"] == 3
+        assert p.marketing.list_outreach(made["running"])["total"] == 6

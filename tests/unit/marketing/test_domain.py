@@ -17,7 +17,6 @@ UTC = dt.UTC
     ("draft", "cancel", "cancelled"),
     ("scheduled", "cancel", "cancelled"),
     ("running", "cancel", "cancelled"),
-    ("scheduled", "unschedule", "draft"),
 ])
 def test_legal_transitions(state, action, target):
     assert domain.next_state(state, action) == target

@@ -1,0 +1,55 @@
+"""Audience resolution pages through customers.list_customers (page_size 100) as a
+system call, keeping only non-PII fields."""
+import contextlib
+
+from services.marketing import customers_client
+from services.marketing.customers_client import CustomersClient
+
+
+class _FakeCustomers:
+    def __init__(self, total):
+        self.calls = []
+        self.rows = [{"id": i, "name": f"c{i}", "type": "closed", "tier": "key",
+                      "region": "上海", "industry_code": "C35", "tags": ["老客户"],
+                      "contacts": [{"mobile": "13912345678"}]} for i in range(1, total + 1)]
+
+    def list_customers(self, filters, page=1, page_size=20):
+        self.calls.append((filters, page, page_size))
+        start = (page - 1) * page_size
+        return {"items": self.rows[start:start + page_size], "total": len(self.rows),
+                "page": page, "page_size": page_size}
+
+
+def _client(monkeypatch, total):
+    fake = _FakeCustomers(total)
+    seen = {}
+
+    @contextlib.contextmanager
+    def cluster(config, actor=None, timeout=30):
+        seen["actor"] = actor
+        yield type("P", (), {"customers": fake})()
+
+    monkeypatch.setattr(customers_client, "cluster", cluster)
+    return CustomersClient({"RPC_TIMEOUT": 5}), fake, seen
+
+
+def test_pages_of_100_until_total(monkeypatch):
+    client, fake, seen = _client(monkeypatch, 250)
+    rows = client.resolve_audience({"tags_all": ["老客户"], "region": "上海", "tier": None})
+    assert len(rows) == 250 and rows[-1]["customer_id"] == 250
+    assert [c[1:] for c in fake.calls] == [(1, 100), (2, 100), (3, 100)]
+    assert fake.calls[0][0] == {"tags_all": ["老客户"], "region": "上海"}
+    assert seen["actor"] is None  # a trusted system call
+    assert "13912345678" not in str(rows)
+
+
+def test_empty_audience_is_one_call(monkeypatch):
+    client, fake, _ = _client(monkeypatch, 0)
+    assert client.resolve_audience({}) == []
+    assert len(fake.calls) == 1
+
+
+def test_exact_page_boundary(monkeypatch):
+    client, fake, _ = _client(monkeypatch, 200)
+    assert len(client.resolve_audience({})) == 200
+    assert len(fake.calls) == 2
