@@ -146,15 +146,16 @@ def demo(count: int = typer.Option(60), owners: str = typer.Option("u1,u2,u3")):
         console.print(f"demo: {made} customers created, {skipped} already there")
         if not ids:
             return
-        # each department that ships a demo module adds its data through its public RPC
-        for service in ("sales", "service_desk", "marketing"):
+        # each department ships a demo module that adds its data through its public RPC
+        steps = (("sales", "demo_pipeline", (rpc, ids, team)),
+                 ("service_desk", "demo_desk", (rpc, ids)),
+                 ("marketing", "demo_campaigns", (rpc, ids)))
+        for service, fn_name, args in steps:
             try:
-                module = importlib.import_module(f"services.{service}.demo")
-            except ModuleNotFoundError:
+                fn = getattr(importlib.import_module(f"services.{service}.demo"), fn_name)
+            except (ModuleNotFoundError, AttributeError):
                 continue
-            fn = getattr(module, "demo_pipeline", None) or getattr(module, "demo", None)
-            if fn is not None:
-                console.print(f"demo {service}: {fn(rpc, ids, team)}")
+            console.print(f"demo {service}: {fn(*args)}")
 
 
 @app.command()
