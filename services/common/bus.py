@@ -117,7 +117,8 @@ def definitions(delivery_limit=5, vhost="/", queue_type="quorum"):
             # consumers (re)declare their queues with the DLX argument and the
             # source exchanges they bind to: configure on every *.events, write on crm.dlx
             "configure": rf"^(rpc-{s}.*|rpc\.reply-{s}.*|evt-.*--{s}\..*|nameko-rpc|.*\.events)$",
-            "write": rf"^(nameko-rpc|rpc-{s}.*|rpc\.reply-.*|{s}\.events|evt-.*--{s}\..*|crm\.dlx)$",
+            "write": (rf"^(nameko-rpc|rpc-{s}.*|rpc\.reply-.*|{s}\.events|evt-.*--{s}\..*"
+                      r"|crm\.dlx)$"),
             "read": rf"^(nameko-rpc|rpc-{s}.*|rpc\.reply-{s}.*|evt-.*--{s}\..*|.*\.events)$",
         })
     return {"rabbit_version": "3.10.8", "vhosts": [{"name": vhost}], "users": users,

@@ -62,7 +62,8 @@ def make_engine(url, pool_size=10):
 
         return engine
     _green_psycopg()
-    return create_engine(with_driver(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(with_driver(url), pool_size=pool_size, max_overflow=pool_size,
+                         pool_pre_ping=True)
 
 
 class GreenLock:

@@ -52,7 +52,8 @@ def json_body(request, required=True):
     try:
         data = json.loads(raw)
     except ValueError:
-        raise ValidationError("Request body is not valid JSON", {"_body": ["invalid JSON"]}) from None
+        raise ValidationError("Request body is not valid JSON",
+                              {"_body": ["invalid JSON"]}) from None
     if not isinstance(data, dict):
         raise ValidationError("Request body must be a JSON object", {"_body": ["not an object"]})
     return data

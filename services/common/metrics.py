@@ -6,8 +6,8 @@ serves /metrics on ``METRICS_PORT``.
 """
 import time
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from nameko.extensions import DependencyProvider
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 

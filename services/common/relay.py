@@ -125,8 +125,8 @@ class Relay:
         return total
 
     def _drain_batch(self):
-        O = self.Outbox
-        pending = select(O.id, O.envelope).where(O.sent_at.is_(None)).order_by(O.id)
+        Out = self.Outbox
+        pending = select(Out.id, Out.envelope).where(Out.sent_at.is_(None)).order_by(Out.id)
         pending = pending.limit(self.batch_size)
         if self.postgres:
             with self.Session() as session, session.begin():
@@ -171,10 +171,11 @@ class Relay:
             session.execute(update(self.Outbox).where(self.Outbox.id.in_(ids)).values(sent_at=now))
 
     def _update_gauges(self):
-        O = self.Outbox
+        Out = self.Outbox
         with self.lock.held(), self.Session() as session:
             count, oldest = session.execute(
-                select(func.count(O.id), func.min(O.created_at)).where(O.sent_at.is_(None))).one()
+                select(func.count(Out.id), func.min(Out.created_at))
+                .where(Out.sent_at.is_(None))).one()
             session.rollback()
         metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
         age = 0.0

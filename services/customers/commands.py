@@ -187,7 +187,7 @@ def import_rows(uow, actor, rows, when):
                 if tags:
                     wanted = set(existing.tags) | set(tags)
                     apply(uow, actor, existing, when, "tags_changed",
-                          lambda c: repo.set_tags(c, wanted))
+                          lambda c, wanted=wanted: repo.set_tags(c, wanted))
                 updated += 1
         except (ValidationError, Conflict) as exc:
             errors.append({"row": number, "fields": _flat_fields(exc.fields) or

@@ -1,6 +1,5 @@
 """Errors customers declares (the kit's, registered for RPC callers)."""
-from services.common.errors import (Conflict, Forbidden, NotFound, PayloadTooLarge,
-                                    ValidationError)
+from services.common.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationError
 
 EXPECTED = (ValidationError, NotFound, Conflict, Forbidden, PayloadTooLarge)
 

@@ -5,10 +5,19 @@ from marshmallow import Schema, fields
 
 from services.common.gateway import GatewayBase, json_body, query_int, route, rpc
 from services.common.openapi import build_spec
-from services.customers.schemas import (AttachmentInSchema, AttachmentOutSchema,
-                                        CustomerChangesSchema, CustomerInSchema,
-                                        CustomerOutSchema, CustomerPageSchema, HistoryOutSchema,
-                                        ImportRowSchema, LostSchema, OwnerSchema, TagsSchema)
+from services.customers.schemas import (
+    AttachmentInSchema,
+    AttachmentOutSchema,
+    CustomerChangesSchema,
+    CustomerInSchema,
+    CustomerOutSchema,
+    CustomerPageSchema,
+    HistoryOutSchema,
+    ImportRowSchema,
+    LostSchema,
+    OwnerSchema,
+    TagsSchema,
+)
 
 ATTACHMENT_BODY_LIMIT = 8 * 1024 * 1024  # 5 MB file, base64 or multipart overhead
 LIST_QUERY = {"tags_all": "string", "tags_any": "string", "type": "string", "tier": "string",

@@ -2,8 +2,17 @@
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import (JSON, Date, ForeignKey, Index, Integer, Numeric, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.common.models import BigIntId, UTCDateTime, declare_base, utcnow

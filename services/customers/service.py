@@ -1,7 +1,6 @@
 """customers: the one customer master record (nameko service ``customers``)."""
 import base64
 import binascii
-
 import hashlib
 
 from nameko.dependency_providers import Config
@@ -19,10 +18,18 @@ from services.customers import commands, domain
 from services.customers import repository as repo
 from services.customers.exceptions import EXPECTED, Conflict
 from services.customers.models import Attachment, Base, HistoryEntry
-from services.customers.schemas import (AttachmentInSchema, AttachmentOutSchema,
-                                        CustomerChangesSchema, CustomerInSchema,
-                                        CustomerOutSchema, HistoryOutSchema, ListFiltersSchema,
-                                        LostSchema, OwnerSchema, TagsSchema)
+from services.customers.schemas import (
+    AttachmentInSchema,
+    AttachmentOutSchema,
+    CustomerChangesSchema,
+    CustomerInSchema,
+    CustomerOutSchema,
+    HistoryOutSchema,
+    ListFiltersSchema,
+    LostSchema,
+    OwnerSchema,
+    TagsSchema,
+)
 
 OUT = CustomerOutSchema()
 

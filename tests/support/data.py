@@ -22,7 +22,8 @@ def customer(**over):
         "region": "上海",
         "type": "potential",
         "tags": ["展会获取"],
-        "contacts": [{"name": "王芳", "title": "采购经理", "mobile": f"139{_rng.randint(0, 99999999):08d}",
+        "contacts": [{"name": "王芳", "title": "采购经理",
+                      "mobile": f"139{_rng.randint(0, 99999999):08d}",
                       "email": "wang@example.cn", "is_primary": True}],
     }
     data.update(over)

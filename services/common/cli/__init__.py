@@ -127,10 +127,11 @@ def import_customers(file: Path, report: Path = typer.Option(None, help="per-row
 @app.command()
 def demo(count: int = typer.Option(60), owners: str = typer.Option("u1,u2,u3")):
     """Load realistic demo customers through the public RPC."""
+    import importlib
+
     from services.common.cli.demo import demo_customers
     from services.common.cli.rpc_client import cluster
     from services.common.errors import Conflict
-    import importlib
     made = skipped = 0
     ids = []
     team = owners.split(",")

@@ -16,7 +16,7 @@ _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 def org_code(rng):
     body = "".join(rng.choice("0123456789") for _ in range(8))
-    check = 11 - sum(int(c) * w for c, w in zip(body, _ORG_WEIGHTS)) % 11
+    check = 11 - sum(int(c) * w for c, w in zip(body, _ORG_WEIGHTS, strict=True)) % 11
     return body + {10: "X", 11: "0"}.get(check, str(check))
 
 

@@ -1,8 +1,14 @@
 import pytest
 
 from services.common.cli.demo import make_uscc
-from services.common.identifiers import (industry_name, mask_email, mask_mobile,
-                                         normalize_mobile, validate_industry_code, validate_uscc)
+from services.common.identifiers import (
+    industry_name,
+    mask_email,
+    mask_mobile,
+    normalize_mobile,
+    validate_industry_code,
+    validate_uscc,
+)
 
 
 def test_known_uscc():
@@ -49,7 +55,8 @@ def test_industry_codes(code):
     assert validate_industry_code(code) == code.upper()
 
 
-@pytest.mark.parametrize("code,msg", [("Z", "section letter"), ("99", "not a GB/T 4754-2017 division"),
+@pytest.mark.parametrize("code,msg", [("Z", "section letter"),
+                                      ("99", "not a GB/T 4754-2017 division"),
                                       ("A35", "belongs to section C"), ("C3X", "section letter"),
                                       ("", "required")])
 def test_bad_industry_codes(code, msg):
