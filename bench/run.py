@@ -29,7 +29,7 @@ MODES = {
                   r4_lag_dur=4.0, r5_customers=2000, r5_calls=40, r6_rows=3000, r7_window=20,
                   wrk_dur=2),
     "default": dict(reps=3, dur=5.0, warm=1.0, c1_msgs=10000, c3_events=10000, r4_dur=10.0,
-                    r4_lag_dur=15.0, r5_customers=25000, r5_calls=200, r6_rows=100000,
+                    r4_lag_dur=15.0, r5_customers=20000, r5_calls=150, r6_rows=20000,
                     r7_window=120, wrk_dur=5),
 }
 
@@ -46,11 +46,13 @@ def ratio(a, b):
 
 
 class Bench:
-    def __init__(self, mode, long=False, only=None):
+    def __init__(self, mode, long=False, only=None, profile=None):
+        self.profile = set(profile or [])
         self.mode_name = mode
         self.m = dict(MODES[mode])
-        if long:
+        if long:  # the issue's full sizes: 10 minutes of R7, 100,000 import rows
             self.m["r7_window"] = 600
+            self.m["r6_rows"] = 100000
         self.only = set(only or [])
         self.res = {"meta": {}, "ceilings": {}, "figures": {}, "errors": {}, "notes": []}
         self.log_dir = Path(tempfile.mkdtemp(prefix="crm-bench-logs-"))
@@ -67,12 +69,34 @@ class Bench:
             return
         self.say(f"{key} ...")
         t0 = time.time()
+        spies = self._spy(key) if key in self.profile else []
         try:
             fn()
         except Exception as exc:  # noqa: BLE001 - one failing figure must not stop the run
             self.res["errors"][key] = f"{type(exc).__name__}: {exc}"
             traceback.print_exc()
+        finally:
+            for proc in spies:
+                proc.send_signal(2)  # SIGINT: py-spy writes its profile
+                proc.wait(timeout=60)
         self.say(f"{key} done in {time.time() - t0:.0f}s")
+
+    PROFILED = {"R2": ["customers"], "R4": ["sales", "reporting"], "R5": ["reporting"],
+                "R6": ["customers"], "R3": ["customers_gateway", "customers"]}
+
+    def _spy(self, key):
+        spy = Path(sys.executable).parent / "py-spy"
+        procs = []
+        for name in self.PROFILED.get(key, []):
+            if name not in self.stack.procs:
+                continue
+            out = RESULTS / f"profile-{key}-{name}.txt"
+            procs.append(subprocess.Popen(
+                [str(spy), "record", "--format", "raw", "--rate", "200", "-o", str(out),
+                 "-p", str(self.stack.pid(name))], stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL))
+            self.say(f"  py-spy on {name} -> {out}")
+        return procs
 
     def measure(self, service, method, kind, callers, actor=None, extra=None, reps=None,
                 dur=None, procs=None):
@@ -291,10 +315,11 @@ class Bench:
         rejected = max(0, sum(1 for _ in open(work / "errors.csv")) - 1) \
             if (work / "errors.csv").exists() else None
         self.res["figures"]["R6"] = {
-            "rows": rows, "bad_rows": bad, "rejected_rows_reported": rejected,
+            "rows": rows, "seconds_per_100k_rows": None, "bad_rows": bad, "rejected_rows_reported": rejected,
             "seconds": round(secs, 1), "rows_per_s": round(rows / secs, 1),
             "exit_code": proc.returncode, "chunk": 500,
             "tail": proc.stdout.strip().splitlines()[-1:] if proc.stdout else proc.stderr[-300:]}
+        self.res["figures"]["R6"]["seconds_per_100k_rows"] = round(secs * 100000 / rows, 1)
         self.say(f"  import: {self.res['figures']['R6']}")
 
     def _reporting_rows(self, after_id):
@@ -412,11 +437,11 @@ class Bench:
         figs = self.res["figures"]
         one_get = figs["R1"]["postgresql"]["32"]
         one_create = figs["R2"]["postgresql"]["32"]
-        echo_one = self.res["ceilings"].get("C2", {}).get("by_callers", {}).get("32")
+        echo_one = self.measure("bench_echo", "echo", "echo", 32)
         self.stack.start("customers_pg2", "services.customers.service:CustomersService",
                          db_urls=pg)
         self.stack.start("bench_echo2", "bench.bare:BenchEcho")
-        time.sleep(8)
+        time.sleep(12)  # both new processes import and connect
         two_get = self.measure("customers", "get_customer", "get_customer", 32, actor=STAFF,
                                extra={"ids": self.ids})
         two_create = self.measure("customers", "create_customer", "create_customer", 32,
@@ -504,7 +529,6 @@ class _KpiClient:
 
 
 def _kombu_consumer(uri, queue_name, n, out):
-    import socket
 
     from kombu import Connection, Consumer, Queue
     got, first = [0], [None]
@@ -523,7 +547,7 @@ def _kombu_consumer(uri, queue_name, n, out):
             while got[0] < n and time.time() < deadline:
                 try:
                     conn.drain_events(timeout=1)
-                except socket.timeout:
+                except TimeoutError:
                     pass
     out.put({"consumed": got[0], "last": time.time()})
 
@@ -570,11 +594,27 @@ end
 _WRK_POST = """
 local file, token = "%s", "%s"
 local bodies, n, idx = {}, 0, 0
-local tid = 0
+tid = 0
 local counter = 0
+local threads = {}
 function setup(thread)
   thread:set("tid", counter)
   counter = counter + 1
+  table.insert(threads, thread)
+end
+c409, c422, c4xx, c5xx = 0, 0, 0, 0
+response = function(status, headers, body)
+  if status == 409 then c409 = c409 + 1
+  elseif status == 422 or status == 400 then c422 = c422 + 1
+  elseif status >= 500 then c5xx = c5xx + 1
+  elseif status >= 400 then c4xx = c4xx + 1 end
+end
+function done(summary, latency, requests)
+  local a, b, c, d = 0, 0, 0, 0
+  for _, t in ipairs(threads) do
+    a = a + t:get("c409"); b = b + t:get("c422"); c = c + t:get("c4xx"); d = d + t:get("c5xx")
+  end
+  io.write(string.format("STATUS 409=%%d 4xx_validation=%%d 4xx_other=%%d 5xx=%%d\\n", a, b, c, d))
 end
 function init(args)
   local i = 0
@@ -596,7 +636,7 @@ def _wrk(url, script, seconds, conns):
     proc = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency",
                            "-s", str(script), url], capture_output=True, text=True,
                           timeout=seconds + 60)
-    text = proc.stdout
+    text = proc.stdout + proc.stderr
     out = {"raw_tail": text[-400:]}
 
     def ms(token):
@@ -613,6 +653,8 @@ def _wrk(url, script, seconds, conns):
             out["p50_ms" if parts[0] == "50%" else "p99_ms"] = ms(parts[1])
         elif line.strip().startswith("Non-2xx"):
             out["non_2xx"] = int(parts[-1])
+        elif line.startswith("STATUS"):
+            out["errors_by_status"] = dict(kv.split("=") for kv in parts[1:])
         elif "requests in" in line:
             out["requests"] = int(parts[0])
     return out
@@ -621,12 +663,14 @@ def _wrk(url, script, seconds, conns):
 def _summ(runs):
     ok = [r for r in runs if "requests_per_s" in r]
     if not ok:
-        return {"error": runs[-1].get("raw_tail") if runs else "no run"}
+        return {"error": runs[-1].get("raw_tail") if runs else "no run"}  # wrk failed
     return {"requests_per_s": statistics.median(r["requests_per_s"] for r in ok),
             "reps": [r["requests_per_s"] for r in ok],
             "p50_ms": statistics.median(r.get("p50_ms") or 0 for r in ok),
             "p99_ms": max(r.get("p99_ms") or 0 for r in ok),
-            "non_2xx": sum(r.get("non_2xx", 0) for r in ok)}
+            "non_2xx": sum(r.get("non_2xx", 0) for r in ok),
+            "errors_by_status": [r.get("errors_by_status") or r.get("raw_tail")
+                                 for r in ok if r.get("non_2xx")]}
 
 
 def main(argv=None):
@@ -634,10 +678,13 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="smoke run (< ~3 min)")
     ap.add_argument("--long", action="store_true", help="R7 memory over 10 minutes")
     ap.add_argument("--only", default="", help="comma list: C1,C2,C3,R2,R3,R4,R5,R6,R7,R2pg,R8")
+    ap.add_argument("--profile", default="",
+                    help="py-spy these phases (R2,R3,R4,R5,R6) -> results/profile-*.txt")
     ap.add_argument("--out", default=str(RESULTS), help="results folder")
     args = ap.parse_args(argv)
     bench = Bench("quick" if args.quick else "default", long=args.long,
-                  only=[x.strip() for x in args.only.split(",") if x.strip()])
+                  only=[x.strip() for x in args.only.split(",") if x.strip()],
+                  profile=[x.strip() for x in args.profile.split(",") if x.strip()])
     res = bench.run()
     json_path, md_path = write_reports(res, Path(args.out))
     print(md_path.read_text(encoding="utf-8"))
