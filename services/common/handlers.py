@@ -18,6 +18,7 @@ does not match the contract (or raises ``PoisonEvent``) is dead-lettered at once
 import logging
 
 import eventlet
+from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu import Producer
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
@@ -30,6 +31,10 @@ from services.contract.events import validate_event
 
 log = logging.getLogger(__name__)
 ATTEMPTS_HEADER = "x-crm-attempts"
+# A broker connection lost while a worker settles its message (ack, re-publish,
+# reject) must not escape the worker: nameko would kill the whole container.
+# The broker redelivers the unsettled message; the inbox absorbs the repeat.
+_CONNECTION_LOST = (OSError, AmqpConnectionError)
 
 
 class PoisonEvent(Exception):
@@ -60,6 +65,14 @@ class ReliableEventHandler(EventHandler):
         super().handle_message(body, message)
 
     def handle_message_processed(self, message, result=None, exc_info=None):
+        try:
+            self._settle(message, exc_info)
+        except _CONNECTION_LOST as exc:
+            log.warning("connection lost while settling event %s on %s (%r): the broker "
+                        "redelivers it", message.properties.get("message_id"),
+                        self.queue.name, exc)
+
+    def _settle(self, message, exc_info):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
             return

@@ -5,6 +5,7 @@ Sizes scale with CRM_CHAOS_SCALE (1 = `make chaos`; default 0.05 = the short CI
 version run by `make test`).
 """
 import datetime as dt
+import json
 import os
 import random
 import signal
@@ -180,14 +181,19 @@ def test_6_poison_event_dead_lettered_then_replayed(make_stack):
         load.run(20)
         converge(stack, timeout=60)
         good = [e for e in stack.committed().values() if e["type"] == "opportunity_created"]
-    poison = dict(good[0], event_id=str(uuid.uuid4()))
-    # The poison: a row already holding its event_id in reporting's event log makes every
-    # apply fail (IntegrityError) until an operator removes it (the "fix").
+    from services.reporting import domain
+    poison = json.loads(json.dumps(good[0]))
+    poison["event_id"] = str(uuid.uuid4())
+    oid = poison["data"]["opportunity_id"]
+    poison["data"]["opportunity_id"] = (oid + 10**9) if isinstance(oid, int) else f"{oid}-p"
+    kind, entity_id = domain.entity_of(poison)
+    # The poison: a corrupt row of the same entity in reporting's event log makes every
+    # apply of it fail (the fold cannot read it) until an operator removes it (the "fix").
     db = sqlite3.connect(str(stack.dir / "reporting.db"), timeout=30)
     db.execute("INSERT INTO event_log (event_id, source, type, occurred_at, envelope, "
                "entity_kind, entity_id, applied_at, lag_seconds) VALUES "
-               "(?, 'sales', 'blocker', '2026-01-01', '{}', 'x', 'x', '2026-01-01', 0)",
-               (poison["event_id"],))
+               "(?, 'sales', 'opportunity_created', '2026-01-01 00:00:00', '{}', ?, ?, "
+               "'2026-01-01 00:00:00', 0)", (str(uuid.uuid4()), kind, str(entity_id)))
     db.commit()
     publish_raw(stack.amqp_uri, [poison])
     load.run(scaled(1000, 60) - scaled(1000, 60) // 2)  # the rest of the good ones
@@ -206,7 +212,8 @@ def test_6_poison_event_dead_lettered_then_replayed(make_stack):
     wait_for(alert, 45, 1, "crm_dlq_depth alert metric raised")
     retried = metric_sum(scrape(stack.ports["reporting"]), "crm_events_retried_total")
     # the fix, then `crm dlq replay`
-    db.execute("DELETE FROM event_log WHERE event_id = ?", (poison["event_id"],))
+    db.execute("DELETE FROM event_log WHERE entity_kind = ? AND entity_id = ? AND "
+               "envelope = '{}'", (kind, str(entity_id)))
     db.commit()
     db.close()
     env = dict(os.environ, AMQP_URI=stack.amqp_uri)
@@ -261,6 +268,11 @@ def test_8_sigterm_with_workers_in_flight(make_stack):
     meter.bank()
     rc = stack.kill("reporting", signal.SIGTERM, timeout=30)
     assert rc == 0, f"reporting exited {rc} on SIGTERM: {stack.tail('reporting')}"
+    stack.start("reporting")
+    converge(stack, timeout=max(60, scaled(300)))
+    redelivered_reporting = meter.duplicates()
+    meter.bank()
+    stack.kill("reporting", signal.SIGTERM, timeout=30)
     # a source with RPC workers and its relay in flight
     burst = load.spawn(scaled(600, 60))
     time.sleep(1.0)
@@ -268,10 +280,13 @@ def test_8_sigterm_with_workers_in_flight(make_stack):
     burst.wait()
     stack.start("sales", "reporting")
     converge(stack, timeout=max(60, scaled(300)))
-    fig = measure("8 sigterm", stack, meter, rc_reporting=rc, rc_sales=rc_sales)
+    fig = measure("8 sigterm", stack, meter, rc_reporting=rc, rc_sales=rc_sales,
+                  redelivered_after_reporting_sigterm=redelivered_reporting,
+                  republished_after_source_sigterm=meter.duplicates() - redelivered_reporting)
     assert_clean(fig)
     assert rc_sales == 0, stack.tail("sales")
-    assert fig.redeliveries == 0, "an applied event was redelivered after SIGTERM"
+    assert redelivered_reporting == 0, "an applied event was redelivered after SIGTERM"
+    assert fig.redeliveries == 0, "the stopped relay re-published an event it had sent"
     assert_kpis_match_sources(stack)
 
 

@@ -189,3 +189,30 @@ def run():
 
 def main():
     app()
+
+
+@app.command("backup")
+def backup_cmd(out: Path = typer.Option(..., help="directory for the dumps"),
+               services: list[str] = typer.Argument(None)):
+    """Consistent per-service dumps (VACUUM INTO / pg_dump -Fc) + RabbitMQ definitions."""
+    from services.common.backup import backup
+    manifest = backup(_cfg(), out, services)
+    for service, entry in manifest["services"].items():
+        console.print(f"  {service:14} {entry['file']:20} {sum(entry['rows'].values())} rows")
+    console.print(f"backup written to {out} (manifest.json, definitions.json)")
+
+
+@app.command("restore")
+def restore_cmd(source: Path = typer.Argument(..., help="a `crm backup` directory"),
+                services: list[str] = typer.Option(None, "--service"),
+                force: bool = typer.Option(False, help="overwrite databases holding data")):
+    """Restore `crm backup` dumps into the configured databases and check row counts."""
+    from services.common.backup import RestoreError, restore
+    try:
+        restored = restore(_cfg(), source, services, force)
+    except RestoreError as exc:
+        console.print(f"[red]restore refused:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for service, counts in restored.items():
+        console.print(f"  {service:14} {sum(counts.values())} rows restored")
+    console.print("restore done: run `crm bus setup` (definitions.json) and start the services")
