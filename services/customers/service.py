@@ -3,16 +3,13 @@ import base64
 import binascii
 import hashlib
 
-from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.common.actors import CurrentActor
 from services.common.config import var_dir
 from services.common.errors import Forbidden, PayloadTooLarge, validation_error
-from services.common.handlers import DeadLetterMonitor, event_handler
-from services.common.metrics import Metrics
+from services.common.handlers import event_handler
 from services.common.schemas import load, page_args, paged
+from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
 from services.customers import commands, domain
 from services.customers import repository as repo
@@ -34,18 +31,13 @@ from services.customers.schemas import (
 OUT = CustomerOutSchema()
 
 
-def _rpc(fn):
-    return rpc(expected_exceptions=EXPECTED, sensitive_arguments=())(fn)
+_rpc = declared_rpc(EXPECTED)
 
 
-class CustomersService:
+class CustomersService(DomainService):
     name = "customers"
 
     db = Database(Base)
-    actor = CurrentActor()
-    config = Config()
-    metrics = Metrics()
-    dlq_monitor = DeadLetterMonitor()
 
     # --- create / read / update ----------------------------------------------
     @_rpc

@@ -5,17 +5,14 @@ Every method: load (sensitive-data scan + schema) → customers RPC if needed
 managers change a campaign; marketing staff see all campaigns; anyone else
 sees only campaigns they own (others are NotFound).
 """
-from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.common.actors import CurrentActor
 from services.common.errors import Forbidden, validation_error
-from services.common.handlers import DeadLetterMonitor, event_handler
-from services.common.metrics import Metrics
+from services.common.handlers import event_handler
 from services.common.schemas import load, page_args, paged
+from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
 from services.marketing import commands, domain
 from services.marketing import repository as repo
@@ -51,19 +48,14 @@ OUTREACH_SENT = Counter("crm_marketing_outreach_messages_total",
                         "Outreach messages handed to the channel adapter", ["channel", "status"])
 
 
-def _rpc(fn):
-    return rpc(expected_exceptions=EXPECTED, sensitive_arguments=())(fn)
+_rpc = declared_rpc(EXPECTED)
 
 
-class MarketingService:
+class MarketingService(DomainService):
     name = "marketing"
 
     db = Database(Base)
-    actor = CurrentActor()
-    config = Config()
     customers = Customers()
-    metrics = Metrics()
-    dlq_monitor = DeadLetterMonitor()
 
     def _out(self, campaign):
         return OUT.dump(repo.campaign_out(campaign, repo.utcnow(), repo.tz(self.config)))

@@ -3,15 +3,11 @@ service ``reporting``). Managers, admins and system callers only."""
 import csv
 import io
 
-from nameko.dependency_providers import Config
-from nameko.rpc import rpc
-
 from services.common import metrics
-from services.common.actors import CurrentActor
-from services.common.handlers import DeadLetterMonitor, PoisonEvent, event_handler
-from services.common.metrics import Metrics
+from services.common.handlers import PoisonEvent, event_handler
 from services.common.models import utcnow
 from services.common.schemas import load, page_args, paged
+from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
 from services.contract import ALL_EVENTS
 from services.reporting import commands, domain
@@ -29,8 +25,7 @@ from services.reporting.schemas import (
 HANDLER = "reporting.apply_event"
 
 
-def _rpc(fn):
-    return rpc(expected_exceptions=EXPECTED)(fn)
+_rpc = declared_rpc(EXPECTED)
 
 
 def _apply_event(self, envelope):
@@ -54,14 +49,10 @@ for _source, _type in ALL_EVENTS:  # one queue per event of the contract
     _apply_event = event_handler(_source, _type)(_apply_event)
 
 
-class ReportingService:
+class ReportingService(DomainService):
     name = "reporting"
 
     db = Database(Base)
-    actor = CurrentActor()
-    config = Config()
-    metrics = Metrics()
-    dlq_monitor = DeadLetterMonitor()
 
     apply_event = _apply_event
 

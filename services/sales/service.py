@@ -7,17 +7,15 @@ import datetime as dt
 import logging
 
 import eventlet
-from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from prometheus_client import Gauge
 
-from services.common.actors import CurrentActor
 from services.common.errors import Forbidden, validation_error
-from services.common.handlers import DeadLetterMonitor, PoisonEvent, event_handler
-from services.common.metrics import Metrics
+from services.common.handlers import PoisonEvent, event_handler
 from services.common.schemas import load, page_args, paged
 from services.common.sensitive import scan
+from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
 from services.sales import commands, domain
 from services.sales import repository as repo
@@ -62,8 +60,7 @@ LEAD_OUT, OPP_OUT, FU_OUT = LeadOutSchema(), OpportunityOutSchema(), FollowUpOut
 ACT_OUT, ORDER_OUT = ActivityOutSchema(), OrderOutSchema()
 
 
-def _rpc(fn):
-    return rpc(expected_exceptions=EXPECTED, sensitive_arguments=())(fn)
+_rpc = declared_rpc(EXPECTED)
 
 
 def _prefixed(fields, prefix):
@@ -76,14 +73,10 @@ def _prefixed(fields, prefix):
     return out
 
 
-class SalesService:
+class SalesService(DomainService):
     name = "sales"
 
     db = Database(Base)
-    actor = CurrentActor()
-    config = Config()
-    metrics = Metrics()
-    dlq_monitor = DeadLetterMonitor()
     customers = RpcProxy("customers")
 
     # --- helpers -------------------------------------------------------------------

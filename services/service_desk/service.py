@@ -4,15 +4,12 @@ import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
 
-from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.common.actors import CurrentActor
 from services.common.errors import Forbidden, validation_error
-from services.common.handlers import DeadLetterMonitor, event_handler
-from services.common.metrics import Metrics
+from services.common.handlers import event_handler
 from services.common.schemas import load, page_args, paged
+from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
 from services.service_desk import commands
 from services.service_desk import repository as repo
@@ -58,18 +55,13 @@ PLAN = CarePlanOutSchema()
 TASK = CareTaskOutSchema()
 
 
-def _rpc(fn):
-    return rpc(expected_exceptions=EXPECTED, sensitive_arguments=())(fn)
+_rpc = declared_rpc(EXPECTED)
 
 
-class ServiceDeskService:
+class ServiceDeskService(DomainService):
     name = "service_desk"
 
     db = Database(Base)
-    actor = CurrentActor()
-    config = Config()
-    metrics = Metrics()
-    dlq_monitor = DeadLetterMonitor()
     customers = SystemRpcProxy("customers")
 
     # --- helpers --------------------------------------------------------------
