@@ -29,6 +29,23 @@ from services.common.errors import CrmError, PayloadTooLarge, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_RATE_LIMIT = 600  # requests per user per minute per gateway process; 0 = off
+_rate_windows = {}  # (gateway, user) -> [minute window start, count]
+
+
+def rate_limit_retry_after(gateway, user, limit, now=None):
+    """Fixed one-minute window per user: None if allowed, else seconds to wait."""
+    if not limit or user is None:
+        return None
+    now = time.time() if now is None else now
+    window = _rate_windows.get((gateway, user))
+    if window is None or now - window[0] >= 60:
+        _rate_windows[(gateway, user)] = [now, 1]
+        return None
+    if window[1] >= limit:
+        return max(1, int(window[0] + 60 - now + 0.999))
+    window[1] += 1
+    return None
 _UNAVAILABLE = (RpcTimeout, UnknownService, eventlet.Timeout, socket.error, OSError,
                 ConnectionError)
 
@@ -82,7 +99,15 @@ def route(method, url, *, auth=True, summary="", body=None, response=None, query
                 if size > max_body:
                     raise PayloadTooLarge(f"request body exceeds {max_body} bytes")
                 if auth:
-                    self.actor.set(verify_token(self.container_config, bearer(request)))
+                    actor = verify_token(self.container_config, bearer(request))
+                    self.actor.set(actor)
+                    limit = int(self.container_config.get("RATE_LIMIT_PER_MINUTE",
+                                                          DEFAULT_RATE_LIMIT) or 0)
+                    wait = rate_limit_retry_after(self.name, actor["id"], limit)
+                    if wait is not None:
+                        return json_response(429, {"error": "RATE_LIMITED", "fields": {},
+                                                   "message": "too many requests"},
+                                             headers={"Retry-After": str(wait)})
                 result = fn(self, request, **kwargs)
                 resp = result if isinstance(result, Response) else json_response(status, result)
             except CrmError as exc:
