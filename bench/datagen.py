@@ -62,10 +62,10 @@ def load_event_log(url, customers, owners=300, years=10, seed=7, chunk=20000):
 
     rng = random.Random(seed)
     random.seed(seed)
-    start = dt.datetime(2026 - years, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026 - years, 1, 1, tzinfo=dt.UTC)
     days = 365 * years - 20
     engine = make_engine(url)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     total, batch = 0, []
 
     def flush():

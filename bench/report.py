@@ -1,6 +1,5 @@
 """Ratios, targets and the Markdown table of a run (bench/results/latest.{json,md})."""
 import json
-from pathlib import Path
 
 
 def _g(d, *path):
@@ -22,8 +21,11 @@ def evaluate(res):
     c3 = _g(c, "C3", "events_per_s")
     rows = []
 
-    def add(key, what, ours, base, target, ok_fn, unit="/s"):
+    def add(key, what, ours, base, target, ok_fn, unit="/s", paired=None):
         r = _r(ours, base)
+        if paired and paired.get("paired_ratio") is not None:
+            # the ceiling measured next to each repetition: the fair ratio on a shared box
+            base, r = paired["paired_ceiling"], paired["paired_ratio"]
         met = ok_fn(r, ours) if (ours is not None) else None
         rows.append({"id": key, "what": what, "ours": ours, "base": base, "ratio": r,
                      "target": target, "met": met, "unit": unit})
@@ -41,22 +43,22 @@ def evaluate(res):
         g = _g(f, "R1", be, "32") or {}
         add(f"R1 {be}", f"customers.get_customer @32 vs C2@32 (p50/p99 {g.get('p50_ms')}/"
             f"{g.get('p99_ms')} ms)", g.get("calls_per_s"), c2_32, ">= 0.70",
-            lambda r, o: r is not None and r >= 0.70)
+            lambda r, o: r is not None and r >= 0.70, paired=g)
     for be in ("sqlite", "postgresql"):
         g = _g(f, "R2", be, "32") or {}
         add(f"R2 {be}", f"customers.create_customer @32 vs C2@32 (p50/p99 {g.get('p50_ms')}/"
             f"{g.get('p99_ms')} ms)", g.get("calls_per_s"), c2_32, ">= 0.40",
-            lambda r, o: r is not None and r >= 0.40)
+            lambda r, o: r is not None and r >= 0.40, paired=g)
     r1 = _g(f, "R1", "sqlite", "32", "calls_per_s")
     r2 = _g(f, "R2", "sqlite", "32", "calls_per_s")
     for name, base in (("get_customer", r1), ("create_customer", r2)):
         g = _g(f, "R3", name) or {}
         add(f"R3 {name}", f"HTTP+JWT via customers gateway, wrk 32 conns, vs RPC @32 SQLite "
             f"(p50/p99 {g.get('p50_ms')}/{g.get('p99_ms')} ms)", g.get("requests_per_s"), base,
-            ">= 0.60", lambda r, o: r is not None and r >= 0.60)
+            ">= 0.60", lambda r, o: r is not None and r >= 0.60, paired=g)
     add("R4", "sales writes -> outbox -> relay -> reporting applied (events/s) vs C3",
         _g(f, "R4", "sustained_events_per_s"), c3, ">= 0.30",
-        lambda r, o: r is not None and r >= 0.30)
+        lambda r, o: r is not None and r >= 0.30, paired=_g(f, "R4"))
     lag = _g(f, "R4", "half_rate", "lag_p99_s")
     add("R4 lag", "outbox-commit -> KPI lag p99 at 50 % of sustained rate (s)", lag, None,
         "< 1 s", lambda r, o: o < 1.0, unit="s")
@@ -99,6 +101,9 @@ def markdown(res, rows):
     m = res["meta"]
     out = [f"# Benchmark results ({m.get('mode')} mode, {m.get('started_at')}, "
            f"{m.get('cpus')} CPUs, {m.get('duration_s')} s)", "",
+           "Ratios of R1-R4 are medians of per-repetition ratios against the ceiling "
+           "(or RPC base) measured right next to each repetition; the ceiling column "
+           "shows their median. C rows are the stand-alone ceiling phases.", "",
            "| id | figure | ours | ceiling / base | ratio | target | met |",
            "|---|---|---:|---:|---:|---|---|"]
     for r in rows:

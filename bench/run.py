@@ -68,6 +68,7 @@ class Bench:
         if not self.want(key):
             return
         self.say(f"{key} ...")
+        self.res["meta"].setdefault("loadavg_at_start", {})[key] = os.getloadavg()
         t0 = time.time()
         spies = self._spy(key) if key in self.profile else []
         try:
@@ -99,10 +100,15 @@ class Bench:
         return procs
 
     def measure(self, service, method, kind, callers, actor=None, extra=None, reps=None,
-                dur=None, procs=None):
+                dur=None, procs=None, paired=None):
+        """Median calls/s over reps and pooled p50/p99. ``paired``: a function run
+        before each rep that returns the ceiling measured right then (the machine is
+        shared: a ratio is only fair between neighbouring measurements)."""
         reps = reps or self.m["reps"]
-        runs, lat, errors = [], [], {}
+        runs, lat, errors, ceil = [], [], {}, []
         for _ in range(reps):
+            if paired:
+                ceil.append(paired())
             r = loadgen.run_load(self.uri, service, method, kind, callers=callers,
                                  duration=dur or self.m["dur"], warmup=self.m["warm"],
                                  actor=actor, extra=extra, procs=procs)
@@ -114,9 +120,20 @@ class Bench:
                "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99), "calls": len(lat)}
         if errors:
             out["errors"] = errors
+        if paired:
+            out["paired_ceiling_reps"] = ceil
+            out["paired_ceiling"] = statistics.median(ceil)
+            out["paired_ratio"] = round(statistics.median(
+                f / c for f, c in zip(runs, ceil, strict=False) if c), 3)
+            self.say(f"  paired ceiling {ceil} -> ratio {out['paired_ratio']}")
         self.say(f"  {service}.{method} @{callers}: {out['calls_per_s']}/s "
                  f"p50 {out['p50_ms']} ms p99 {out['p99_ms']} ms {errors or ''}")
         return out
+
+    def c2_rep(self):
+        r = loadgen.run_load(self.uri, "bench_echo", "echo", "echo", callers=32,
+                             duration=self.m["dur"], warmup=self.m["warm"])
+        return round(r["calls_per_s"], 1)
 
     def call(self, service, method, *args, actor=None, timeout=30, **kw):
         return loadgen.call(self.uri, service, method, *args, actor=actor, timeout=timeout, **kw)
@@ -201,36 +218,41 @@ class Bench:
         self.res["ceilings"]["C2"] = {"what": "bare nameko echo @rpc, no DB", "by_callers": out}
 
     def c3(self):
-        n, runs = self.m["c3_events"], []
-        for _ in range(self.m["reps"]):
-            self.call("bench_sink", "reset")
-            t0 = time.time()
-            from concurrent.futures import ThreadPoolExecutor
-            with ThreadPoolExecutor(4) as pool:  # 4 dispatching workers, like busy services
-                list(pool.map(lambda _: self.call("bench_source", "fire", n // 4, timeout=300),
-                              range(4)))
-            t_fired = time.time()
-            wait_until(lambda: self.call("bench_sink", "stats")["count"] >= n // 4 * 4, 300,
-                       0.2, what="sink")
-            s = self.call("bench_sink", "stats")
-            runs.append({"events_per_s": round(s["count"] / max(s["last"] - t0, 1e-6), 1),
-                         "dispatch_per_s": round(n / (t_fired - t0), 1)})
-            self.say(f"  nameko events: {runs[-1]}")
+        runs = [self.c3_rep() for _ in range(self.m["reps"])]
         self.res["ceilings"]["C3"] = {
             "what": "bare nameko EventDispatcher (4 workers) -> @event_handler, no DB",
             "events_per_s": statistics.median(r["events_per_s"] for r in runs), "reps": runs,
-            "events": n}
+            "events": self.m["c3_events"]}
+
+    def c3_rep(self):
+        n = self.m["c3_events"]
+        self.call("bench_sink", "reset")
+        t0 = time.time()
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(4) as pool:  # 4 dispatching workers, like busy services
+            list(pool.map(lambda _: self.call("bench_source", "fire", n // 4, timeout=300),
+                          range(4)))
+        t_fired = time.time()
+        wait_until(lambda: self.call("bench_sink", "stats")["count"] >= n // 4 * 4, 300,
+                   0.2, what="sink")
+        s = self.call("bench_sink", "stats")
+        rep = {"events_per_s": round(s["count"] / max(s["last"] - t0, 1e-6), 1),
+               "dispatch_per_s": round(n / (t_fired - t0), 1)}
+        self.say(f"  nameko events: {rep}")
+        return rep
 
     # --- ours ------------------------------------------------------------------------------
     def r2_r1(self, backend):
         figs = self.res["figures"]
         r2 = {str(c): self.measure("customers", "create_customer", "create_customer", c,
-                                   actor=STAFF) for c in (1, 32)}
+                                   actor=STAFF, paired=self.c2_rep if c == 32 else None)
+              for c in (1, 32)}
         figs.setdefault("R2", {})[backend] = r2
         ids = self._customer_ids(backend)
         self.ids = ids
         r1 = {str(c): self.measure("customers", "get_customer", "get_customer", c, actor=STAFF,
-                                   extra={"ids": ids}) for c in (1, 32)}
+                                   extra={"ids": ids}, paired=self.c2_rep if c == 32 else None)
+              for c in (1, 32)}
         figs.setdefault("R1", {})[backend] = r1
 
     def _customer_ids(self, backend):
@@ -246,12 +268,13 @@ class Bench:
         out = {"tool": "wrk -t2 -c32 (Debian wrk 4.1)"}
         get_lua = work / "get.lua"
         get_lua.write_text(_WRK_GET % (", ".join(map(str, self.ids)), token))
-        runs = []
+        runs, rpc = [], []
         _wrk(base + "/", get_lua, 1, 32)  # warm-up
-        for _ in range(self.m["reps"]):
+        for _ in range(self.m["reps"]):  # each HTTP rep next to an RPC rep (same load)
+            rpc.append(self._rpc_rep("get_customer", {"ids": self.ids}))
             runs.append(_wrk(base + "/", get_lua, self.m["wrk_dur"], 32))
-        out["get_customer"] = _summ(runs)
-        runs = []
+        out["get_customer"] = _summ(runs, rpc)
+        runs, rpc = [], []
         for rep in range(self.m["reps"] + 1):
             bodies = work / f"bodies{rep}.txt"
             make = loadgen.make_args("create_customer", 9000 + rep, {})
@@ -260,13 +283,21 @@ class Bench:
                     fh.write(json.dumps(make()[0][0], ensure_ascii=False) + "\n")
             lua = work / f"post{rep}.lua"
             lua.write_text(_WRK_POST % (str(bodies), token))
+            if rep:
+                rpc.append(self._rpc_rep("create_customer", None))
             r = _wrk(base + "/customers", lua, self.m["wrk_dur"] if rep else 1, 32)
             if rep:
                 runs.append(r)
-        out["create_customer"] = _summ(runs)
+        out["create_customer"] = _summ(runs, rpc)
         for k in ("get_customer", "create_customer"):
             self.say(f"  HTTP {k}: {out[k]}")
         self.res["figures"]["R3"] = out
+
+    def _rpc_rep(self, method, extra):
+        r = loadgen.run_load(self.uri, "customers", method, method, callers=32,
+                             duration=self.m["wrk_dur"], warmup=self.m["warm"], actor=STAFF,
+                             extra=extra)
+        return round(r["calls_per_s"], 1)
 
     def r7(self):
         window, st = self.m["r7_window"], self.stack
@@ -315,7 +346,8 @@ class Bench:
         rejected = max(0, sum(1 for _ in open(work / "errors.csv")) - 1) \
             if (work / "errors.csv").exists() else None
         self.res["figures"]["R6"] = {
-            "rows": rows, "seconds_per_100k_rows": None, "bad_rows": bad, "rejected_rows_reported": rejected,
+            "rows": rows, "seconds_per_100k_rows": None, "bad_rows": bad,
+            "rejected_rows_reported": rejected,
             "seconds": round(secs, 1), "rows_per_s": round(rows / secs, 1),
             "exit_code": proc.returncode, "chunk": 500,
             "tail": proc.stdout.strip().splitlines()[-1:] if proc.stdout else proc.stderr[-300:]}
@@ -353,8 +385,9 @@ class Bench:
         wait_until(done, timeout, 0.5, what="reporting catching up")
 
     def r4(self):
-        runs = []
+        runs, c3 = [], []
         for _ in range(self.m["reps"]):
+            c3.append(self.c3_rep()["events_per_s"])  # the ceiling next to each rep
             log0, (_, ob0) = self._max_log_id(), self._sales_outbox(0)
             load = loadgen.run_load(self.uri, "sales", "create_lead", "create_lead", callers=32,
                                     duration=self.m["r4_dur"], warmup=0)
@@ -382,6 +415,9 @@ class Bench:
         self.res["figures"]["R4"] = {
             "what": "sales.create_lead (32 callers) -> outbox -> relay -> reporting.apply_event",
             "sustained_events_per_s": sustained, "reps": runs,
+            "paired_ceiling_reps": c3, "paired_ceiling": statistics.median(c3),
+            "paired_ratio": round(statistics.median(
+                r["applied_per_s"] / c for r, c in zip(runs, c3, strict=False) if c), 3),
             "half_rate": {"writes_per_s_target": round(rate, 1),
                           "writes_per_s": round(paced["calls_per_s"], 1),
                           "events": len(rows), "lag_p50_s": pct(lags, 0.5),
@@ -570,7 +606,7 @@ def _kombu_ceiling(uri, n):
     with Connection(uri, transport_options={"confirm_publish": True}, heartbeat=0) as conn:
         producer = Producer(conn.channel(), exchange=ex)
         t0 = time.time()
-        for i in range(n):
+        for _ in range(n):
             producer.publish(body, routing_key=name, delivery_mode=2, serializer="json",
                              retry=False)
         t_pub = time.time()
@@ -660,11 +696,17 @@ def _wrk(url, script, seconds, conns):
     return out
 
 
-def _summ(runs):
+def _summ(runs, rpc=None):
     ok = [r for r in runs if "requests_per_s" in r]
     if not ok:
         return {"error": runs[-1].get("raw_tail") if runs else "no run"}  # wrk failed
-    return {"requests_per_s": statistics.median(r["requests_per_s"] for r in ok),
+    paired = {}
+    if rpc:
+        paired = {"paired_rpc_reps": rpc, "paired_ceiling": statistics.median(rpc),
+                  "paired_ratio": round(statistics.median(
+                      r["requests_per_s"] / c for r, c in zip(runs, rpc, strict=False)
+                      if c and "requests_per_s" in r), 3)}
+    return {**paired, "requests_per_s": statistics.median(r["requests_per_s"] for r in ok),
             "reps": [r["requests_per_s"] for r in ok],
             "p50_ms": statistics.median(r.get("p50_ms") or 0 for r in ok),
             "p99_ms": max(r.get("p99_ms") or 0 for r in ok),
@@ -682,6 +724,11 @@ def main(argv=None):
                     help="py-spy these phases (R2,R3,R4,R5,R6) -> results/profile-*.txt")
     ap.add_argument("--out", default=str(RESULTS), help="results folder")
     args = ap.parse_args(argv)
+    import signal
+    # started in the background a shell ignores SIGINT: make both signals stop the run
+    # through the normal path, so the vhost, databases and processes are removed.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bench = Bench("quick" if args.quick else "default", long=args.long,
                   only=[x.strip() for x in args.only.split(",") if x.strip()],
                   profile=[x.strip() for x in args.profile.split(",") if x.strip()])
