@@ -1,6 +1,6 @@
 """The README's promise: `crm run` (what `make run` runs) starts every service and
 gateway as separate processes; with the printed staff token, curl-style calls
-create, tag, list and update a customer; :9101/metrics shows those calls;
+create, tag, list and update a customer; :9401/metrics shows those calls;
 Ctrl-C stops everything."""
 import os
 import re
@@ -32,26 +32,27 @@ def _wait_http(url, timeout=120):
 
 
 def test_make_run_stack(amqp_uri, tmp_path):
-    for port in (8001, 9101):
+    for port in (8301, 9401):
         try:
             requests.get(f"http://127.0.0.1:{port}/", timeout=1)
-            pytest.fail(f"port {port} is busy: stop the running `make run` first")
+            pytest.fail(f"port {port} is busy (another stack with CRM_PORT_OFFSET=300?)")
         except requests.ConnectionError:
             pass
+    # ports shifted by 300 so a developer's own `make run` can keep running
     env = dict(os.environ, AMQP_URI=amqp_uri, CRM_VAR_DIR=str(tmp_path / "var"),
-               PYTHONUNBUFFERED="1")
+               PYTHONUNBUFFERED="1", CRM_PORT_OFFSET="300")
     for s in ("CUSTOMERS", "SALES", "SERVICE_DESK", "MARKETING", "REPORTING"):
         env[f"{s}_DATABASE_URL"] = f"sqlite:///{tmp_path}/{s.lower()}.db"
     log = open(tmp_path / "run.log", "w+")
     proc = subprocess.Popen([str(Path(sys.executable).parent / "crm"), "run"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        assert _wait_http("http://127.0.0.1:8001/health"), (tmp_path / "run.log").read_text()
+        assert _wait_http("http://127.0.0.1:8301/health"), (tmp_path / "run.log").read_text()
         out = (tmp_path / "run.log").read_text()
         token = re.search(r"STAFF_TOKEN=(\S+)", out).group(1)
-        assert "http://127.0.0.1:9101/metrics" in out
+        assert "http://127.0.0.1:9401/metrics" in out
         h = {"Authorization": f"Bearer {token}"}
-        base = "http://127.0.0.1:8001"
+        base = "http://127.0.0.1:8301"
         data = next(demo_customers(1, ["u1"], seed=int(time.time())))
         data.pop("owner_id")
         deadline = time.time() + 60
@@ -69,7 +70,7 @@ def test_make_run_stack(amqp_uri, tmp_path):
         r = requests.patch(f"{base}/customers/{cid}", json={"needs": "e2e 更新"}, headers=h,
                            timeout=10)
         assert r.status_code == 200 and r.json()["needs"] == "e2e 更新" and r.json()["version"] == 3
-        metrics = requests.get("http://127.0.0.1:9101/metrics", timeout=5).text
+        metrics = requests.get("http://127.0.0.1:9401/metrics", timeout=5).text
         for method in ("create_customer", "add_tags", "list_customers", "update_customer"):
             assert re.search(rf'crm_entrypoint_calls_total{{kind="rpc",method="{method}",'
                              r'outcome="success",service="customers"} [1-9]', metrics), method
@@ -82,4 +83,4 @@ def test_make_run_stack(amqp_uri, tmp_path):
             raise
     assert rc in (0, -signal.SIGINT, 130), (tmp_path / "run.log").read_text()[-3000:]
     with pytest.raises(requests.ConnectionError):
-        requests.get("http://127.0.0.1:8001/health", timeout=2)
+        requests.get("http://127.0.0.1:8301/health", timeout=2)

@@ -164,8 +164,9 @@ def run():
     """Bus setup, migrations, then every service and gateway until Ctrl-C."""
     from services.common.auth import mint_token
     from services.common.bus import setup_bus
-    from services.common.cli.stack import components, ensure_broker, supervise
-    from services.contract import HTTP_PORTS, METRICS_PORTS, bus_settings
+    from services.common.cli.stack import (components, ensure_broker, http_port, metrics_port,
+                                           supervise)
+    from services.contract import bus_settings
     cfg = _cfg()
     if not ensure_broker(cfg["AMQP_URI"], echo=console.print):
         raise typer.Exit(1)
@@ -175,10 +176,10 @@ def run():
     for name, _target, _env in components():
         base = name.removesuffix("_gateway")
         if name.endswith("_gateway"):
-            console.print(f"  {name:24} http://127.0.0.1:{HTTP_PORTS[base]}/  "
+            console.print(f"  {name:24} http://127.0.0.1:{http_port(base)}/  "
                           f"(openapi: /openapi.json, metrics: /metrics)")
         else:
-            console.print(f"  {name:24} metrics http://127.0.0.1:{METRICS_PORTS[base]}/metrics")
+            console.print(f"  {name:24} metrics http://127.0.0.1:{metrics_port(base)}/metrics")
     console.print("\nDev tokens (12 h):")
     console.print(f"  STAFF_TOKEN={mint_token(cfg, 'u1', 'staff', 'sales')}", soft_wrap=True)
     console.print(f"  MANAGER_TOKEN={mint_token(cfg, 'm1', 'manager', 'management')}",

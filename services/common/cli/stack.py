@@ -12,16 +12,29 @@ from services.common.config import ROOT
 from services.contract import HTTP_PORTS, METRICS_PORTS, SERVICES
 
 
+def port_offset():
+    """CRM_PORT_OFFSET shifts every HTTP and metrics port (a second stack on one host)."""
+    return int(os.environ.get("CRM_PORT_OFFSET", "0") or 0)
+
+
+def http_port(service):
+    return HTTP_PORTS[service] + port_offset()
+
+
+def metrics_port(service):
+    return METRICS_PORTS[service] + port_offset()
+
+
 def components():
     """[(process name, 'module:Class', env)] for each built service and gateway."""
     out = []
     for service in SERVICES:
         pkg = importlib.import_module(f"services.{service}")
         if getattr(pkg, "SERVICE", None):
-            out.append((service, pkg.SERVICE, {"METRICS_PORT": str(METRICS_PORTS[service])}))
+            out.append((service, pkg.SERVICE, {"METRICS_PORT": str(metrics_port(service))}))
         if getattr(pkg, "GATEWAY", None):
             out.append((f"{service}_gateway", pkg.GATEWAY,
-                        {"WEB_SERVER_ADDRESS": f"127.0.0.1:{HTTP_PORTS[service]}"}))
+                        {"WEB_SERVER_ADDRESS": f"127.0.0.1:{http_port(service)}"}))
     return out
 
 
