@@ -164,8 +164,13 @@ def run():
     """Bus setup, migrations, then every service and gateway until Ctrl-C."""
     from services.common.auth import mint_token
     from services.common.bus import setup_bus
-    from services.common.cli.stack import (components, ensure_broker, http_port, metrics_port,
-                                           supervise)
+    from services.common.cli.stack import (
+        components,
+        ensure_broker,
+        http_port,
+        metrics_port,
+        supervise,
+    )
     from services.contract import bus_settings
     cfg = _cfg()
     if not ensure_broker(cfg["AMQP_URI"], echo=console.print):
