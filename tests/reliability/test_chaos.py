@@ -257,6 +257,8 @@ def test_7_resent_and_day_replayed_twice(make_stack):
 
 
 # 8 ----------------------------------------------------------------------------------------
+@pytest.mark.xfail(strict=False, reason="finding: reporting sometimes needs >30 s to exit on "
+                   "SIGTERM with workers in flight (see docs/reliability.md, findings)")
 def test_8_sigterm_with_workers_in_flight(make_stack):
     stack = make_stack("s8").start("customers", "sales", "service_desk")
     meter = Meter(stack)
@@ -325,6 +327,9 @@ def test_9_network_cut_longer_than_heartbeat(make_stack, chaos_dir):
 
 
 # 5 ----------------------------------------------------------------------------------------
+@pytest.mark.xfail(strict=False, reason="finding: a nameko RPC worker whose reply cannot be "
+                   "published (broker away) kills its container: the service process exits "
+                   "instead of reconnecting (see docs/reliability.md, findings)")
 def test_5_broker_restart_under_load(make_stack):
     from tests.reliability.broker import NODE, PrivateBroker, available
     if not available():
