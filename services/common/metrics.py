@@ -43,7 +43,8 @@ EVENT_LAG = Histogram(
     "crm_event_lag_seconds", "Apply time minus occurred_at", ["service"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300))
 
-_KINDS = {"Rpc": "rpc", "EventHandler": "event", "ReliableEventHandler": "event",
+_KINDS = {"Rpc": "rpc", "ResilientRpc": "rpc", "EventHandler": "event",
+          "ReliableEventHandler": "event",
           "HttpRequestHandler": "http", "Timer": "timer"}
 _served_ports = set()
 

@@ -79,7 +79,7 @@ class Relay:
     def _connect(self):
         if self._producer is None:
             self._conn = Connection(self.amqp_uri, transport_options={"confirm_publish": True},
-                                    heartbeat=0, connect_timeout=5)
+                                    connect_timeout=5)
             self._conn.ensure_connection(max_retries=1)
             channel = self._conn.channel()
             self._producer = Producer(channel, on_return=self._on_return)
@@ -103,6 +103,8 @@ class Relay:
         producer.publish(
             envelope, exchange=self.exchange, routing_key=envelope["type"],
             serializer="json", delivery_mode=2, mandatory=True, retry=False,
+            # a half-open connection must not hang the relay: fail, keep the row, retry
+            timeout=10, confirm_timeout=10,
             message_id=event_id, type=envelope["type"],
             headers={"crm.source": self.service})
         if event_id in self._returned:

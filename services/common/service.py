@@ -9,19 +9,42 @@ for RPC methods whose declared errors are the caller's fault, not alerts.
         @_rpc
         def create_lead(self, data, at=None): ...
 """
+import logging
+
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from kombu.exceptions import OperationalError
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
+from nameko.rpc import Rpc
 
 from services.common.actors import CurrentActor
 from services.common.handlers import DeadLetterMonitor
 from services.common.metrics import Metrics
+
+log = logging.getLogger(__name__)
+_BROKER_GONE = (OSError, OperationalError, AmqpConnectionError)
+
+
+class ResilientRpc(Rpc):
+    """nameko's ``@rpc``, except that a reply that cannot be published because
+    the broker went away does not kill the whole service container (nameko
+    2.14 lets that error escape the worker). The request stays unacked, so the
+    broker redelivers it once the consumer reconnects; the caller, whose reply
+    queue also went away, sees its own timeout or connection error."""
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except _BROKER_GONE as exc:
+            log.warning("reply of %s not sent, broker unavailable: %r",
+                        worker_ctx.call_id, exc)
+            return result, exc_info
 
 
 def declared_rpc(expected):
     """An ``@rpc`` decorator with ``expected_exceptions=expected``."""
 
     def decorate(fn):
-        return rpc(expected_exceptions=expected)(fn)
+        return ResilientRpc.decorator(expected_exceptions=expected)(fn)
 
     return decorate
 

@@ -50,10 +50,14 @@ class PrivateBroker:
         subprocess.run([server, "-detached"], env=self.env(), check=False, timeout=60,
                        capture_output=True, cwd=self.base)
         self.started = True
-        r = rabbitmqctl("await_startup", node=NODE, timeout=timeout)
-        if r.returncode != 0:
-            raise RuntimeError(f"private RabbitMQ node did not start: {r.stderr[-500:]}")
-        return self
+        deadline = time.time() + timeout
+        while True:  # the node registers with epmd a few seconds after -detached returns
+            r = rabbitmqctl("await_startup", node=NODE, timeout=timeout)
+            if r.returncode == 0:
+                return self
+            if time.time() > deadline:
+                raise RuntimeError(f"private RabbitMQ node did not start: {r.stderr[-500:]}")
+            time.sleep(1)
 
     def stop_app(self):
         r = rabbitmqctl("stop_app", node=NODE, timeout=60)

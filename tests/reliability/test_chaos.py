@@ -327,9 +327,6 @@ def test_9_network_cut_longer_than_heartbeat(make_stack, chaos_dir):
 
 
 # 5 ----------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=False, reason="finding: a nameko RPC worker whose reply cannot be "
-                   "published (broker away) kills its container: the service process exits "
-                   "instead of reconnecting (see docs/reliability.md, findings)")
 def test_5_broker_restart_under_load(make_stack):
     from tests.reliability.broker import NODE, PrivateBroker, available
     if not available():
