@@ -9,7 +9,6 @@ connections, so the generator costs far less CPU than the services it drives.
 import json
 import multiprocessing as mp
 import random
-import socket
 import time
 import uuid
 
@@ -127,7 +126,7 @@ def _worker(spec, out):
                 while time.time() < t_end:
                     try:
                         conn.drain_events(timeout=0.5)
-                    except socket.timeout:
+                    except TimeoutError:
                         pass
             else:
                 interval, next_at = 1.0 / rate, time.time()
@@ -139,13 +138,13 @@ def _worker(spec, out):
                         continue
                     try:
                         conn.drain_events(timeout=max(0.0005, min(next_at - now, 0.05)))
-                    except socket.timeout:
+                    except TimeoutError:
                         pass
             drain_until = time.time() + spec.get("tail", 30)
             while inflight and time.time() < drain_until:
                 try:
                     conn.drain_events(timeout=0.5)
-                except socket.timeout:
+                except TimeoutError:
                     pass
     out.put({"lat": lat, "done": done_in_window[0], "sent": sent[0], "errors": errors,
              "lost": len(inflight)})
@@ -214,7 +213,7 @@ def call(uri, service, method, *args, actor=None, timeout=30, **kwargs):
                     raise TimeoutError(f"{service}.{method} did not answer in {timeout}s")
                 try:
                     conn.drain_events(timeout=0.5)
-                except socket.timeout:
+                except TimeoutError:
                     pass
     body = result["body"]
     if body.get("error"):

@@ -262,10 +262,14 @@ class Bench:
     def r3(self):
         from services.common.auth import mint_token
         from services.common.config import load_config
-        token = mint_token(load_config(), "u1", "staff", "sales")
+        # the gateway limits each user to RATE_LIMIT_PER_MINUTE (600) requests: a crowd of
+        # managers (who see every customer) shares the load, as real users would
+        cfg = load_config()
+        token = ", ".join(f'"{mint_token(cfg, f"bench-m{i}", "manager", "management")}"'
+                          for i in range(400))
         base = f"http://127.0.0.1:{self.gw_port}"
         work = Path(tempfile.mkdtemp(prefix="crm-bench-wrk-"))
-        out = {"tool": "wrk -t2 -c32 (Debian wrk 4.1)"}
+        out = {"tool": "wrk -t2 -c32 (Debian wrk 4.1), 400 manager tokens (per-user rate limit)"}
         get_lua = work / "get.lua"
         get_lua.write_text(_WRK_GET % (", ".join(map(str, self.ids)), token))
         runs, rpc = [], []
@@ -620,15 +624,18 @@ def _kombu_ceiling(uri, n):
 
 _WRK_GET = """
 local ids = {%s}
-local token = "%s"
+local tokens = {%s}
+c429 = 0
 request = function()
   local id = ids[math.random(#ids)]
+  local token = tokens[math.random(#tokens)]
   return wrk.format("GET", "/customers/" .. id, {["Authorization"] = "Bearer " .. token})
 end
 """
 
 _WRK_POST = """
-local file, token = "%s", "%s"
+local file = "%s"
+local tokens = {%s}
 local bodies, n, idx = {}, 0, 0
 tid = 0
 local counter = 0
@@ -640,7 +647,7 @@ function setup(thread)
 end
 c409, c422, c4xx, c5xx = 0, 0, 0, 0
 response = function(status, headers, body)
-  if status == 409 then c409 = c409 + 1
+  if status == 409 or status == 429 then c409 = c409 + 1
   elseif status == 422 or status == 400 then c422 = c422 + 1
   elseif status >= 500 then c5xx = c5xx + 1
   elseif status >= 400 then c4xx = c4xx + 1 end
@@ -650,7 +657,8 @@ function done(summary, latency, requests)
   for _, t in ipairs(threads) do
     a = a + t:get("c409"); b = b + t:get("c422"); c = c + t:get("c4xx"); d = d + t:get("c5xx")
   end
-  io.write(string.format("STATUS 409=%%d 4xx_validation=%%d 4xx_other=%%d 5xx=%%d\\n", a, b, c, d))
+  io.write(string.format("STATUS 409_or_429=%%d 4xx_validation=%%d 4xx_other=%%d "
+                         .. "5xx=%%d\\n", a, b, c, d))
 end
 function init(args)
   local i = 0
@@ -662,6 +670,7 @@ end
 request = function()
   idx = idx + 1
   if idx > n then idx = 1 end
+  local token = tokens[math.random(#tokens)]
   return wrk.format("POST", "/customers", {["Authorization"] = "Bearer " .. token,
                     ["Content-Type"] = "application/json"}, bodies[idx])
 end
