@@ -214,10 +214,19 @@ def birthdays_of(customer):
 def upsert_customer(session, customer_id, facts, event_at=None, birthdays=None):
     """Keep our copy; facts older than what we hold (events race per type) are ignored."""
     copy = session.get(CustomerCopy, customer_id)
+    created = False
     if copy is None:
-        copy = CustomerCopy(customer_id=customer_id, tier="normal", birthdays=[])
-        session.add(copy)
-    fresh = event_at is None or copy.updated_at is None or event_at >= copy.updated_at
+        # an event handler and an RPC may create the same copy at once (PostgreSQL):
+        # insert in a savepoint; if the other one won, read the row it committed
+        try:
+            with session.begin_nested():
+                session.add(CustomerCopy(customer_id=customer_id, tier="normal", birthdays=[]))
+            created = True
+        except IntegrityError:
+            pass
+        copy = session.get(CustomerCopy, customer_id)
+    fresh = (created or event_at is None or copy.updated_at is None
+             or event_at >= copy.updated_at)
     if fresh:
         for key in ("name", "owner_id", "type", "tier"):
             if facts.get(key) is not None:
