@@ -1,7 +1,7 @@
 """Kehu CRM benchmark suite: ceilings and our figures measured in one run.
 
-    .venv/bin/python -m bench            # default (~15 min)
-    .venv/bin/python -m bench --quick    # smoke (~3 min)
+    .venv/bin/python -m bench            # default (~17 min)
+    .venv/bin/python -m bench --quick    # smoke (~3.5 min)
     .venv/bin/python -m bench --long     # R7 memory over 10 minutes
 
 Runs against the real stack on this machine (nameko processes started as
