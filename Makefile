@@ -54,7 +54,7 @@ lint: install  ## ruff
 	$(BIN)/ruff check services tests bench
 
 bench: install  ## benchmarks against the real stack → bench/results/latest.{json,md}
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; } || echo "wrk not installed: the HTTP figures use the Python load generator"
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; } || echo "wrk is not installed (apt-get install wrk): the HTTP figures (R3) will be reported as errors"
 	$(BIN)/python -m bench
 
 bench-quick: install
