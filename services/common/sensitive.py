@@ -14,7 +14,10 @@ from stdnum import luhn
 from stdnum.cn import ric
 
 _RIC = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx])(?![0-9A-Za-z])")
-_CARD = re.compile(r"(?<!\d)(\d(?:[ -]?\d){15,18})(?!\d)")
+# 16-19 digits in one run, or in groups of four separated by a space or a dash.
+# Not inside a longer token: a UUID's or a hash's digit stretches are not cards.
+_CARD = re.compile(r"(?<![0-9A-Za-z-])(\d{16,19}|\d{4}(?:[ -]\d{4}){3}(?:[ -]?\d{1,3})?)"
+                   r"(?![0-9A-Za-z-])")
 
 
 def _is_ric(candidate):

@@ -82,3 +82,13 @@ def test_nested_contact_fields_and_tags_are_scanned():
     with pytest.raises(ValidationError) as exc:
         load(CustomerInSchema(), data)
     assert set(exc.value.fields) == {"tags.0", "contacts.0.title"}
+
+
+def test_uuids_and_hashes_are_not_cards():
+    import uuid
+
+    from services.common.sensitive import scan_text
+    # digit-heavy UUIDs: the dashed groups must not read as a grouped card number
+    for _ in range(2000):
+        assert scan_text(str(uuid.uuid4())) is None
+    assert scan_text("12345678-1234-1234-1234-123456789012") is None
