@@ -117,9 +117,9 @@ def test_3_kill9_reporting_during_burst(make_stack):
     stack = make_stack("s3").start("customers", "sales", "service_desk")
     meter = Meter(stack)
     load = Workload(stack.config(), "s3", concurrency=6)
-    load.run(scaled(1500, 60))  # a backlog so reporting is busy from its first second
+    load.run(scaled(1500, 300))  # a backlog so reporting is busy from its first second
     kills = max(4, scaled(20))
-    burst = load.spawn(scaled(5000, 150))
+    burst = load.spawn(scaled(5000, 600))
     stack.start("reporting")
     in_flight = 0
     rng = random.Random()

@@ -38,9 +38,11 @@ def _no_uscc(text):
     return _USCC.sub(lambda m: "" if uscc.is_valid(m.group(0)) else m.group(0), text)
 
 
-def _rows(config):
-    """Every text value of every table of every SQLite database of this run."""
-    for url in config["DB_URIS"].values():
+def _rows(config, services=("customers",)):
+    """Every text value of every table of the databases written through the public
+    RPC in this test (other modules publish hand-built envelopes straight to the
+    bus, bypassing the services' input checks, so their databases are not ours to judge)."""
+    for url in (config["DB_URIS"][s] for s in services):
         path = Path(url.replace("sqlite:///", "", 1))
         if not path.exists():
             continue
