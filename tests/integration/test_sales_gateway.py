@@ -16,13 +16,6 @@ from tests.support.fixtures import free_port
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="session")
-def db_urls(db_urls):
-    """The kit's URLs with the psycopg2 driver named: SQLAlchemy 2.1 maps a bare
-    postgresql:// to psycopg 3, which is not installed (see docs/sales.md)."""
-    return {k: v.replace("postgresql://", "postgresql+psycopg2://", 1) for k, v in db_urls.items()}
-
-
 @pytest.fixture(scope="module")
 def base(config):
     port = free_port()

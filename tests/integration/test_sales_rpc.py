@@ -31,13 +31,6 @@ ALL_SALES = ("lead_created", "lead_assigned", "lead_converted", "lead_disqualifi
              "order_changed", "order_shipped", "payment_received", "order_cancelled")
 
 
-@pytest.fixture(scope="session")
-def db_urls(db_urls):
-    """The kit's URLs with the psycopg2 driver named: SQLAlchemy 2.1 maps a bare
-    postgresql:// to psycopg 3, which is not installed (see docs/sales.md)."""
-    return {k: v.replace("postgresql://", "postgresql+psycopg2://", 1) for k, v in db_urls.items()}
-
-
 @pytest.fixture(scope="module")
 def stack(config):
     containers = []
