@@ -7,10 +7,7 @@ marketing employee to the (usually zero) customers they own. Only non-PII
 fields are kept from what comes back (contacts are read for outreach and the
 primary contact's name, never stored in events).
 """
-from nameko.extensions import DependencyProvider
-
-from services.common.cli.rpc_client import cluster
-from services.common.errors import NotFound
+from services.common.peers import SystemRpcProxy, call_peer, get_or_none
 from services.marketing import domain
 
 PAGE_SIZE = 100
@@ -18,47 +15,41 @@ MAX_AUDIENCE = 20_000
 
 
 class CustomersClient:
-    def __init__(self, config):
+    """The calls marketing makes to customers, on a nameko proxy (one shared
+    reply queue per service process, each call bounded by ``call_peer``)."""
+
+    def __init__(self, proxy, config):
+        self.proxy = proxy
         self.config = config
-        self.timeout = float(config.get("RPC_TIMEOUT", 10))
 
     def resolve_audience(self, audience):
         """Every customer matching the filter, paged through list_customers (page_size 100)
         → snapshot rows (non-PII)."""
         filters = domain.customer_filters(audience)
         rows, page = [], 1
-        with cluster(self.config, None, self.timeout) as proxy:
-            while True:
-                result = proxy.customers.list_customers(filters, page=page, page_size=PAGE_SIZE)
-                rows.extend(domain.snapshot_row(c) for c in result["items"])
-                last = domain.pages_needed(result["total"], PAGE_SIZE)
-                if not result["items"] or page >= last or len(rows) >= MAX_AUDIENCE:
-                    return rows
-                page += 1
+        while True:
+            result = call_peer(self.proxy, "list_customers", filters, page=page,
+                               page_size=PAGE_SIZE, config=self.config)
+            rows.extend(domain.snapshot_row(c) for c in result["items"])
+            last = domain.pages_needed(result["total"], PAGE_SIZE)
+            if not result["items"] or page >= last or len(rows) >= MAX_AUDIENCE:
+                return rows
+            page += 1
 
     def get_customer(self, customer_id):
         """The customer, or None if customers does not know it."""
-        with cluster(self.config, None, self.timeout) as proxy:
-            try:
-                return proxy.customers.get_customer(customer_id)
-            except NotFound:
-                return None
+        return get_or_none(self.proxy, "get_customer", customer_id, config=self.config)
 
     def get_customers(self, customer_ids):
-        out = {}
-        if not customer_ids:
-            return out
-        with cluster(self.config, None, self.timeout) as proxy:
-            for cid in customer_ids:
-                try:
-                    out[cid] = proxy.customers.get_customer(cid)
-                except NotFound:
-                    out[cid] = None
-        return out
+        return {cid: self.get_customer(cid) for cid in customer_ids}
 
 
-class Customers(DependencyProvider):
-    """Injects a CustomersClient (replace it in unit tests)."""
+class Customers(SystemRpcProxy):
+    """Injects a CustomersClient over a system (actor-less) proxy to customers
+    (replace it in unit tests)."""
+
+    def __init__(self, **options):
+        super().__init__("customers", **options)
 
     def get_dependency(self, worker_ctx):
-        return CustomersClient(self.container.config)
+        return CustomersClient(super().get_dependency(worker_ctx), self.container.config)

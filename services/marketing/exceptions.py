@@ -1,7 +1,14 @@
 """Errors marketing declares (the kit's, registered for RPC callers)."""
-from services.common.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationError
+from services.common.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    ValidationError,
+)
 
-EXPECTED = (ValidationError, NotFound, Conflict, Forbidden, PayloadTooLarge)
+EXPECTED = (ValidationError, NotFound, Conflict, Forbidden, PayloadTooLarge, ServiceUnavailable)
 
-__all__ = ["Conflict", "Forbidden", "NotFound", "PayloadTooLarge", "ValidationError",
-           "EXPECTED"]
+__all__ = ["Conflict", "Forbidden", "NotFound", "PayloadTooLarge", "ServiceUnavailable",
+           "ValidationError", "EXPECTED"]

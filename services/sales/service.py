@@ -6,13 +6,13 @@ Every method: load (sensitive-data scan + schema) → RPC to customers if needed
 import datetime as dt
 import logging
 
-import eventlet
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from prometheus_client import Gauge
 
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import PoisonEvent, event_handler
+from services.common.peers import call_peer
 from services.common.schemas import load, page_args, paged
 from services.common.sensitive import scan
 from services.common.service import DomainService, declared_rpc
@@ -81,15 +81,9 @@ class SalesService(DomainService):
 
     # --- helpers -------------------------------------------------------------------
     def _customers_call(self, method, *args):
-        """Call customers (never inside a unit of work); a silent service is a Conflict
-        so callers get a declared error."""
-        timeout = float(self.config.get("RPC_TIMEOUT", 10)) * 0.8
-        try:
-            with eventlet.Timeout(timeout):
-                return getattr(self.customers, method)(*args)
-        except eventlet.Timeout:
-            raise Conflict("the customers service did not answer; try again",
-                           code="CUSTOMERS_UNAVAILABLE") from None
+        """Call customers (never inside a unit of work); a silent service is the
+        declared ServiceUnavailable (503 at the gateway)."""
+        return call_peer(self.customers, method, *args, config=self.config)
 
     def _customer(self, customer_id):
         try:

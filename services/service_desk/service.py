@@ -8,18 +8,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import event_handler
+from services.common.peers import SystemRpcProxy, get_or_none
 from services.common.schemas import load, page_args, paged
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
 from services.service_desk import commands
 from services.service_desk import repository as repo
-from services.service_desk.clients import (
-    OPEN_TICKETS,
-    SLA_BREACHES,
-    SystemRpcProxy,
-    fetch_customer,
-    timer,
-)
+from services.service_desk.clients import OPEN_TICKETS, SLA_BREACHES, timer
 from services.service_desk.exceptions import EXPECTED, Conflict, NotFound
 from services.service_desk.models import Base
 from services.service_desk.schemas import (
@@ -69,8 +64,8 @@ class ServiceDeskService(DomainService):
         return when.astimezone(ZoneInfo(self.config.get("CRM_TIMEZONE") or "Asia/Shanghai")).date()
 
     def _customer(self, customer_id, field="customer_id"):
-        customer = fetch_customer(self.customers, customer_id,
-                                  float(self.config.get("RPC_TIMEOUT", 10)))
+        customer = get_or_none(self.customers, "get_customer", customer_id,
+                               config=self.config)
         if customer is None:
             raise validation_error({field: f"customer {customer_id} does not exist"})
         return customer
@@ -402,8 +397,8 @@ class ServiceDeskService(DomainService):
         birthdays = None
         if envelope["type"] == "customer_created" or "contacts" in (
                 data.get("changed_fields") or ()):
-            customer = fetch_customer(self.customers, data["customer_id"],
-                                      float(self.config.get("RPC_TIMEOUT", 10)))
+            customer = get_or_none(self.customers, "get_customer", data["customer_id"],
+                                   config=self.config)
             birthdays = commands.birthdays_of(customer) if customer else None
         with self.db.uow() as uow:
             if uow.already_applied(envelope):
