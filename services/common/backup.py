@@ -2,7 +2,8 @@
 
 SQLite: ``VACUUM INTO`` a fresh file (a transactionally consistent snapshot,
 taken while the service runs; WAL readers never block it). PostgreSQL:
-``pg_dump -Fc`` (one snapshot per database), restored with ``pg_restore``.
+``pg_dump -Fc`` of an exported snapshot (the manifest's row counts are read in
+that same snapshot), restored with ``pg_restore --single-transaction``.
 Plus the RabbitMQ definitions generated from the contract (exchanges, queues,
 bindings; no messages: the outboxes hold every unpublished event).
 
@@ -40,13 +41,51 @@ def _libpq(url):
     return url
 
 
+def pg_versions(url):
+    """(pg_dump major version, server major version) for ``url``."""
+    import re
+    out = subprocess.run(["pg_dump", "--version"], check=True, capture_output=True, text=True,
+                         timeout=30).stdout
+    tool = int(re.search(r"(\d+)(?:\.\d+)?", out).group(1))
+    engine = create_engine(with_driver(url))
+    try:
+        with engine.connect() as conn:
+            server = int(conn.exec_driver_sql("SHOW server_version_num").scalar()) // 10000
+    finally:
+        engine.dispose()
+    return tool, server
+
+
+def _counts(conn):
+    names = sorted(inspect(conn).get_table_names())
+    return {n: conn.execute(select(func.count()).select_from(table(n))).scalar() for n in names}
+
+
 def row_counts(url):
     engine = create_engine(with_driver(url))
     try:
         with engine.connect() as conn:
-            names = sorted(inspect(conn).get_table_names())
-            return {n: conn.execute(select(func.count()).select_from(table(n))).scalar()
-                    for n in names}
+            return _counts(conn)
+    finally:
+        engine.dispose()
+
+
+def _pg_dump(url, target):
+    """pg_dump -Fc of an exported snapshot, and the row counts of that same
+    snapshot (so the manifest matches the dump while the service writes on)."""
+    engine = create_engine(with_driver(url))
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+                try:
+                    subprocess.run(["pg_dump", "-Fc", "--no-owner", f"--snapshot={snapshot}",
+                                    "-f", str(target), _libpq(url)],
+                                   check=True, capture_output=True, text=True, timeout=3600)
+                except subprocess.CalledProcessError as exc:
+                    raise RuntimeError(f"pg_dump failed: {exc.stderr.strip()}") from None
+                return _counts(conn)
     finally:
         engine.dispose()
 
@@ -84,13 +123,17 @@ def backup(config, out_dir, services=None):
             kind = "sqlite"
             counts = row_counts(f"sqlite:///{target}")
         else:
+            tool, server = pg_versions(url)
+            if tool < server:  # pg_dump refuses newer servers; say so plainly
+                raise RuntimeError(f"{service}: pg_dump {tool} cannot dump a PostgreSQL {server}"
+                                   " server; install the matching client tools")
             target = out / f"{service}.dump"
-            subprocess.run(["pg_dump", "-Fc", "--no-owner", "-f", str(target), _libpq(url)],
-                           check=True, capture_output=True, timeout=3600)
+            counts = _pg_dump(url, target)
             kind = "postgres"
-            counts = row_counts(url)  # pg_dump's snapshot; writes after it are not in the dump
         manifest["services"][service] = {"kind": kind, "file": target.name,
                                          "sha256": _sha256(target), "rows": counts}
+        if kind == "postgres":
+            manifest["services"][service].update(pg_dump=tool, server=server)
     limit, queue_type = bus_settings(config)
     (out / "definitions.json").write_text(
         json.dumps(definitions(limit, queue_type=queue_type), indent=2) + "\n")
@@ -131,9 +174,15 @@ def restore(config, in_dir, services=None, force=False):
             shutil.copyfile(dump, tmp)
             tmp.replace(target)
         else:
-            subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner",
-                            "-d", _libpq(url), str(dump)],
-                           check=True, capture_output=True, timeout=3600)
+            if is_sqlite(url):
+                raise RestoreError(f"{service}: a pg_dump archive cannot go into SQLite")
+            try:
+                subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner",
+                                "--single-transaction", "-d", _libpq(url), str(dump)],
+                               check=True, capture_output=True, text=True, timeout=3600)
+            except subprocess.CalledProcessError as exc:
+                raise RestoreError(f"{service}: pg_restore failed: {exc.stderr.strip()}") \
+                    from None
         counts = row_counts(url)
         if counts != entry["rows"]:
             raise RestoreError(f"{service}: restored row counts differ: {counts} != "

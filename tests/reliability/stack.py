@@ -123,11 +123,30 @@ def metric_sum(sample, prefix, **labels):
     return total
 
 
+class _PgReader:
+    """The slice of sqlite3's connection API the figures use, on psycopg2
+    (``?`` placeholders; autocommit, so every query sees the latest commits)."""
+
+    def __init__(self, url):
+        import psycopg2
+        self.conn = psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://"),
+                                     connect_timeout=10)
+        self.conn.autocommit = True
+
+    def execute(self, sql, params=()):
+        cur = self.conn.cursor()
+        cur.execute(sql.replace("?", "%s"), params)
+        return cur
+
+    def close(self):
+        self.conn.close()
+
+
 class Stack:
     """Processes of one stack. ``amqp_uri`` is what services use (maybe a proxy)."""
 
     def __init__(self, workdir, amqp_uri, *, heartbeat=10, rpc_timeout=10, delivery_limit=3,
-                 max_workers=10, service_amqp=None):
+                 max_workers=10, service_amqp=None, db_urls=None):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "logs").mkdir(exist_ok=True)
@@ -136,6 +155,7 @@ class Stack:
         self.db_urls = {s: f"sqlite:///{self.dir}/{s}.db" for s in TARGETS if "_" not in s
                         or s == "service_desk"}
         self.db_urls["marketing"] = f"sqlite:///{self.dir}/marketing.db"
+        self.db_urls.update(db_urls or {})  # e.g. PostgreSQL databases of this stack
         self.procs = {}
         self.ports = {}
         self.starts = {}
@@ -281,8 +301,11 @@ class Stack:
 
     # --- figures from the databases ----------------------------------------------
     def _db(self, service):
-        return contextlib.closing(sqlite3.connect(f"file:{self.dir}/{service}.db?mode=ro",
-                                                  uri=True, timeout=30))
+        url = self.db_urls[service]
+        if url.startswith("sqlite"):
+            return contextlib.closing(sqlite3.connect(f"file:{url.split('sqlite:///', 1)[1]}"
+                                                      "?mode=ro", uri=True, timeout=30))
+        return contextlib.closing(_PgReader(url))
 
     def committed(self):
         """{event_id: envelope} of every event the sources committed to their outbox."""
@@ -290,7 +313,7 @@ class Stack:
         for s in SOURCES:
             with self._db(s) as db:
                 for event_id, env in db.execute("SELECT event_id, envelope FROM outbox"):
-                    out[event_id] = json.loads(env)
+                    out[event_id] = json.loads(env) if isinstance(env, str) else env
         return out
 
     def unsent(self, service=None):
