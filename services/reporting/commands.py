@@ -1,14 +1,25 @@
-"""reporting's writes: apply one event (log → fold → facts → aggregate deltas),
+"""reporting's writes: apply events (inbox → log → fold → facts → aggregate deltas),
 and rebuild every read model from the event log.
 
-Concurrency: on PostgreSQL each apply takes a transaction-scoped advisory lock
-per entity (and per customer whose churn signals it touches), so two events of
-the same entity never fold concurrently; aggregate rows are updated with
-``value = value + delta`` upserts in key order. ``rebuild`` takes the exclusive
-form of a lock every apply holds shared. On SQLite the kit's green lock already
-serialises units of work.
+Applying is set-based: ``apply_batch`` takes any number of envelopes and applies
+them in the caller's transaction with a fixed number of Core statements (one
+inbox look-up and one insert, one event-log look-up, one read of the earlier
+events of the batch's entities per kind, one insert into the event log, one
+upsert per fact table, one ``kpi_month`` upsert, one staff read/upsert, a few
+grouped churn-signal queries). Each entity is folded from the *set* of its
+events (earlier ones from the log + the new ones), so the result never depends
+on delivery order; ``apply_envelope`` is the batch of one.
+
+Concurrency: on PostgreSQL each apply takes transaction-scoped advisory locks
+on its entities (sorted), then on the customers whose churn signals it
+refreshes (sorted), then on the staff rows it changes (sorted), so an entity
+never folds twice at once; aggregate rows are updated with ``value = value +
+delta`` upserts in key order. ``rebuild`` takes the exclusive form of a lock
+every apply holds shared. On SQLite the kit's green lock already serialises
+units of work. (Two reporting processes on PostgreSQL could still deadlock on
+the customer locks of two batches; PostgreSQL aborts one of them, whose events
+are then re-applied one by one — see ``service.GroupCommit``.)
 """
-import datetime as dt
 import zlib
 from collections import Counter
 
@@ -18,6 +29,7 @@ from services.common.models import utcnow
 from services.reporting import domain
 from services.reporting.models import (
     READ_MODELS,
+    Base,
     CampaignFact,
     ClosedSpan,
     CustomerFact,
@@ -36,77 +48,175 @@ from services.reporting.models import (
 LOCK_NS_REBUILD = 4241
 LOCK_NS_ENTITY = 4242
 CUSTOMER_LINKED = ("order", "opportunity", "ticket")
+DUPLICATE = "duplicate"  # apply_batch result of an event the inbox had already seen
+FACT_MODELS = {"lead": LeadFact, "opportunity": OpportunityFact, "order": OrderFact,
+               "follow_up": FollowUpFact, "campaign": CampaignFact,
+               "participant": ParticipantFact, "ticket": TicketFact}
+CUSTOMER_FOLD_COLUMNS = ("name", "owner_id", "type", "tier", "industry_code", "region",
+                         "filled", "created_at", "lost_at")
+SIGNAL_COLUMNS = ("last_order_at", "complaint2_at", "latest_csat", "lost_opp_at")
+IN_CHUNK = 500
 
 
-def _pg(session):
-    return session.bind.dialect.name == "postgresql"
+def _pg(bind):
+    return bind.dialect.name == "postgresql"
 
 
-def _lock(session, kind, entity_id):
-    if _pg(session):
-        key = zlib.crc32(f"{kind}:{entity_id}".encode()) - 2 ** 31
-        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :k)"),
-                        {"ns": LOCK_NS_ENTITY, "k": key})
+def _lock_key(kind, entity_id):
+    return zlib.crc32(f"{kind}:{entity_id}".encode()) - 2 ** 31
 
 
-def _insert(session):
-    if _pg(session):
+def _lock_all(conn, keys):
+    """Advisory locks (PostgreSQL) on (kind, id) pairs, in sorted key order."""
+    if not _pg(conn):
+        return
+    for k in sorted({_lock_key(kind, eid) for kind, eid in keys}):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, :k)"),
+                     {"ns": LOCK_NS_ENTITY, "k": k})
+
+
+def _insert(bind):
+    if _pg(bind):
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
 
 
+def _chunks(items, n=IN_CHUNK):
+    items = list(items)
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def _upsert(conn, model, rows, update_cols):
+    """INSERT … ON CONFLICT (primary key) DO UPDATE SET update_cols, many rows."""
+    if not rows:
+        return
+    ins = _insert(conn)(model)
+    keys = [c.key for c in model.__table__.primary_key.columns]
+    if update_cols:
+        stmt = ins.on_conflict_do_update(index_elements=keys,
+                                         set_={c: ins.excluded[c] for c in update_cols})
+    else:
+        stmt = ins.on_conflict_do_nothing(index_elements=keys)
+    conn.execute(stmt, rows)
+
+
 # --- apply --------------------------------------------------------------------------------
-def entity_events(session, kind, entity_id):
-    rows = session.scalars(select(EventLog.envelope).where(
-        EventLog.entity_kind == kind, EventLog.entity_id == entity_id)).all()
-    return [domain.norm(env) for env in rows]
-
-
 def apply_envelope(session, envelope, tz, now=None):
     """Apply one validated envelope. Returns its lag (seconds), or None if it was
     already in the event log."""
+    return apply_batch(session, [envelope], tz, now=now)[0]
+
+
+def apply_batch(session, envelopes, tz, handler=None, now=None):
+    """Apply validated envelopes in the session's transaction (the caller commits).
+
+    With ``handler`` the inbox is checked and written too. Returns one result per
+    envelope: its lag in seconds (applied), ``DUPLICATE`` (the inbox had it: a
+    redelivery) or None (already in the event log)."""
     now = now or utcnow()
-    if _pg(session):
-        session.execute(text("SELECT pg_advisory_xact_lock_shared(:ns, 0)"),
-                        {"ns": LOCK_NS_REBUILD})
-    kind, entity_id = domain.entity_of(envelope)
-    _lock(session, kind, entity_id)
-    if session.scalar(select(EventLog.id).where(
-            EventLog.event_id == str(envelope["event_id"]))) is not None:
-        return None
-    old_events = entity_events(session, kind, entity_id)
-    event = domain.norm(envelope)
-    old = domain.fold(kind, old_events)
-    new = domain.fold(kind, old_events + [event])
-    customers = _customers_of(kind, old) | _customers_of(kind, new)
-    if kind in CUSTOMER_LINKED:
-        for cid in sorted(customers):
-            _lock(session, "customer", cid)
-    lag = max((now - event["at"]).total_seconds(), 0.0)
-    session.add(EventLog(event_id=str(envelope["event_id"]), source=envelope["source"],
-                         type=envelope["type"], occurred_at=event["at"],
-                         actor_id=envelope.get("actor_id"), envelope=_jsonable(envelope),
-                         entity_kind=kind, entity_id=entity_id, applied_at=now,
-                         lag_seconds=lag))
-    write_facts(session, kind, new)
-    add_to_aggregates(session, domain.diff(domain.contributions(kind, old, tz),
-                                           domain.contributions(kind, new, tz)))
-    for employee, dept in domain.staff_seen(envelope):
-        mark_staff(session, employee, dept)
-    if kind in CUSTOMER_LINKED:
-        session.flush()
-        for cid in sorted(customers):
-            refresh_signals(session, cid)
-    return lag
+    conn = session.connection()
+    if _pg(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock_shared(:ns, 0)"),
+                     {"ns": LOCK_NS_REBUILD})
+    ids = [str(e["event_id"]) for e in envelopes]
+    results = [None] * len(envelopes)
+    fresh = list(range(len(envelopes)))
+    if handler is not None:
+        fresh = _inbox(conn, handler, envelopes, ids, results)
+    if not fresh:
+        return results
+    entities = {}  # (kind, id) -> indexes of the batch, in delivery order
+    for i in fresh:
+        entities.setdefault(domain.entity_of(envelopes[i]), []).append(i)
+    _lock_all(conn, entities)
+    logged = set()
+    for chunk in _chunks({ids[i] for i in fresh}):
+        logged.update(conn.scalars(select(EventLog.event_id).where(EventLog.event_id.in_(chunk))))
+    earlier = _earlier_events(conn, entities)
+    log_rows, deltas, facts, customers, staff = [], Counter(), {}, set(), set()
+    for key, idxs in entities.items():
+        new = []
+        for i in idxs:
+            if ids[i] not in logged:  # a second copy in the same batch is skipped too
+                logged.add(ids[i])
+                new.append(i)
+        if not new:
+            continue
+        kind, entity_id = key
+        olds = [domain.norm(e) for e in earlier.get(key, ())]
+        events = [domain.norm(envelopes[i]) for i in new]
+        old = domain.fold(kind, olds)
+        facts[key] = cur = domain.fold(kind, olds + events)
+        deltas.update(domain.diff(domain.contributions(kind, old, tz),
+                                  domain.contributions(kind, cur, tz)))
+        if kind in CUSTOMER_LINKED:
+            customers |= _customers_of(kind, old) | _customers_of(kind, cur)
+        for i, event in zip(new, events, strict=True):
+            env = envelopes[i]
+            lag = max((now - event["at"]).total_seconds(), 0.0)
+            results[i] = lag
+            log_rows.append({"event_id": ids[i], "source": env["source"], "type": env["type"],
+                             "occurred_at": event["at"], "actor_id": env.get("actor_id"),
+                             "envelope": _jsonable(env), "entity_kind": kind,
+                             "entity_id": entity_id, "applied_at": now, "lag_seconds": lag})
+            staff.update(domain.staff_seen(env))
+    if not log_rows:
+        return results
+    _lock_all(conn, [("customer", c) for c in customers if ("customer", c) not in entities])
+    conn.execute(EventLog.__table__.insert(), log_rows)
+    write_facts_many(conn, facts.items())
+    add_to_aggregates(conn, {k: v for k, v in deltas.items() if v})
+    mark_staff_many(conn, staff)
+    if customers:
+        refresh_signals_many(conn, sorted(customers))
+    return results
+
+
+def _inbox(conn, handler, envelopes, ids, results):
+    """Inbox check + insert for the batch: indexes not seen before (a repeat, also
+    within the batch, is marked DUPLICATE)."""
+    Inbox = Base.Inbox
+    seen = set()
+    for chunk in _chunks(set(ids)):
+        seen.update(conn.scalars(select(Inbox.event_id).where(
+            Inbox.handler == handler, Inbox.event_id.in_(chunk))))
+    fresh, rows, now = [], [], utcnow()
+    for i, eid in enumerate(ids):
+        if eid in seen:
+            results[i] = DUPLICATE
+            continue
+        seen.add(eid)
+        fresh.append(i)
+        rows.append({"event_id": eid, "handler": handler,
+                     "event_type": envelopes[i].get("type", ""), "applied_at": now})
+    if rows:
+        conn.execute(Inbox.__table__.insert(), rows)
+    return fresh
+
+
+def _earlier_events(conn, entities):
+    """{(kind, id): [envelope, ...]} already in the event log, for the batch's entities."""
+    out, by_kind = {}, {}
+    for kind, entity_id in entities:
+        by_kind.setdefault(kind, []).append(entity_id)
+    for kind, eids in sorted(by_kind.items()):
+        for chunk in _chunks(eids):
+            rows = conn.execute(select(EventLog.entity_id, EventLog.envelope).where(
+                EventLog.entity_kind == kind, EventLog.entity_id.in_(chunk)))
+            for entity_id, env in rows:
+                out.setdefault((kind, entity_id), []).append(env)
+    return out
 
 
 def _jsonable(envelope):
     out = dict(envelope)
     out["event_id"] = str(out["event_id"])
-    if isinstance(out.get("occurred_at"), dt.datetime):
-        out["occurred_at"] = out["occurred_at"].isoformat()
+    occurred = out.get("occurred_at")
+    if hasattr(occurred, "isoformat"):
+        out["occurred_at"] = occurred.isoformat()
     return out
 
 
@@ -118,30 +228,44 @@ def _customers_of(kind, facts):
     return {i for i in ids if i}
 
 
-def add_to_aggregates(session, deltas):
+def add_to_aggregates(bind, deltas):
+    """``value = value + delta`` upserts of kpi_month rows, in key order."""
     if not deltas:
         return
-    insert = _insert(session)
-    stmt = insert(KpiMonth)
-    stmt = stmt.on_conflict_do_update(index_elements=["owner", "month", "metric"],
-                                      set_={"value": KpiMonth.value + stmt.excluded.value})
-    session.execute(stmt, [{"owner": o, "month": m, "metric": k, "value": v}
-                           for (o, m, k), v in sorted(deltas.items())])
+    ins = _insert(bind)(KpiMonth)
+    stmt = ins.on_conflict_do_update(index_elements=["owner", "month", "metric"],
+                                     set_={"value": KpiMonth.value + ins.excluded.value})
+    bind.execute(stmt, [{"owner": o, "month": m, "metric": k, "value": v}
+                        for (o, m, k), v in sorted(deltas.items())])
+
+
+def mark_staff_many(conn, seen):
+    """Record that employees were seen working in departments: [(employee, dept)]."""
+    if not seen:
+        return
+    bits = {}
+    for employee, dept in seen:
+        bits[employee] = bits.get(employee, 0) | domain.DEPT_BITS[dept]
+    _lock_all(conn, [("staff", e) for e in bits])
+    existing = {}
+    for chunk in _chunks(sorted(bits)):
+        for emp, seen_bits, manual in conn.execute(select(
+                Staff.employee_id, Staff.seen, Staff.manual_department).where(
+                Staff.employee_id.in_(chunk))):
+            existing[emp] = (seen_bits or 0, manual)
+    rows = []
+    for emp, b in sorted(bits.items()):
+        seen_bits, manual = existing.get(emp, (0, None))
+        if emp in existing and seen_bits & b == b:
+            continue
+        seen_bits |= b
+        rows.append({"employee_id": emp, "seen": seen_bits, "manual_department": manual,
+                     "department": domain.department_of(seen_bits, manual)})
+    _upsert(conn, Staff, rows, ("seen", "department"))
 
 
 def mark_staff(session, employee_id, dept):
-    bit = domain.DEPT_BITS[dept]
-    row = session.get(Staff, employee_id)
-    if row is not None and row.seen & bit:
-        return
-    insert = _insert(session)
-    session.execute(insert(Staff).values(employee_id=employee_id, seen=0)
-                    .on_conflict_do_nothing(index_elements=["employee_id"]))
-    session.execute(update(Staff).where(Staff.employee_id == employee_id)
-                    .values(seen=Staff.seen.op("|")(bit)))
-    session.expire_all()
-    row = session.get(Staff, employee_id)
-    row.department = domain.department_of(row.seen, row.manual_department)
+    mark_staff_many(session.connection(), [(employee_id, dept)])
 
 
 def set_staff_department(session, employee_id, department):
@@ -155,71 +279,97 @@ def set_staff_department(session, employee_id, department):
 
 
 # --- facts --------------------------------------------------------------------------------
-def _put(session, model, values):
-    session.merge(model(**{c.key: values.get(c.key) for c in model.__table__.columns
-                           if c.key in values}))
+def _fact_row(model, values):
+    return {c.key: values.get(c.key) for c in model.__table__.columns if c.key in values}
+
+
+def write_facts_many(conn, items):
+    """Upsert the fact rows of folded entities: [((kind, id), facts)]."""
+    rows = {}  # model -> {pk: row}
+    customers, spans = {}, []
+    for (kind, _eid), f in items:
+        if f is None or kind in ("payment", "care_visit"):
+            continue
+        if kind == "customer":
+            cid = f["customer_id"]
+            customers[cid] = dict({c: f[c] for c in CUSTOMER_FOLD_COLUMNS}, customer_id=cid)
+            spans += [dict(s, customer_id=cid) for s in f["spans"]]
+            continue
+        model = FACT_MODELS[kind]
+        row = _fact_row(model, f)
+        rows.setdefault(model, {})[_pk(model, row)] = row
+        if kind == "ticket":
+            for s in f["surveys"]:
+                srow = _fact_row(SurveyFact, dict(s, ticket_id=f["ticket_id"]))
+                rows.setdefault(SurveyFact, {})[srow["survey_id"]] = srow
+    if customers:
+        _upsert(conn, CustomerFact, list(customers.values()), CUSTOMER_FOLD_COLUMNS)
+        for chunk in _chunks(customers):
+            conn.execute(delete(ClosedSpan).where(ClosedSpan.customer_id.in_(chunk)))
+        if spans:
+            conn.execute(ClosedSpan.__table__.insert(), spans)
+    for model, by_pk in rows.items():
+        pk = {c.key for c in model.__table__.primary_key.columns}
+        values = list(by_pk.values())
+        _upsert(conn, model, values, [c for c in values[0] if c not in pk])
+
+
+def _pk(model, row):
+    return tuple(row[c.key] for c in model.__table__.primary_key.columns)
 
 
 def write_facts(session, kind, f):
-    if f is None or kind in ("payment", "care_visit"):
-        return
-    if kind == "customer":
-        row = session.get(CustomerFact, f["customer_id"])
-        if row is None:
-            row = CustomerFact(customer_id=f["customer_id"])
-            session.add(row)
-        for key in ("name", "owner_id", "type", "tier", "industry_code", "region", "filled",
-                    "created_at", "lost_at"):
-            setattr(row, key, f[key])
-        session.execute(delete(ClosedSpan).where(ClosedSpan.customer_id == f["customer_id"]))
-        session.add_all([ClosedSpan(customer_id=f["customer_id"], **s) for s in f["spans"]])
-    elif kind == "ticket":
-        _put(session, TicketFact, f)
-        for s in f["surveys"]:
-            _put(session, SurveyFact, dict(s, ticket_id=f["ticket_id"]))
-    else:
-        model = {"lead": LeadFact, "opportunity": OpportunityFact, "order": OrderFact,
-                 "follow_up": FollowUpFact, "campaign": CampaignFact,
-                 "participant": ParticipantFact}[kind]
-        _put(session, model, f)
+    write_facts_many(session.connection(), [((kind, None), f)])
+
+
+def refresh_signals_many(conn, customer_ids):
+    """Recompute customers' churn signals from the order/ticket/survey/opportunity facts
+    (a few grouped queries per chunk of customers), creating their rows if missing."""
+    Ord, T = OrderFact.__table__.c, TicketFact.__table__.c
+    S, P = SurveyFact.__table__.c, OpportunityFact.__table__.c
+    for chunk in _chunks(customer_ids):
+        last_order = dict(conn.execute(
+            select(Ord.customer_id, func.max(Ord.placed_at))
+            .where(Ord.customer_id.in_(chunk), Ord.cancelled_at.is_(None))
+            .group_by(Ord.customer_id)).all())
+        rn = func.row_number().over(partition_by=T.customer_id,
+                                    order_by=T.opened_at.desc()).label("rn")
+        sub = select(T.customer_id, T.opened_at, rn).where(
+            T.customer_id.in_(chunk), T.kind == "complaint", T.opened_at.is_not(None)).subquery()
+        complaint2 = dict(conn.execute(select(sub.c.customer_id, sub.c.opened_at).where(
+            sub.c.rn == 2)).all())
+        rn = func.row_number().over(partition_by=S.customer_id,
+                                    order_by=(S.answered_at.desc(), S.survey_id.desc())).label("rn")
+        sub = select(S.customer_id, S.score, rn).where(S.customer_id.in_(chunk)).subquery()
+        csat = dict(conn.execute(select(sub.c.customer_id, sub.c.score).where(
+            sub.c.rn == 1)).all())
+        lost_opp = dict(conn.execute(select(P.customer_id, func.max(P.decided_at)).where(
+            P.customer_id.in_(chunk), P.status == "lost").group_by(P.customer_id)).all())
+        _upsert(conn, CustomerFact, [
+            {"customer_id": cid, "last_order_at": last_order.get(cid),
+             "complaint2_at": complaint2.get(cid), "latest_csat": csat.get(cid),
+             "lost_opp_at": lost_opp.get(cid)} for cid in chunk], SIGNAL_COLUMNS)
 
 
 def refresh_signals(session, customer_id):
-    """Recompute a customer's churn signals from the order/ticket/survey/opportunity facts."""
-    last_order = session.scalar(select(func.max(OrderFact.placed_at)).where(
-        OrderFact.customer_id == customer_id, OrderFact.cancelled_at.is_(None)))
-    complaint2 = session.scalar(
-        select(TicketFact.opened_at).where(TicketFact.customer_id == customer_id,
-                                           TicketFact.kind == "complaint",
-                                           TicketFact.opened_at.is_not(None))
-        .order_by(TicketFact.opened_at.desc()).limit(1).offset(1))
-    csat = session.scalar(select(SurveyFact.score).where(SurveyFact.customer_id == customer_id)
-                          .order_by(SurveyFact.answered_at.desc(), SurveyFact.survey_id.desc())
-                          .limit(1))
-    lost_opp = session.scalar(select(func.max(OpportunityFact.decided_at)).where(
-        OpportunityFact.customer_id == customer_id, OpportunityFact.status == "lost"))
-    row = session.get(CustomerFact, customer_id)
-    if row is None:
-        row = CustomerFact(customer_id=customer_id)
-        session.add(row)
-    row.last_order_at, row.complaint2_at = last_order, complaint2
-    row.latest_csat, row.lost_opp_at = csat, lost_opp
+    refresh_signals_many(session.connection(), [customer_id])
 
 
 # --- rebuild ------------------------------------------------------------------------------
-def wipe(session):
+def wipe(bind):
     for model in READ_MODELS:
-        session.execute(delete(model))
-    session.execute(update(Staff).values(seen=0, department=Staff.manual_department))
+        bind.execute(delete(model))
+    bind.execute(update(Staff).values(seen=0, department=Staff.manual_department))
 
 
-def rebuild(session, tz, batch=5000):
-    """Wipe the read models and replay the event log, entity by entity.
-    Returns {"events": n, "entities": n}."""
-    if _pg(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:ns, 0)"), {"ns": LOCK_NS_REBUILD})
-    wipe(session)
-    session.flush()
+def rebuild(session, tz, batch=20000):
+    """Wipe the read models and replay the event log, entity by entity (keyset pages
+    of ``batch`` events; facts written per page with multi-row upserts, aggregates
+    summed in memory and inserted once). Returns {"events": n, "entities": n}."""
+    conn = session.connection()
+    if _pg(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, 0)"), {"ns": LOCK_NS_REBUILD})
+    wipe(conn)
     totals, customers, staff = Counter(), set(), set()
     counts = {"events": 0, "entities": 0}
     after = None
@@ -228,7 +378,7 @@ def rebuild(session, tz, batch=5000):
             EventLog.entity_kind, EventLog.entity_id, EventLog.id).limit(batch)
         if after is not None:
             stmt = stmt.where(tuple_(EventLog.entity_kind, EventLog.entity_id) > after)
-        rows = session.execute(stmt).all()
+        rows = conn.execute(stmt).all()
         if not rows:
             break
         groups = {}
@@ -239,26 +389,27 @@ def rebuild(session, tz, batch=5000):
             keys = keys[:-1]  # the last entity may continue on the next page
         elif len(rows) == batch:  # one huge entity: take all of it
             kind, eid = keys[0]
-            groups[keys[0]] = session.scalars(select(EventLog.envelope).where(
+            groups[keys[0]] = conn.scalars(select(EventLog.envelope).where(
                 EventLog.entity_kind == kind, EventLog.entity_id == eid)).all()
+        folded = []
         for key in keys:
-            kind, eid = key
+            kind = key[0]
             envs = groups[key]
             facts = domain.fold(kind, [domain.norm(e) for e in envs])
-            write_facts(session, kind, facts)
+            folded.append((key, facts))
             totals.update(domain.contributions(kind, facts, tz))
             if kind in CUSTOMER_LINKED:
                 customers |= _customers_of(kind, facts)
             for env in envs:
                 staff.update(domain.staff_seen(env))
             counts["events"] += len(envs)
-            counts["entities"] += 1
-        session.flush()
+        counts["entities"] += len(keys)
+        write_facts_many(conn, folded)
         after = keys[-1]
-    add_to_aggregates(session, {k: v for k, v in totals.items() if v})
-    for employee, dept in sorted(staff):
-        mark_staff(session, employee, dept)
-    session.flush()
-    for cid in sorted(customers):
-        refresh_signals(session, cid)
+    live = {k: v for k, v in totals.items() if v}
+    for chunk in _chunks(sorted(live.items()), 20000):
+        conn.execute(KpiMonth.__table__.insert(), [
+            {"owner": o, "month": m, "metric": k, "value": v} for (o, m, k), v in chunk])
+    mark_staff_many(conn, staff)
+    refresh_signals_many(conn, sorted(customers))
     return counts

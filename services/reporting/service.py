@@ -12,6 +12,7 @@ from services.common.uow import Database
 from services.contract import ALL_EVENTS
 from services.reporting import commands, domain
 from services.reporting import repository as repo
+from services.reporting.batching import GroupCommitProvider
 from services.reporting.exceptions import EXPECTED, Forbidden, NotFound, ValidationError
 from services.reporting.models import Base
 from services.reporting.schemas import (
@@ -29,19 +30,18 @@ _rpc = declared_rpc(EXPECTED)
 
 
 def _apply_event(self, envelope):
-    """Apply any event of the contract: inbox + event log + facts + aggregates,
-    in one transaction."""
+    """Apply any event of the contract: inbox + event log + facts + aggregates, in
+    one transaction shared with the other events in flight (``batching``); the
+    message is acked once that transaction has committed."""
     try:
         domain.entity_of(envelope)
     except (KeyError, TypeError) as exc:
         raise PoisonEvent(str(exc)) from None
-    with self.db.uow() as uow:
-        if uow.already_applied(envelope):
-            return
-        lag = commands.apply_envelope(uow.session, envelope, self._tz())
-        uow.commit()
-    if lag is not None:
-        metrics.EVENT_LAG.labels(self.name).observe(lag)
+    result = self.group_commit.submit(envelope, self._apply_many)
+    if result == commands.DUPLICATE:
+        metrics.EVENTS_DUPLICATE.labels(self.name, HANDLER).inc()
+    elif result is not None:
+        metrics.EVENT_LAG.labels(self.name).observe(result)
         metrics.EVENTS_APPLIED.labels(self.name, HANDLER).inc()
 
 
@@ -53,8 +53,15 @@ class ReportingService(DomainService):
     name = "reporting"
 
     db = Database(Base)
+    group_commit = GroupCommitProvider()
 
     apply_event = _apply_event
+
+    def _apply_many(self, envelopes):
+        with self.db.uow() as uow:
+            results = commands.apply_batch(uow.session, envelopes, self._tz(), handler=HANDLER)
+            uow.commit()
+        return results
 
     # --- helpers -------------------------------------------------------------------------
     def _tz(self):
