@@ -7,17 +7,13 @@ from services.customers.service import CustomersService
 from services.marketing.gateway import MarketingGateway
 from services.marketing.service import MarketingService
 from tests.integration.test_marketing_support import contact, plan, tag
-from tests.support.fixtures import free_port
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def base(module_services):
-    port = free_port()
-    module_services(CustomersService, MarketingService)
-    module_services(MarketingGateway, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
-    return f"http://127.0.0.1:{port}"
+def base(module_gateway):
+    return module_gateway(MarketingGateway, CustomersService, MarketingService)
 
 
 def _auth(config, user, role="staff", department="marketing"):

@@ -4,30 +4,19 @@ import uuid
 
 import pytest
 import requests
-from nameko.containers import ServiceContainer
 
 from services.common.auth import mint_token
 from services.common.cli.demo import demo_customers
 from services.customers.service import CustomersService
 from services.sales.gateway import SalesGateway
 from services.sales.service import SalesService
-from tests.support.fixtures import free_port
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def base(config):
-    port = free_port()
-    containers = []
-    for cls, extra in ((CustomersService, {}), (SalesService, {}),
-                       (SalesGateway, {"WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"})):
-        c = ServiceContainer(cls, dict(config, **extra))
-        c.start()
-        containers.append(c)
-    yield f"http://127.0.0.1:{port}"
-    for c in reversed(containers):
-        c.stop()
+def base(module_gateway):
+    return module_gateway(SalesGateway, CustomersService, SalesService)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from decimal import Decimal
 import eventlet
 import pytest
 from kombu import Connection, Producer
-from nameko.containers import ServiceContainer
 from prometheus_client import REGISTRY
 
 from services.common.cli.demo import demo_customers
@@ -32,15 +31,8 @@ ALL_SALES = ("lead_created", "lead_assigned", "lead_converted", "lead_disqualifi
 
 
 @pytest.fixture(scope="module")
-def stack(config):
-    containers = []
-    for cls in (CustomersService, SalesService):
-        c = ServiceContainer(cls, dict(config))
-        c.start()
-        containers.append(c)
-    yield
-    for c in reversed(containers):
-        c.stop()
+def stack(module_services):
+    module_services(CustomersService, SalesService)
 
 
 @pytest.fixture

@@ -5,14 +5,12 @@ import uuid
 
 import pytest
 import requests
-from nameko.containers import ServiceContainer
 
 from services.common.auth import mint_token
 from services.common.cli.demo import demo_customers
 from services.customers.service import CustomersService
 from services.service_desk.gateway import ServiceDeskGateway
 from services.service_desk.service import ServiceDeskService
-from tests.support.fixtures import free_port
 
 pytestmark = pytest.mark.integration
 AGENT = f"gw-agent-{uuid.uuid4().hex[:6]}"
@@ -20,17 +18,8 @@ OTHER = f"gw-other-{uuid.uuid4().hex[:6]}"
 
 
 @pytest.fixture(scope="module")
-def base(config):
-    port = free_port()
-    containers = []
-    for cls, extra in ((CustomersService, {}), (ServiceDeskService, {}),
-                       (ServiceDeskGateway, {"WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"})):
-        c = ServiceContainer(cls, dict(config, **extra))
-        c.start()
-        containers.append(c)
-    yield f"http://127.0.0.1:{port}"
-    for c in reversed(containers):
-        c.stop()
+def base(module_gateway):
+    return module_gateway(ServiceDeskGateway, CustomersService, ServiceDeskService)
 
 
 @pytest.fixture(scope="module")

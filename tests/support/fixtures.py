@@ -140,3 +140,18 @@ def module_services(config):
     yield start
     for c in reversed(containers):
         c.stop()
+
+
+@pytest.fixture(scope="module")
+def module_gateway(module_services):
+    """Start services and their HTTP gateway once for a module:
+    ``base = module_gateway(Gateway, ServiceA, ServiceB)`` → the gateway's base URL."""
+
+    def start(gateway, *services):
+        port = free_port()
+        module_services(*services)
+        module_services(gateway, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
+        return f"http://127.0.0.1:{port}"
+
+    return start
+
