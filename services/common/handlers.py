@@ -16,10 +16,14 @@ counter; at ``EVENT_DELIVERY_LIMIT`` attempts it is rejected into
 does not match the contract (or raises ``PoisonEvent``) is dead-lettered at once.
 """
 import logging
+import time
+from functools import partial
 
 import eventlet
 from amqp.exceptions import ConnectionError as AmqpConnectionError
+from eventlet.semaphore import Semaphore
 from kombu import Producer
+from nameko.containers import ContainerBeingKilled
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer
@@ -35,6 +39,7 @@ ATTEMPTS_HEADER = "x-crm-attempts"
 # reject) must not escape the worker: nameko would kill the whole container.
 # The broker redelivers the unsettled message; the inbox absorbs the repeat.
 _CONNECTION_LOST = (OSError, AmqpConnectionError)
+STOP_GRACE = 20  # seconds stop() waits for admitted events to settle
 
 
 class PoisonEvent(Exception):
@@ -54,15 +59,78 @@ class ReliableEventHandler(EventHandler):
         self.queue = consumer_queue_obj(name, self.source_service, self.event_type,
                                         self.delivery_limit, queue_type)
         self.handler_label = f"{service}.{self.method_name}"
+        self._stopping = False
+        self._in_flight = 0
         Consumer.setup(self)
 
+    # --- admission and graceful stop --------------------------------------------
+    # nameko hands every *delivered* message to a thread at once; with one
+    # consumer per contract queue and a prefetch of max_workers each, reporting
+    # holds hundreds of messages, and on SIGTERM nameko ran every one of them
+    # before exiting (> 30 s under load). Messages now wait for one of the
+    # container's max_workers admission slots; once stop() is called the waiting
+    # ones are requeued untouched (not applied, so never applied twice) and
+    # stop() returns when the admitted ones have settled.
+    def _gate(self):
+        gate = getattr(self.container, "_crm_event_gate", None)
+        if gate is None:
+            gate = Semaphore(self.container.max_workers)
+            self.container._crm_event_gate = gate
+        return gate
+
+    def _admit(self, message):
+        gate = self._gate()
+        while not gate.acquire(timeout=0.25):
+            if self._stopping:
+                break
+        else:
+            if not self._stopping:
+                self._in_flight += 1
+                return True
+            gate.release()
+        self._requeue(message)
+        return False
+
+    def _settled(self):
+        self._in_flight -= 1
+        self._gate().release()
+
+    def _requeue(self, message):
+        try:
+            self.queue_consumer.requeue_message(message)
+        except _CONNECTION_LOST:
+            pass  # the broker requeues what an unsettled connection held
+
+    def stop(self):
+        self._stopping = True
+        deadline = time.monotonic() + STOP_GRACE
+        while self._in_flight > 0 and time.monotonic() < deadline:
+            eventlet.sleep(0.05)
+        if self._in_flight:
+            log.warning("%s: %s event(s) still running after %ss", self.queue.name,
+                        self._in_flight, STOP_GRACE)
+        super().stop()
+
     def handle_message(self, body, message):
-        errors = validate_event(body) if isinstance(body, dict) else {"body": ["not an object"]}
-        if errors:
-            log.error("dead-lettering malformed event on %s: %s", self.queue.name, errors)
-            self._dead_letter(message)
+        if not self._admit(message):
             return
-        super().handle_message(body, message)
+        try:
+            errors = validate_event(body) if isinstance(body, dict) \
+                else {"body": ["not an object"]}
+            if errors:
+                log.error("dead-lettering malformed event on %s: %s", self.queue.name, errors)
+                self.handle_message_processed(message, None, (PoisonEvent, PoisonEvent(
+                    "malformed"), None))
+                return
+            self.container.spawn_worker(self, (body,), {},
+                                        context_data=self.unpack_message_headers(message),
+                                        handle_result=partial(self.handle_result, message))
+        except ContainerBeingKilled:
+            self._requeue(message)
+            self._settled()
+        except BaseException:
+            self._settled()
+            raise
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         try:
@@ -71,6 +139,8 @@ class ReliableEventHandler(EventHandler):
             log.warning("connection lost while settling event %s on %s (%r): the broker "
                         "redelivers it", message.properties.get("message_id"),
                         self.queue.name, exc)
+        finally:
+            self._settled()
 
     def _settle(self, message, exc_info):
         if exc_info is None:

@@ -12,9 +12,11 @@ embedded default runs one process per service.
 """
 import datetime as dt
 import logging
+import time
 import zlib
 
 import eventlet
+import eventlet.event
 from eventlet.queue import Empty, LightQueue
 from kombu import Connection, Producer
 from sqlalchemy import func, select, update
@@ -23,6 +25,7 @@ from services.common import metrics
 from services.common.contract_bus import events_exchange_obj
 
 log = logging.getLogger(__name__)
+STOP_GRACE = 15  # seconds stop() waits for the batch in hand
 
 
 class Relay:
@@ -39,6 +42,8 @@ class Relay:
         self.exchange = events_exchange_obj(service)
         self._wakeups = LightQueue(maxsize=1)
         self._stopped = False
+        self._running = None
+        self._finished = eventlet.event.Event()
         self._conn = None
         self._producer = None
         self._returned = set()
@@ -51,12 +56,27 @@ class Relay:
         except eventlet.queue.Full:
             pass
 
-    def stop(self):
+    def stop(self, grace=STOP_GRACE):
+        """Stop after the batch in hand: its confirmed rows are marked sent before
+        the connection closes (closing it under a running batch, then killing the
+        thread, left published rows unmarked: re-published on restart)."""
         self._stopped = True
         self.wake()
+        if self._running is not None and self._running is not eventlet.getcurrent():
+            with eventlet.Timeout(grace, False):
+                self._finished.wait()
         self._close()
 
     def run(self):
+        self._running = eventlet.getcurrent()
+        try:
+            self._run()
+        finally:
+            self._running = None
+            if not self._finished.ready():
+                self._finished.send(True)
+
+    def _run(self):
         failures = 0
         while not self._stopped:
             try:
@@ -68,12 +88,18 @@ class Relay:
                 log.warning("outbox relay of %s failed (attempt %s)", self.service, failures,
                             exc_info=failures == 1)
                 self._close()
-                eventlet.sleep(min(0.2 * 2 ** failures, 5))
+                backoff_until = time.monotonic() + min(0.2 * 2 ** failures, 5)
+                while not self._stopped and time.monotonic() < backoff_until:
+                    eventlet.sleep(0.1)  # commits do not cut the backoff short; stop() does
                 continue
-            try:
-                self._wakeups.get(timeout=self.interval)
-            except Empty:
-                pass
+            self._pause(self.interval)
+
+    def _pause(self, seconds):
+        """Sleep until woken (a commit, stop()) or ``seconds`` passed."""
+        try:
+            self._wakeups.get(timeout=seconds)
+        except Empty:
+            pass
 
     # --- publishing ---------------------------------------------------------
     def _connect(self):
