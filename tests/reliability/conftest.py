@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.figures import FIGURES
+from tests.reliability.pii import dump_stack_artifacts
 from tests.reliability.stack import Stack, Vhost
 from tests.support.infra import broker_reachable, unavailable
 
@@ -43,6 +44,7 @@ def make_stack(chaos_dir, request):
 
     yield make
     for stack in made:
+        dump_stack_artifacts(stack)  # metrics and dead letters, for the PII scan
         stack.stop_all()
         stack.vhost.drop()
 

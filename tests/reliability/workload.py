@@ -15,6 +15,7 @@ import eventlet
 
 from services.common.cli.demo import make_uscc
 from services.common.cli.rpc_client import cluster
+from tests.reliability.pii import SEEDED_MOBILES
 
 LINES = [{"product": "设备A", "quantity": "2", "unit_price": "1000.50"},
          {"product": "维保", "quantity": "1", "unit_price": "99.99"}]
@@ -46,6 +47,7 @@ class Workload:
     def mobile(self):
         m = f"1{self.rng.choice('3589')}{self.rng.randint(0, 999999999):09d}"
         self.mobiles.add(m)
+        SEEDED_MOBILES.add(m)
         return m
 
     def customer_data(self):
