@@ -23,7 +23,7 @@ are then re-applied one by one — see ``service.GroupCommit``.)
 import zlib
 from collections import Counter
 
-from sqlalchemy import delete, func, select, text, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, text, tuple_, update
 
 from services.common.models import utcnow
 from services.reporting import domain
@@ -89,18 +89,37 @@ def _chunks(items, n=IN_CHUNK):
         yield items[i:i + n]
 
 
+_STATEMENTS = {}
+
+
+def _stmt(bind, name, build):
+    """A statement built once per dialect (building and cache-keying SQLAlchemy
+    constructs costs more than executing them on SQLite)."""
+    key = (bind.dialect.name, name)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = build(_insert(bind))
+    return stmt
+
+
+def _ids():
+    return bindparam("ids", expanding=True)
+
+
 def _upsert(conn, model, rows, update_cols):
     """INSERT … ON CONFLICT (primary key) DO UPDATE SET update_cols, many rows."""
     if not rows:
         return
-    ins = _insert(conn)(model)
-    keys = [c.key for c in model.__table__.primary_key.columns]
-    if update_cols:
-        stmt = ins.on_conflict_do_update(index_elements=keys,
-                                         set_={c: ins.excluded[c] for c in update_cols})
-    else:
-        stmt = ins.on_conflict_do_nothing(index_elements=keys)
-    conn.execute(stmt, rows)
+    update_cols = tuple(update_cols)
+
+    def build(insert):
+        ins = insert(model)
+        keys = [c.key for c in model.__table__.primary_key.columns]
+        if update_cols:
+            return ins.on_conflict_do_update(index_elements=keys,
+                                             set_={c: ins.excluded[c] for c in update_cols})
+        return ins.on_conflict_do_nothing(index_elements=keys)
+    conn.execute(_stmt(conn, ("upsert", model.__tablename__, update_cols), build), rows)
 
 
 # --- apply --------------------------------------------------------------------------------
@@ -132,10 +151,8 @@ def apply_batch(session, envelopes, tz, handler=None, now=None):
     for i in fresh:
         entities.setdefault(domain.entity_of(envelopes[i]), []).append(i)
     _lock_all(conn, entities)
-    logged = set()
-    for chunk in _chunks({ids[i] for i in fresh}):
-        logged.update(conn.scalars(select(EventLog.event_id).where(EventLog.event_id.in_(chunk))))
-    earlier = _earlier_events(conn, entities)
+    # an event belongs to exactly one entity: it is in the log iff among its entity's
+    earlier, logged = _earlier_events(conn, entities)
     log_rows, deltas, facts, customers, staff = [], Counter(), {}, set(), set()
     for key, idxs in entities.items():
         new = []
@@ -166,7 +183,7 @@ def apply_batch(session, envelopes, tz, handler=None, now=None):
     if not log_rows:
         return results
     _lock_all(conn, [("customer", c) for c in customers if ("customer", c) not in entities])
-    conn.execute(EventLog.__table__.insert(), log_rows)
+    conn.execute(_stmt(conn, "log", lambda insert: insert(EventLog)), log_rows)
     write_facts_many(conn, facts.items())
     add_to_aggregates(conn, {k: v for k, v in deltas.items() if v})
     mark_staff_many(conn, staff)
@@ -176,39 +193,43 @@ def apply_batch(session, envelopes, tz, handler=None, now=None):
 
 
 def _inbox(conn, handler, envelopes, ids, results):
-    """Inbox check + insert for the batch: indexes not seen before (a repeat, also
-    within the batch, is marked DUPLICATE)."""
-    Inbox = Base.Inbox
-    seen = set()
-    for chunk in _chunks(set(ids)):
-        seen.update(conn.scalars(select(Inbox.event_id).where(
-            Inbox.handler == handler, Inbox.event_id.in_(chunk))))
-    fresh, rows, now = [], [], utcnow()
+    """Inbox insert for the batch (``ON CONFLICT DO NOTHING RETURNING``): indexes
+    not seen before; a repeat, also within the batch, is marked DUPLICATE."""
+    rows, first, now = [], {}, utcnow()
     for i, eid in enumerate(ids):
-        if eid in seen:
+        if eid in first:
             results[i] = DUPLICATE
             continue
-        seen.add(eid)
-        fresh.append(i)
+        first[eid] = i
         rows.append({"event_id": eid, "handler": handler,
                      "event_type": envelopes[i].get("type", ""), "applied_at": now})
-    if rows:
-        conn.execute(Inbox.__table__.insert(), rows)
-    return fresh
+
+    def build(insert):
+        Inbox = Base.Inbox
+        return insert(Inbox).on_conflict_do_nothing(
+            index_elements=["event_id", "handler"]).returning(Inbox.event_id)
+    new = set(conn.scalars(_stmt(conn, "inbox", build), rows))
+    for eid, i in first.items():
+        if eid not in new:
+            results[i] = DUPLICATE
+    return sorted(first[eid] for eid in new)
 
 
 def _earlier_events(conn, entities):
-    """{(kind, id): [envelope, ...]} already in the event log, for the batch's entities."""
-    out, by_kind = {}, {}
+    """({(kind, id): [envelope, ...]}, {event_id}) already in the event log, for the
+    batch's entities."""
+    out, logged, by_kind = {}, set(), {}
     for kind, entity_id in entities:
         by_kind.setdefault(kind, []).append(entity_id)
+    stmt = _stmt(conn, "earlier", lambda _: select(
+        EventLog.entity_id, EventLog.event_id, EventLog.envelope).where(
+        EventLog.entity_kind == bindparam("kind"), EventLog.entity_id.in_(_ids())))
     for kind, eids in sorted(by_kind.items()):
         for chunk in _chunks(eids):
-            rows = conn.execute(select(EventLog.entity_id, EventLog.envelope).where(
-                EventLog.entity_kind == kind, EventLog.entity_id.in_(chunk)))
-            for entity_id, env in rows:
+            for entity_id, event_id, env in conn.execute(stmt, {"kind": kind, "ids": chunk}):
                 out.setdefault((kind, entity_id), []).append(env)
-    return out
+                logged.add(event_id)
+    return out, logged
 
 
 def _jsonable(envelope):
@@ -232,10 +253,11 @@ def add_to_aggregates(bind, deltas):
     """``value = value + delta`` upserts of kpi_month rows, in key order."""
     if not deltas:
         return
-    ins = _insert(bind)(KpiMonth)
-    stmt = ins.on_conflict_do_update(index_elements=["owner", "month", "metric"],
-                                     set_={"value": KpiMonth.value + ins.excluded.value})
-    bind.execute(stmt, [{"owner": o, "month": m, "metric": k, "value": v}
+    def build(insert):
+        ins = insert(KpiMonth)
+        return ins.on_conflict_do_update(index_elements=["owner", "month", "metric"],
+                                         set_={"value": KpiMonth.value + ins.excluded.value})
+    bind.execute(_stmt(bind, "kpi", build), [{"owner": o, "month": m, "metric": k, "value": v}
                         for (o, m, k), v in sorted(deltas.items())])
 
 
@@ -248,10 +270,11 @@ def mark_staff_many(conn, seen):
         bits[employee] = bits.get(employee, 0) | domain.DEPT_BITS[dept]
     _lock_all(conn, [("staff", e) for e in bits])
     existing = {}
+    stmt = _stmt(conn, "staff", lambda _: select(
+        Staff.employee_id, Staff.seen, Staff.manual_department).where(
+        Staff.employee_id.in_(_ids())))
     for chunk in _chunks(sorted(bits)):
-        for emp, seen_bits, manual in conn.execute(select(
-                Staff.employee_id, Staff.seen, Staff.manual_department).where(
-                Staff.employee_id.in_(chunk))):
+        for emp, seen_bits, manual in conn.execute(stmt, {"ids": chunk}):
             existing[emp] = (seen_bits or 0, manual)
     rows = []
     for emp, b in sorted(bits.items()):
@@ -304,10 +327,12 @@ def write_facts_many(conn, items):
                 rows.setdefault(SurveyFact, {})[srow["survey_id"]] = srow
     if customers:
         _upsert(conn, CustomerFact, list(customers.values()), CUSTOMER_FOLD_COLUMNS)
+        stmt = _stmt(conn, "spans-", lambda _: delete(ClosedSpan).where(
+            ClosedSpan.customer_id.in_(_ids())))
         for chunk in _chunks(customers):
-            conn.execute(delete(ClosedSpan).where(ClosedSpan.customer_id.in_(chunk)))
+            conn.execute(stmt, {"ids": chunk})
         if spans:
-            conn.execute(ClosedSpan.__table__.insert(), spans)
+            conn.execute(_stmt(conn, "spans+", lambda insert: insert(ClosedSpan)), spans)
     for model, by_pk in rows.items():
         pk = {c.key for c in model.__table__.primary_key.columns}
         values = list(by_pk.values())
@@ -322,29 +347,33 @@ def write_facts(session, kind, f):
     write_facts_many(session.connection(), [((kind, None), f)])
 
 
-def refresh_signals_many(conn, customer_ids):
-    """Recompute customers' churn signals from the order/ticket/survey/opportunity facts
-    (a few grouped queries per chunk of customers), creating their rows if missing."""
+def _signal_statements(_insert):
     Ord, T = OrderFact.__table__.c, TicketFact.__table__.c
     S, P = SurveyFact.__table__.c, OpportunityFact.__table__.c
+    last_order = (select(Ord.customer_id, func.max(Ord.placed_at))
+                  .where(Ord.customer_id.in_(_ids()), Ord.cancelled_at.is_(None))
+                  .group_by(Ord.customer_id))
+    rn = func.row_number().over(partition_by=T.customer_id,
+                                order_by=T.opened_at.desc()).label("rn")
+    sub = select(T.customer_id, T.opened_at, rn).where(
+        T.customer_id.in_(_ids()), T.kind == "complaint", T.opened_at.is_not(None)).subquery()
+    complaint2 = select(sub.c.customer_id, sub.c.opened_at).where(sub.c.rn == 2)
+    rn = func.row_number().over(partition_by=S.customer_id,
+                                order_by=(S.answered_at.desc(), S.survey_id.desc())).label("rn")
+    sub = select(S.customer_id, S.score, rn).where(S.customer_id.in_(_ids())).subquery()
+    csat = select(sub.c.customer_id, sub.c.score).where(sub.c.rn == 1)
+    lost_opp = (select(P.customer_id, func.max(P.decided_at))
+                .where(P.customer_id.in_(_ids()), P.status == "lost").group_by(P.customer_id))
+    return last_order, complaint2, csat, lost_opp
+
+
+def refresh_signals_many(conn, customer_ids):
+    """Recompute customers' churn signals from the order/ticket/survey/opportunity facts
+    (four grouped queries per chunk of customers), creating their rows if missing."""
+    stmts = _stmt(conn, "signals", _signal_statements)
     for chunk in _chunks(customer_ids):
-        last_order = dict(conn.execute(
-            select(Ord.customer_id, func.max(Ord.placed_at))
-            .where(Ord.customer_id.in_(chunk), Ord.cancelled_at.is_(None))
-            .group_by(Ord.customer_id)).all())
-        rn = func.row_number().over(partition_by=T.customer_id,
-                                    order_by=T.opened_at.desc()).label("rn")
-        sub = select(T.customer_id, T.opened_at, rn).where(
-            T.customer_id.in_(chunk), T.kind == "complaint", T.opened_at.is_not(None)).subquery()
-        complaint2 = dict(conn.execute(select(sub.c.customer_id, sub.c.opened_at).where(
-            sub.c.rn == 2)).all())
-        rn = func.row_number().over(partition_by=S.customer_id,
-                                    order_by=(S.answered_at.desc(), S.survey_id.desc())).label("rn")
-        sub = select(S.customer_id, S.score, rn).where(S.customer_id.in_(chunk)).subquery()
-        csat = dict(conn.execute(select(sub.c.customer_id, sub.c.score).where(
-            sub.c.rn == 1)).all())
-        lost_opp = dict(conn.execute(select(P.customer_id, func.max(P.decided_at)).where(
-            P.customer_id.in_(chunk), P.status == "lost").group_by(P.customer_id)).all())
+        last_order, complaint2, csat, lost_opp = (
+            dict(conn.execute(q, {"ids": chunk}).all()) for q in stmts)
         _upsert(conn, CustomerFact, [
             {"customer_id": cid, "last_order_at": last_order.get(cid),
              "complaint2_at": complaint2.get(cid), "latest_csat": csat.get(cid),
