@@ -13,10 +13,13 @@ import requests
 from services.common.auth import mint_token
 from services.customers.gateway import CustomersGateway
 from services.customers.service import CustomersService
+from services.marketing.gateway import MarketingGateway
+from services.marketing.service import MarketingService
 from services.reporting.gateway import ReportingGateway
 from services.reporting.service import ReportingService
 from services.sales.gateway import SalesGateway
 from services.sales.service import SalesService
+from services.service_desk.domain import add_months
 from services.service_desk.gateway import ServiceDeskGateway
 from services.service_desk.service import ServiceDeskService
 from tests.support.data import customer as customer_data
@@ -24,15 +27,21 @@ from tests.support.fixtures import free_port
 
 pytestmark = pytest.mark.integration
 LINES = [{"product": "设备A", "quantity": "2", "unit_price": "1000.50"}]
+_TODAY = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+TODAY = _TODAY.isoformat()
+# a contract expiring in three months: its reminder task (3 months before) is due today
+EXPIRY = add_months(_TODAY, 3).isoformat()
 RESULTS = {}
 
 
 @pytest.fixture(scope="module")
 def gw(config, module_services):
-    module_services(CustomersService, SalesService, ServiceDeskService, ReportingService)
+    module_services(CustomersService, SalesService, ServiceDeskService, MarketingService,
+                    ReportingService)
     urls = {}
     for name, cls in (("customers", CustomersGateway), ("sales", SalesGateway),
-                      ("service_desk", ServiceDeskGateway), ("reporting", ReportingGateway)):
+                      ("service_desk", ServiceDeskGateway), ("marketing", MarketingGateway),
+                      ("reporting", ReportingGateway)):
         port = free_port()
         module_services(cls, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", RATE_LIMIT_PER_MINUTE=0)
         urls[name] = f"http://127.0.0.1:{port}"
@@ -81,65 +90,171 @@ def world(config, gw):
             "description": "d"}))
         t = made(call("POST", f"{gw['service_desk']}/tickets/{t['id']}/assign", boss,
                  json={"assignee_id": u.id}))
+        fu = made(call("POST", f"{gw['sales']}/opportunities/{opp['id']}/follow-ups", u,
+                       json={"due_at": "2027-01-01T09:00:00+08:00", "note": "回访"}))
+        made(call("POST", f"{gw['sales']}/opportunities/{opp['id']}/activities", u,
+                  json={"channel": "phone", "summary": "电话沟通"}))
+        camp = made(call("POST", f"{gw['marketing']}/campaigns", boss, json={
+            "theme": f"活动{uuid.uuid4().hex[:6]}", "starts_at": "2027-03-01T09:00:00+08:00",
+            "ends_at": "2027-03-02T18:00:00+08:00", "format": "salon", "owner_id": u.id}))
+        plan = made(call("POST", f"{gw['service_desk']}/care-plans", u, json={
+            "customer_id": c["id"], "kind": "contract_expiry", "expiry_date": EXPIRY}))
+        tasks = made(call("GET", f"{gw['service_desk']}/care-tasks?date={TODAY}", u))["items"]
+        task = next(x for x in tasks if x.get("plan_id") == plan["id"])
         objects[u.id] = {"customers": c["id"], "leads": lead["id"],
-                         "opportunities": opp["id"], "orders": order["id"], "tickets": t["id"]}
+                         "opportunities": opp["id"], "orders": order["id"], "tickets": t["id"],
+                         "follow-ups": fu["id"], "campaigns": camp["id"],
+                         "care-plans": plan["id"], "care-tasks": task["id"]}
     return staff, boss, objects
 
 
-# (service, collection, [(method, suffix, body)]) — read, update, delete-like, export
+# kind: (service, [(method, suffix, body)], list path or None). Every route of every
+# gateway that names one object: read, update, delete-like state changes,
+# sub-resources and exports; plus the list. No route deletes a row (records
+# are closed, cancelled, lost or disqualified instead): those are the deletes.
 ACTIONS = {
-    "customers": ("customers", [("GET", "", None), ("PATCH", "", {"region": "北京"}),
-                                ("POST", "/lost", {"reason_code": "price"}),
-                                ("GET", "/history", None), ("GET", "/attachments", None)]),
-    "leads": ("sales", [("GET", "", None), ("POST", "/disqualify", {"reason": "x"}),
-                        ("POST", "/assign", {"owner_id": "thief"})]),
-    "opportunities": ("sales", [("GET", "", None), ("POST", "/stage", {"stage": "propose"}),
-                                ("POST", "/lose", {"reason": "x"}),
-                                ("GET", "/activities", None)]),
-    "orders": ("sales", [("GET", "", None), ("PATCH", "", {"delivery_date": "2027-01-01"}),
-                         ("POST", "/cancel", {"reason": "x"}),
-                         ("POST", "/payments", {"amount": "1.00"})]),
-    "tickets": ("service_desk", [("GET", "", None), ("POST", "/responses", {"message": "x"}),
-                                 ("POST", "/resolve", {"resolution": "x",
-                                                       "root_cause": "other"}),
-                                 ("GET", "/survey", None)]),
+    "customers": ("customers", [
+        ("GET", "", None), ("PATCH", "", {"region": "北京"}),
+        ("POST", "/tags", {"tags": ["x"]}), ("POST", "/tags/remove", {"tags": ["混沌"]}),
+        ("POST", "/lost", {"reason_code": "price"}), ("POST", "/reactivate", None),
+        ("PUT", "/owner", {"owner_id": "thief"}),
+        ("GET", "/history", None), ("GET", "/history/verify", None),
+        ("GET", "/attachments", None),
+        ("POST", "/attachments", {"filename": "a.pdf",
+                                  "content_b64": base64.b64encode(b"%PDF-1.4\n%%EOF").decode()}),
+    ], "/customers"),
+    "leads": ("sales", [
+        ("GET", "", None), ("POST", "/assign", {"owner_id": "thief"}),
+        ("POST", "/convert", {"amount": "1.00", "expected_close_date": "2027-01-01"}),
+        ("POST", "/disqualify", {"reason": "x"}),
+    ], "/leads"),
+    "opportunities": ("sales", [
+        ("GET", "", None), ("POST", "/stage", {"stage": "propose"}), ("POST", "/win", None),
+        ("POST", "/lose", {"reason": "x"}),
+        ("POST", "/follow-ups", {"due_at": "2027-01-01T09:00:00+08:00"}),
+        ("POST", "/activities", {"channel": "phone", "summary": "x"}),
+        ("GET", "/activities", None),
+    ], "/opportunities"),
+    "follow-ups": ("sales", [
+        ("GET", "", None), ("POST", "/complete", {"outcome": "x"}),
+    ], "/follow-ups"),
+    "orders": ("sales", [
+        ("GET", "", None), ("PATCH", "", {"delivery_date": "2027-01-01"}),
+        ("POST", "/ship", {"shipped_at": "2026-12-01T09:00:00+08:00"}),
+        ("POST", "/payments", {"amount": "1.00"}), ("POST", "/cancel", {"reason": "x"}),
+    ], "/orders"),
+    "tickets": ("service_desk", [
+        ("GET", "", None), ("POST", "/assign", {"assignee_id": "thief"}),
+        ("POST", "/responses", {"message": "x"}),
+        ("POST", "/progress", {"note": "x", "notify_customer": False}),
+        ("POST", "/coordination", {"department": "sales", "note": "x"}),
+        ("POST", "/resolve", {"resolution": "x", "root_cause": "other"}),
+        ("POST", "/close", None), ("POST", "/reopen", {"reason": "x"}),
+        ("POST", "/survey", {"score": 1}), ("GET", "/survey", None),
+    ], "/tickets"),
+    "campaigns": ("marketing", [
+        ("GET", "", None), ("PATCH", "", {"location": "x"}), ("POST", "/schedule", None),
+        ("POST", "/launch", None), ("POST", "/complete", None),
+        ("POST", "/cancel", {"reason": "x"}),
+        ("POST", "/milestones", {"title": "x", "owner_id": "thief", "due_date": "2027-02-01"}),
+        ("GET", "/audience", None), ("POST", "/participants",
+                                     {"contact": {"name": "x", "company": "某某公司",
+                                                  "email": "x@example.cn"}}),
+        ("GET", "/participants", None), ("GET", "/evaluation", None),
+        ("POST", "/templates", {"channel": "sms", "body": "x"}), ("GET", "/templates", None),
+        ("POST", "/outreach", {"channel": "sms"}), ("GET", "/outreach", None),
+    ], "/campaigns"),
+    "care-plans": ("service_desk", [], "/care-plans?customer_id={customers}"),
+    "care-tasks": ("service_desk", [
+        ("POST", "/visit", {"channel": "phone", "outcome": "x", "satisfaction": 5}),
+    ], "/care-tasks?date={today}"),
 }
+# staff may never read these reports (manager-only exports): 403 for everyone not a manager
+EXPORTS = ("/kpis.csv?period=2026", "/kpis?period=2026", "/trend?period=2026",
+           "/scorecards?period=2026", "/scorecards/{victim}?period=2026", "/freshness",
+           "/scorecard-targets", "/staff", "/churn-watchlist", "/campaigns/{campaign}/report")
+
+
+def _ids(resp):
+    body = resp.json()
+    return [i.get("id") for i in (body.get("items", []) if isinstance(body, dict) else body)]
 
 
 def test_bola_staff_never_reach_each_others_objects(gw, world):
     staff, boss, objects = world
     attempts = leaks = 0
     leaked = []
+    variants = set()
     for attacker in staff:
         for victim in staff:
             if victim is attacker:
                 continue
-            for kind, (svc, actions) in ACTIONS.items():
-                oid = objects[victim.id][kind]
+            mine = objects[victim.id]
+            for kind, (svc, actions, listing) in ACTIONS.items():
+                oid = mine[kind]
                 for method, suffix, body in actions:
                     r = call(method, f"{gw[svc]}/{kind}/{oid}{suffix}", attacker, json=body)
                     attempts += 1
+                    variants.add((kind, method, suffix))
                     if r.status_code != 404:
                         leaks += 1
                         leaked.append((attacker.id, kind, method, suffix, r.status_code))
-                listing = call("GET", f"{gw[svc]}/{kind}?page_size=100", attacker)
+                path = listing.format(today=TODAY, **mine)
+                sep = "&" if "?" in path else "?"
+                r = call("GET", f"{gw[svc]}{path}{sep}page_size=100", attacker)
                 attempts += 1
-                if oid in [i["id"] for i in listing.json().get("items", [])]:
+                variants.add((kind, "LIST", ""))
+                if r.status_code != 200 or oid in _ids(r):
                     leaks += 1
-                    leaked.append((attacker.id, kind, "LIST"))
-        for export in ("/kpis.csv?period=2026", "/kpis?period=2026", "/scorecards?period=2026"):
-            attempts += 1
-            if call("GET", gw["reporting"] + export, attacker).status_code != 403:
-                leaks += 1
-                leaked.append((attacker.id, "reporting", export))
+                    leaked.append((attacker.id, kind, "LIST", r.status_code))
+            for export in EXPORTS:
+                url = gw["reporting"] + export.format(victim=victim.id, campaign=mine["campaigns"])
+                attempts += 1
+                variants.add(("reporting", "GET", export))
+                if call("GET", url, attacker).status_code != 403:
+                    leaks += 1
+                    leaked.append((attacker.id, "reporting", export))
     for victim in staff:  # managers see all
-        for kind, (svc, _) in ACTIONS.items():
-            assert call("GET", f"{gw[svc]}/{kind}/{objects[victim.id][kind]}",
-                        boss).status_code == 200
+        mine = objects[victim.id]
+        for kind, (svc, actions, listing) in ACTIONS.items():
+            if actions and actions[0][0] == "GET" and actions[0][1] == "":
+                assert call("GET", f"{gw[svc]}/{kind}/{mine[kind]}", boss).status_code == 200
+            path = listing.format(today=TODAY, **mine)
+            sep = "&" if "?" in path else "?"
+            assert mine[kind] in _ids(call("GET", f"{gw[svc]}{path}{sep}page_size=100", boss)) \
+                or kind == "care-tasks", kind
+        for export in EXPORTS[:-1]:  # (a draft campaign has no report yet)
+            url = gw["reporting"] + export.format(victim=victim.id, campaign=mine["campaigns"])
+            assert call("GET", url, boss).status_code == 200, export
+    # the owner still has every object: the denied attempts changed nothing
+    for u in staff:
+        for kind, (svc, actions, _) in ACTIONS.items():
+            if actions and actions[0][1] == "" and actions[0][0] == "GET":
+                got = call("GET", f"{gw[svc]}/{kind}/{objects[u.id][kind]}", u)
+                assert got.status_code == 200, (kind, got.status_code)
+                owner = got.json().get("owner_id", got.json().get("assignee_id", u.id))
+                assert owner == u.id, (kind, owner)
     RESULTS["bola"] = (attempts, leaks)
-    print(f"\nBOLA: {len(staff)} staff x {len(ACTIONS)} object types: "
+    print(f"\nBOLA: {len(staff)} staff x {len(ACTIONS)} object types x {len(variants)} "
+          f"request variants (incl. {len(ACTIONS)} lists, {len(EXPORTS)} exports): "
           f"{attempts} attempts, {leaks} leaks {leaked[:5]}")
     assert leaks == 0, leaked
+
+
+def test_marketing_colleague_reads_but_never_changes_a_campaign(config, gw, world):
+    """Marketing staff see their department's campaigns (by design), but only the
+    owner or a manager changes one."""
+    staff, boss, objects = world
+    colleague = User(config, f"mkt-{uuid.uuid4().hex[:6]}", "staff", "marketing")
+    cid = objects[staff[0].id]["campaigns"]
+    assert call("GET", f"{gw['marketing']}/campaigns/{cid}", colleague).status_code == 200
+    before = call("GET", f"{gw['marketing']}/campaigns/{cid}", boss).json()
+    for method, suffix, body in (("PATCH", "", {"location": "x"}), ("POST", "/cancel",
+                                                                   {"reason": "x"}),
+                                 ("POST", "/schedule", None)):
+        r = call(method, f"{gw['marketing']}/campaigns/{cid}{suffix}", colleague, json=body)
+        assert r.status_code in (403, 404), (suffix, r.status_code)
+    assert call("GET", f"{gw['marketing']}/campaigns/{cid}", boss).json() == before
 
 
 def _b64(d):
