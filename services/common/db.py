@@ -2,13 +2,25 @@
 
 SQLite (embedded default) and PostgreSQL (production) behave the same to
 callers. PostgreSQL uses psycopg2 made cooperative with psycogreen so a slow
-query never blocks the eventlet hub; SQLite calls are short and serialised
+query never blocks the eventlet hub; SQLite writes are short and serialised
 per process with a green lock (``BEGIN IMMEDIATE`` avoids lock upgrades).
+Read-only units of work (``read_engine``) take neither: on SQLite they open a
+deferred ``BEGIN`` (WAL readers never wait for the writer), on PostgreSQL they
+run in autocommit (no BEGIN/ROLLBACK round trips; one statement is one snapshot).
+
+PostgreSQL connections are not pinged on every checkout (``pool_pre_ping``
+costs a round trip per unit of work): a connection is pinged only when it sat
+idle in the pool for ``IDLE_PING_SECONDS`` (a server restart or an idle
+timeout is found there), and recycled after ``POOL_RECYCLE_SECONDS``. A
+connection that breaks while in use invalidates the pool (SQLAlchemy's
+disconnect handling), so only the statements in flight at that moment fail.
 """
 import contextlib
 import logging
+import time
 
 from sqlalchemy import create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import sessionmaker
 
 log = logging.getLogger(__name__)
@@ -58,12 +70,66 @@ def make_engine(url, pool_size=10):
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # a read-only unit of work takes no write lock: WAL readers see a snapshot
+            read = conn.get_execution_options().get(READ_ONLY)
+            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
         return engine
     _green_psycopg()
-    return create_engine(with_driver(url), pool_size=pool_size, max_overflow=pool_size,
-                         pool_pre_ping=True)
+    engine = create_engine(with_driver(url), pool_size=pool_size, max_overflow=pool_size,
+                           pool_recycle=POOL_RECYCLE_SECONDS)
+    _ping_when_idle(engine)
+    return engine
+
+
+READ_ONLY = "crm_read_only"
+IDLE_PING_SECONDS = 5.0
+POOL_RECYCLE_SECONDS = 1800
+
+
+def _ping_when_idle(engine, idle_seconds=IDLE_PING_SECONDS):
+    """Pessimistic disconnect handling for connections that sat idle, only."""
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn, record):
+        record.info["crm_checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn, record, _proxy):
+        since = record.info.get("crm_checked_in")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+            dbapi_conn.rollback()  # the ping opened a transaction: leave none behind
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_conn, None):
+                # the pool discards this connection and checks out another
+                raise sa_exc.DisconnectionError(str(exc)) from exc
+            raise
+
+
+class ReadOnlyError(RuntimeError):
+    """A write was attempted in a read-only unit of work."""
+
+
+_READ_VERBS = ("SELECT", "WITH", "BEGIN", "PRAGMA", "SHOW", "EXPLAIN", "VALUES")
+
+
+def read_engine(engine):
+    """The same pool with the read-only options (see the module docstring). A write
+    through it raises ReadOnlyError (on PostgreSQL it would autocommit)."""
+    if is_sqlite(engine.url):
+        reader = engine.execution_options(**{READ_ONLY: True})
+    else:
+        reader = engine.execution_options(isolation_level="AUTOCOMMIT", **{READ_ONLY: True})
+
+    @event.listens_for(reader, "before_cursor_execute")
+    def _refuse_writes(_conn, _cursor, statement, *_args):
+        if not statement.lstrip()[:7].upper().startswith(_READ_VERBS):
+            raise ReadOnlyError(f"read-only unit of work: {statement.split(None, 1)[0]}")
+
+    return reader
 
 
 class GreenLock:

@@ -6,20 +6,28 @@
         uow.commit()
 
 Events emitted inside the unit of work are written to the outbox in the same
-transaction; nothing commits unless ``commit()`` is called. After a commit the
-relay is woken so the events leave within milliseconds.
+transaction (one multi-row insert just before the commit); nothing commits
+unless ``commit()`` is called. After a commit the relay is woken so the events
+leave within milliseconds.
+
+Read-only RPCs use ``self.db.read_uow()``: no green lock and no write lock on
+SQLite (WAL readers run next to the writer), autocommit on PostgreSQL; it
+never commits and cannot emit.
+
+    with self.db.read_uow() as ro:
+        row = ro.connection.execute(stmt).first()   # or ro.session (ORM)
 """
 import contextlib
 import datetime as dt
 import uuid
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from services.common import metrics
 from services.common.actors import actor_from_context
 from services.common.config import db_url
-from services.common.db import GreenLock, is_sqlite, make_engine, make_sessionmaker
+from services.common.db import GreenLock, is_sqlite, make_engine, make_sessionmaker, read_engine
 from services.common.relay import Relay
 
 EVENT_VERSION = 1
@@ -45,15 +53,27 @@ class UnitOfWork:
         self.actor_id = actor_id
         self.handler = handler
         self._emitted = 0
+        self._outbox = []
         self.committed = False
 
+    @property
+    def connection(self):
+        """The Core connection of this transaction (for set-based statements)."""
+        return self.session.connection()
+
     def emit(self, event_type, data, occurred_at=None):
-        """Queue an event in the outbox, in this transaction."""
+        """Queue an event in the outbox, in this transaction (written at commit)."""
         env = make_envelope(self._db.service_name, event_type, data, self.actor_id, occurred_at)
-        self.session.add(self._db.base.Outbox(
-            event_id=env["event_id"], event_type=event_type, envelope=env))
+        self._outbox.append({"event_id": env["event_id"], "event_type": event_type,
+                             "envelope": env})
         self._emitted += 1
         return env
+
+    def flush_outbox(self):
+        """Write the queued events now (commit does it too), in emit order."""
+        if self._outbox:
+            rows, self._outbox = self._outbox, []
+            self.session.execute(insert(self._db.base.Outbox.__table__), rows)
 
     def already_applied(self, envelope):
         """Inbox check for event handlers: True (and counted) if seen before,
@@ -70,13 +90,70 @@ class UnitOfWork:
         return False
 
     def commit(self):
+        self.flush_outbox()
         self.session.commit()
         self.committed = True
         if self._emitted:
             self._db.relay.wake()
 
     def rollback(self):
+        self._outbox = []
         self.session.rollback()
+
+
+class ReadUnitOfWork:
+    """A read-only unit of work. Everything is opened on first use:
+
+    - ``connection``: a Core connection (SQLite: deferred ``BEGIN``, a WAL snapshot
+      for several statements; PostgreSQL: autocommit);
+    - ``session``: an ORM session on that connection;
+    - ``dbapi()``: a raw DB-API connection from the same pool in autocommit mode,
+      for a hot path that runs one statement (one statement is one snapshot).
+    """
+
+    def __init__(self, db, engine):
+        self._db = db
+        self._engine = engine
+        self._conn = self._session = self._raw = None
+
+    @property
+    def dialect(self):
+        return self._engine.dialect.name
+
+    @property
+    def connection(self):
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        return self._conn
+
+    @property
+    def session(self):
+        if self._session is None:
+            self._session = self._db.Session(bind=self.connection)
+        return self._session
+
+    def dbapi(self):
+        if self._raw is None:
+            raw = self._engine.raw_connection()
+            if self.dialect != "sqlite":  # SQLite connections are autocommit already
+                raw.dbapi_connection.autocommit = True
+            self._raw = raw
+        return self._raw
+
+    def close(self):
+        try:
+            if self._session is not None:
+                self._session.close()
+            if self._conn is not None:
+                self._conn.close()  # rolls back: a read-only unit never commits
+        finally:
+            raw, self._raw = self._raw, None
+            if raw is not None:
+                try:
+                    if self.dialect != "sqlite" and not raw.dbapi_connection.closed:
+                        raw.dbapi_connection.autocommit = False
+                finally:
+                    raw.close()
 
 
 class Database(DependencyProvider):
@@ -116,6 +193,17 @@ class Database(DependencyProvider):
                     session.rollback()
                 session.close()
 
+    @contextlib.contextmanager
+    def read_unit_of_work(self):
+        cached = getattr(self, "_reader", None)
+        if cached is None or cached[0] is not self.engine:
+            cached = self._reader = (self.engine, read_engine(self.engine))
+        ro = ReadUnitOfWork(self, cached[1])
+        try:
+            yield ro
+        finally:
+            ro.close()
+
     def get_dependency(self, worker_ctx):
         return _DbAccess(self, worker_ctx)
 
@@ -129,6 +217,10 @@ class _DbAccess:
         actor = actor_from_context(self._ctx.data)
         handler = f"{self._ctx.service_name}.{self._ctx.entrypoint.method_name}"
         return self._db.unit_of_work(actor.id, handler)
+
+    def read_uow(self):
+        """A read-only unit of work (no lock, never commits)."""
+        return self._db.read_unit_of_work()
 
     @property
     def engine(self):
