@@ -5,8 +5,8 @@ emits its events to the outbox; nothing here commits.
 """
 import datetime as dt
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select
+from sqlalchemy.exc import DataError, IntegrityError
 
 from services.common.errors import Conflict, ValidationError, validation_error
 from services.common.schemas import load
@@ -51,27 +51,82 @@ def apply(uow, actor, customer, when, action, mutate, event="customer_updated"):
     return changes
 
 
-def create(uow, actor, data, when):
+def prepare_create(actor, data, when):
+    """Everything a new customer is, computed before any I/O (ValidationError here)."""
     contacts = _contacts_or_error(data.pop("contacts"))
-    tags = data.pop("tags", [])
-    data["owner_id"] = _owner_for(actor, data.get("owner_id"))
-    repo.ensure_uscc_free(uow.session, data["uscc"])
-    customer = Customer(**data, created_at=when, updated_at=when, tier="normal")
-    repo.set_contacts(customer, contacts)
-    repo.set_tags(customer, tags)
-    customer.tier = domain.compute_tier(
-        0, domain.cooperation_years(customer.cooperation_since, when.date()), customer.influence)
-    repo.refresh_completeness(customer)
-    uow.session.add(customer)
+    contacts = [{k: c.get(k) for k in repo.CONTACT_KEYS} for c in contacts]
+    tags = sorted({t.strip() for t in data.pop("tags", None) or () if t and t.strip()})
+    record = dict(data, owner_id=_owner_for(actor, data.get("owner_id")))
+    for f in _CUSTOMER_DEFAULTS:
+        record.setdefault(f, None)
+    record["tier"] = domain.compute_tier(
+        0, domain.cooperation_years(record["cooperation_since"], when.date()),
+        record["influence"])
+    profile = {f: record[f] for f in domain.PROFILE_FIELDS}
+    filled = domain.filled_fields(profile, domain.primary_contact(contacts))
+    record.update(completeness=domain.completeness(filled), created_at=when, updated_at=when,
+                  version=1)
+    snap = {f: record[f] for f in repo.SNAPSHOT_FIELDS if f not in ("contacts", "tags")}
+    snap["contacts"] = contacts
+    snap["tags"] = list(tags)
+    changes = domain.diff({}, snap, repo.SNAPSHOT_FIELDS)
+    return {"record": record, "contacts": contacts, "tags": tags, "filled": filled,
+            "changes": changes}
+
+
+_CUSTOMER_DEFAULTS = ("region", "scale", "annual_budget", "needs", "source_channel",
+                      "influence", "cooperation_since", "lost_reason", "lost_note", "lost_at")
+_DUPLICATE = ("a customer with this unified social credit code already exists",
+              {"uscc": ["already registered"]})
+
+
+def write_created(uow, actor, plans, when, contact_ids=False):
+    """Insert prepared customers set-based: customers (ids returned), contacts, tags,
+    their first history entry (seq 1 of the hash chain) and ``customer_created``.
+    Raises IntegrityError (e.g. a USCC taken meanwhile); the caller decides."""
+    conn = uow.connection
+    ids = conn.execute(insert(repo.CUSTOMERS).returning(repo.CUSTOMERS.c.id,
+                                                        sort_by_parameter_order=True),
+                       [p["record"] for p in plans]).scalars().all()
+    contacts, tags, history = [], [], []
+    for cid, p in zip(ids, plans, strict=True):
+        p["record"]["id"] = cid
+        for c in p["contacts"]:
+            c["customer_id"] = cid
+            contacts.append(c)
+        tags += [{"customer_id": cid, "tag": t} for t in p["tags"]]
+        payload = domain.history_payload(cid, 1, actor.label, when, "created", p["changes"])
+        history.append({"customer_id": cid, "seq": 1, "operator_id": actor.label, "at": when,
+                        "action": "created", "changes": p["changes"],
+                        "prev_hash": domain.GENESIS,
+                        "hash": domain.chain_hash(domain.GENESIS, payload)})
+    if contact_ids:
+        got = conn.execute(insert(repo.CONTACTS).returning(repo.CONTACTS.c.id,
+                                                           sort_by_parameter_order=True),
+                           contacts).scalars().all()
+        for c, kid in zip(contacts, got, strict=True):
+            c["id"] = kid
+    else:
+        conn.execute(insert(repo.CONTACTS), contacts)
+    if tags:
+        conn.execute(insert(repo.TAGS), tags)
+    conn.execute(insert(repo.HISTORY), history)
+    for p in plans:
+        uow.emit("customer_created", repo.plan_event_data(p), when)
+    return ids
+
+
+def create(uow, actor, data, when):
+    """One new customer → its ``to_output`` dict. Conflict if the USCC is taken."""
+    return create_planned(uow, actor, prepare_create(actor, data, when), when)
+
+
+def create_planned(uow, actor, plan, when):
     try:
-        uow.session.flush()
+        write_created(uow, actor, [plan], when, contact_ids=True)
     except IntegrityError:
-        raise Conflict("a customer with this unified social credit code already exists",
-                       {"uscc": ["already registered"]}, code="DUPLICATE_USCC") from None
-    changes = domain.diff({}, repo.snapshot(customer), repo.SNAPSHOT_FIELDS)
-    repo.append_history(uow.session, customer.id, actor.label, when, "created", changes)
-    uow.emit("customer_created", repo.event_data(customer), when)
-    return customer
+        raise Conflict(*_DUPLICATE, code="DUPLICATE_USCC") from None
+    return repo.plan_output(plan, actor)
 
 
 def update(uow, actor, customer, changes, when):
@@ -166,33 +221,96 @@ def _flat_fields(fields):
     return out
 
 
+_IMPORT_IN = CustomerInSchema()
+_IMPORT_CHANGES = CustomerChangesSchema()
+
+
+def _row_error(number, exc):
+    return {"row": number, "fields": _flat_fields(exc.fields) or {"_row": [exc.message]}}
+
+
 def import_rows(uow, actor, rows, when):
-    created = updated = 0
-    errors = []
+    """Set-based import of one chunk: every row is validated first (no I/O), one
+    ``SELECT … WHERE uscc IN (…)`` finds the existing customers, the new ones are
+    inserted with multi-row statements (customers, contacts, tags, history, outbox),
+    existing ones are updated as ``update_customer`` would. A savepoint is used only
+    where a statement fails: then that part is redone row by row so the failing rows
+    are reported and the others land. Errors: ``[{row, fields}]`` as before."""
+    errors = {}
+    loaded = []  # (row number, data)
     for number, row in enumerate(rows, start=1):
         try:
-            data = load(CustomerInSchema(), row_to_data(row))
-            with uow.session.begin_nested():
-                existing = uow.session.scalar(select(Customer).where(Customer.uscc == data["uscc"]))
-                if existing is None:
-                    create(uow, actor, data, when)
-                    created += 1
-                    continue
-                if not actor.can_see(existing.owner_id):
-                    raise validation_error({"uscc": "already registered to another owner"})
-                data.pop("owner_id", None)
-                tags = data.pop("tags", [])
-                update(uow, actor, existing, load(CustomerChangesSchema(), _dump_changes(data),
-                                                  partial=True), when)
-                if tags:
-                    wanted = set(existing.tags) | set(tags)
-                    apply(uow, actor, existing, when, "tags_changed",
-                          lambda c, wanted=wanted: repo.set_tags(c, wanted))
-                updated += 1
+            loaded.append((number, load(_IMPORT_IN, row_to_data(row))))
+        except ValidationError as exc:
+            errors[number] = _row_error(number, exc)
+    usccs = list({data["uscc"] for _, data in loaded})
+    existing = {}
+    if usccs:
+        found = uow.session.scalars(select(Customer).where(Customer.uscc.in_(usccs))).all()
+        existing = {c.uscc: c for c in found}
+    creates, updates, seen = [], [], set()
+    for number, data in loaded:
+        uscc = data["uscc"]
+        if uscc in existing or uscc in seen:
+            updates.append((number, data))  # a USCC repeated in the chunk updates the first
+            continue
+        try:
+            creates.append((number, prepare_create(actor, dict(data), when)))
+            seen.add(uscc)
         except (ValidationError, Conflict) as exc:
-            errors.append({"row": number, "fields": _flat_fields(exc.fields) or
-                           {"_row": [exc.message]}})
-    return {"created": created, "updated": updated, "errors": errors}
+            errors[number] = _row_error(number, exc)
+    created = _import_creates(uow, actor, creates, when, errors)
+    updated = 0
+    for number, data in updates:
+        try:
+            with uow.session.begin_nested():
+                customer = existing.get(data["uscc"]) or uow.session.scalar(
+                    select(Customer).where(Customer.uscc == data["uscc"]))
+                if customer is None:  # its create failed above: the row is reported
+                    raise validation_error({"uscc": "could not be created"})
+                _import_update(uow, actor, customer, data, when)
+            updated += 1
+        except (ValidationError, Conflict) as exc:
+            errors[number] = _row_error(number, exc)
+    return {"created": created, "updated": updated,
+            "errors": [errors[n] for n in sorted(errors)]}
+
+
+def _import_creates(uow, actor, creates, when, errors):
+    if not creates:
+        return 0
+    try:
+        with uow.session.begin_nested():
+            write_created(uow, actor, [p for _, p in creates], when)
+        return len(creates)
+    except (IntegrityError, DataError):
+        pass  # some row does not fit (a USCC registered meanwhile): find it row by row
+    created = 0
+    for number, plan in creates:  # events are emitted only once a row's inserts succeeded
+        plan["record"].pop("id", None)
+        try:
+            with uow.session.begin_nested():
+                write_created(uow, actor, [plan], when)
+            created += 1
+        except IntegrityError:
+            errors[number] = _row_error(number, Conflict(*_DUPLICATE, code="DUPLICATE_USCC"))
+        except DataError:
+            errors[number] = _row_error(number, validation_error(
+                {"_row": "a value is too long for its column"}))
+    return created
+
+
+def _import_update(uow, actor, existing, data, when):
+    if not actor.can_see(existing.owner_id):
+        raise validation_error({"uscc": "already registered to another owner"})
+    data = dict(data)
+    data.pop("owner_id", None)
+    tags = data.pop("tags", [])
+    update(uow, actor, existing, load(_IMPORT_CHANGES, _dump_changes(data), partial=True), when)
+    if tags:
+        wanted = set(existing.tags) | set(tags)
+        apply(uow, actor, existing, when, "tags_changed",
+              lambda c, wanted=wanted: repo.set_tags(c, wanted))
 
 
 def _dump_changes(data):

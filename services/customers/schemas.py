@@ -1,4 +1,6 @@
 """customers' RPC input and output schemas."""
+from decimal import Decimal
+
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.schemas import USCC, IndustryCode, Mobile, Money
@@ -174,3 +176,63 @@ class ImportRowSchema(Schema):
     contact_title = fields.String(allow_none=True)
     contact_mobile = fields.String(required=True)
     contact_email = fields.String(allow_none=True)
+
+
+# --- the hot path: a hand-written equivalent of CustomerOutSchema().dump ----------------
+# marshmallow's dump is ~40 % of a get_customer's own CPU; this produces the identical
+# dict (tests/unit/customers/test_dump.py compares the two on varied records).
+_CUSTOMER_TEXT = ("name", "uscc", "industry_code", "region", "scale", "needs",
+                  "source_channel", "type", "owner_id", "tier", "lost_reason", "lost_note")
+_CONTACT_TEXT = ("name", "title", "mobile", "email", "preferred_channel")
+_TWO_PLACES = Decimal("0.01")
+
+
+def _text(v):
+    return None if v is None else str(v)
+
+
+def _iso(v):
+    return None if v is None else v.isoformat()
+
+
+def _money(v):
+    if v is None:
+        return None
+    if not isinstance(v, Decimal):
+        v = Decimal(str(v))
+    return format(v.quantize(_TWO_PLACES), "f")
+
+
+def _bool(v):
+    if v is None:
+        return None
+    return bool(v)
+
+
+def dump_contact(c):
+    out = {"id": None if c.get("id") is None else int(c["id"])}
+    for k in _CONTACT_TEXT:
+        out[k] = _text(c.get(k))
+    out["birthday"] = _iso(c.get("birthday"))
+    out["is_primary"] = _bool(c.get("is_primary"))
+    return out
+
+
+def dump_customer(c):
+    """The same dict as ``CustomerOutSchema().dump(c)`` for a ``to_output`` dict."""
+    out = {"id": None if c["id"] is None else int(c["id"])}
+    for k in _CUSTOMER_TEXT:
+        out[k] = _text(c[k])
+    out["annual_budget"] = _money(c["annual_budget"])
+    out["tags"] = [str(t) for t in c["tags"]]
+    influence = c["influence"]
+    out["influence"] = None if influence is None else int(influence)
+    out["cooperation_since"] = _iso(c["cooperation_since"])
+    out["contacts"] = [dump_contact(x) for x in c["contacts"]]
+    out["lost_at"] = _iso(c["lost_at"])
+    completeness = c["completeness"]
+    out["completeness"] = None if completeness is None else float(completeness)
+    out["created_at"] = _iso(c["created_at"])
+    out["updated_at"] = _iso(c["updated_at"])
+    out["version"] = None if c["version"] is None else int(c["version"])
+    return out
