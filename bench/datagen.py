@@ -15,9 +15,13 @@ def _env(source, etype, at, data, actor):
             "actor_id": actor, "data": data}
 
 
+EVENTS_PER_CUSTOMER = 10
+
+
 def customer_events(i, owners, rng, start, days):
-    """8 events of one customer's life: created, lead created/converted, opportunity
-    created/won, order placed/shipped, payment received."""
+    """10 events of one customer's life: created, lead created/converted, opportunity
+    created / moved to propose / won, customer updated (profile completed, now
+    closed), order placed/shipped, payment received."""
     owner = f"u{i % owners + 1}"
     at = start + dt.timedelta(days=rng.randrange(days), seconds=rng.randrange(86400))
     cid, lid, pid, oid = i, 10**9 + i, 2 * 10**9 + i, 3 * 10**9 + i
@@ -38,9 +42,18 @@ def customer_events(i, owners, rng, start, days):
         _env("sales", "opportunity_created", at + 2 * step, dict(
             base, opportunity_id=pid, customer_id=cid, amount=amount, stage="qualify",
             probability=0.2, lead_id=lid), owner),
+        _env("sales", "opportunity_stage_changed", at + 3 * step, dict(
+            base, opportunity_id=pid, customer_id=cid, amount=amount, stage="propose",
+            from_stage="qualify", probability=0.6, lead_id=lid,
+            expected_close_date=(at + 30 * step).date().isoformat()), owner),
         _env("sales", "opportunity_won", at + 5 * step, dict(
             base, opportunity_id=pid, customer_id=cid, amount=amount, stage="won",
             probability=1.0, lead_id=lid), owner),
+        _env("customers", "customer_updated", at + 5 * step, {
+            "customer_id": cid, "name": f"基准客户{i}", "owner_id": owner, "type": "closed",
+            "tier": "normal", "industry_code": "C35", "region": "上海",
+            "filled_fields": FILLED + ["scale", "annual_budget", "needs"], "tags": [],
+            "changed_fields": ["type", "scale", "annual_budget", "needs"]}, owner),
         _env("sales", "order_placed", at + 5 * step, dict(
             base, order_id=oid, customer_id=cid, amount=amount, opportunity_id=pid), owner),
         _env("sales", "order_shipped", at + 8 * step, dict(
@@ -53,7 +66,8 @@ def customer_events(i, owners, rng, start, days):
 
 
 def load_event_log(url, customers, owners=300, years=10, seed=7, chunk=20000):
-    """Insert ``customers`` × 8 events straight into reporting's event_log."""
+    """Insert ``customers`` × EVENTS_PER_CUSTOMER events straight into reporting's
+    event_log (multi-row Core inserts of ``chunk`` rows, one transaction each)."""
     from sqlalchemy import insert
 
     from services.common.db import make_engine
