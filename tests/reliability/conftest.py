@@ -10,7 +10,7 @@ import pytest
 
 from tests.reliability.figures import FIGURES
 from tests.reliability.pii import dump_stack_artifacts
-from tests.reliability.stack import Stack, Vhost
+from tests.reliability.stack import BROKER, Stack, Vhost
 from tests.support.infra import broker_reachable, unavailable
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ def make_stack(chaos_dir, request):
 
     def make(tag=None, base=None, node=None, **kw):
         tag = tag or request.node.name.split("[")[0].replace("test_", "")[:20]
-        base = base or "amqp://guest:guest@127.0.0.1:5672"
+        base = base or BROKER
         if not broker_reachable(f"{base}/"):
             unavailable("RabbitMQ", f"cannot connect to {base}")
         vhost = Vhost(tag.replace("_", "-"), node=node, base=base)

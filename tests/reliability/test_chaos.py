@@ -23,8 +23,9 @@ from services.common.auth import mint_token
 from services.common.cli.rpc_client import cluster
 from services.common.config import ROOT
 from tests.reliability.figures import Meter, converge, measure
-from tests.reliability.stack import free_port, metric_sum, scaled, scrape, wait_for
+from tests.reliability.stack import BROKER, free_port, metric_sum, scaled, scrape, wait_for
 from tests.reliability.workload import Workload
+from tests.support.infra import unavailable
 
 pytestmark = pytest.mark.integration
 SERVICES = ("customers", "sales", "service_desk", "reporting")
@@ -282,8 +283,9 @@ def test_8_sigterm_with_workers_in_flight(make_stack):
     began = time.time()
     rc_sales = stack.kill("sales", signal.SIGTERM, timeout=30)
     exit_sales = time.time() - began
+    stack.start("sales")  # back at once: the burst's later calls reach the new process
     burst.wait()
-    stack.start("sales", "reporting")
+    stack.start("reporting")
     converge(stack, timeout=max(60, scaled(300)))
     fig = measure("8 sigterm", stack, meter, rc_reporting=rc, rc_sales=rc_sales,
                   backlog_at_sigterm=backlog, exit_reporting=f"{exit_reporting:.1f}s",
@@ -302,13 +304,14 @@ def test_8_sigterm_with_workers_in_flight(make_stack):
 # 9 ----------------------------------------------------------------------------------------
 def test_9_network_cut_longer_than_heartbeat(make_stack, chaos_dir):
     port = free_port()
+    upstream = BROKER.rsplit(":", 1)[1].split("/")[0]
     proxy = subprocess.Popen([sys.executable, "-m", "tests.reliability.netproxy", str(port),
-                              "5672"], cwd=str(ROOT), stdout=subprocess.PIPE, text=True)
+                              upstream], cwd=str(ROOT), stdout=subprocess.PIPE, text=True)
     try:
         proxy.stdout.readline()
         heartbeat = 5
         stack = make_stack("s9", heartbeat=heartbeat)
-        via_proxy = stack.amqp_uri.replace(":5672/", f":{port}/")
+        via_proxy = stack.amqp_uri.replace(f":{upstream}/", f":{port}/")
         stack.service_amqp = {"sales": via_proxy, "reporting": via_proxy}
         stack.start(*SERVICES)
         meter = Meter(stack)
@@ -337,7 +340,7 @@ def test_9_network_cut_longer_than_heartbeat(make_stack, chaos_dir):
 def test_5_broker_restart_under_load(make_stack):
     from tests.reliability.broker import NODE, PrivateBroker, available
     if not available():
-        pytest.skip("rabbitmq-server is not installed: no private node for the restart")
+        unavailable("rabbitmq-server", "not installed: no private node for the broker restart")
     broker = PrivateBroker().start()
     try:
         stack = make_stack("s5", base=broker.uri, node=NODE, rpc_timeout=4)
