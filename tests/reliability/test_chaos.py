@@ -67,6 +67,7 @@ def test_1_baseline_no_faults(make_stack):
     fig = measure("1 baseline", stack, meter, writes=sum(load.outcomes.values()),
                   rpc_errors=sum(v for k, v in load.outcomes.items() if k != "ok"))
     assert_clean(fig)
+    assert sum(load.outcomes.values()) == scaled(10_000, 100)  # the size at scale 1
     assert load.outcomes["ok"] > 0 and set(load.outcomes) == {"ok"}, load.errors[:5]
     assert_kpis_match_sources(stack)
 
@@ -106,6 +107,7 @@ def test_2_reporting_down_while_events_published(make_stack):
     wait_for(lambda: stack.unsent() == 0, 60, what="outboxes drained")
     waiting = stack.queue_depth("reporting")
     assert waiting >= len(stack.committed()), "events must wait in reporting's queues"
+    assert waiting >= scaled(3000, 100), "the issue's size: 3,000 events while reporting is down"
     stack.start("reporting")
     converge(stack, timeout=max(60, scaled(300)))
     fig = measure("2 reporting-down", stack, meter, waiting_at_start=waiting)
@@ -204,6 +206,7 @@ def test_6_poison_event_dead_lettered_then_replayed(make_stack):
     converge(stack, timeout=60)
     inbox, *_ = stack.applied()
     good_ids = set(stack.committed())
+    assert len(good_ids) >= scaled(1000, 60), "the issue's size: 1,000 good events"
     assert good_ids <= set(inbox), "every good event applied despite the poison"
     assert poison["event_id"] not in inbox
 
