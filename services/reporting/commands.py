@@ -66,13 +66,16 @@ def _lock_key(kind, entity_id):
     return zlib.crc32(f"{kind}:{entity_id}".encode()) - 2 ** 31
 
 
-def _lock_all(conn, keys):
-    """Advisory locks (PostgreSQL) on (kind, id) pairs, in sorted key order."""
+def _lock_all(conn, keys, shared=()):
+    """Advisory locks (PostgreSQL) on (kind, id) pairs, in sorted key order: exclusive,
+    or shared for the pairs in ``shared`` that are not also in ``keys``."""
     if not _pg(conn):
         return
-    for k in sorted({_lock_key(kind, eid) for kind, eid in keys}):
-        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, :k)"),
-                     {"ns": LOCK_NS_ENTITY, "k": k})
+    mode = {_lock_key(kind, eid): "shared" for kind, eid in shared}
+    mode.update({_lock_key(kind, eid): "exclusive" for kind, eid in keys})
+    for k in sorted(mode):
+        fn = "pg_advisory_xact_lock" if mode[k] == "exclusive" else "pg_advisory_xact_lock_shared"
+        conn.execute(text(f"SELECT {fn}(:ns, :k)"), {"ns": LOCK_NS_ENTITY, "k": k})
 
 
 def _insert(bind):
@@ -185,8 +188,12 @@ def apply_batch(session, envelopes, tz, handler=None, now=None):
     _lock_all(conn, [("customer", c) for c in customers if ("customer", c) not in entities])
     conn.execute(_stmt(conn, "log", lambda insert: insert(EventLog)), log_rows)
     write_facts_many(conn, facts.items())
+    # staff first: an employee whose department changes takes their rows along, then
+    # every per-owner delta also goes to the owner's department row
+    departments, moves = mark_staff_many(conn, staff, owners={o for o, _m, _k in deltas})
+    deltas.update(moves)
+    deltas.update(domain.department_deltas(deltas, departments))
     add_to_aggregates(conn, {k: v for k, v in deltas.items() if v})
-    mark_staff_many(conn, staff)
     if customers:
         refresh_signals_many(conn, sorted(customers))
     return results
@@ -261,43 +268,78 @@ def add_to_aggregates(bind, deltas):
                         for (o, m, k), v in sorted(deltas.items())])
 
 
-def mark_staff_many(conn, seen):
-    """Record that employees were seen working in departments: [(employee, dept)]."""
-    if not seen:
-        return
+def mark_staff_many(conn, seen, owners=(), move=True):
+    """Record that employees were seen working in departments: [(employee, dept)].
+
+    Returns ({person: department or None} for the employees and the (person) owners
+    given, kpi_month deltas moving the rows of employees whose department changed
+    from the old department's rows to the new one's)."""
     bits = {}
     for employee, dept in seen:
         bits[employee] = bits.get(employee, 0) | domain.DEPT_BITS[dept]
-    _lock_all(conn, [("staff", e) for e in bits])
+    people = sorted(set(bits) | {o for o in owners if domain.is_person(o)})
+    if not people:
+        return {}, Counter()
+    _lock_all(conn, [("staff", e) for e in bits], shared=[("staff", e) for e in people])
     existing = {}
     stmt = _stmt(conn, "staff", lambda _: select(
-        Staff.employee_id, Staff.seen, Staff.manual_department).where(
+        Staff.employee_id, Staff.seen, Staff.manual_department, Staff.department).where(
         Staff.employee_id.in_(_ids())))
-    for chunk in _chunks(sorted(bits)):
-        for emp, seen_bits, manual in conn.execute(stmt, {"ids": chunk}):
-            existing[emp] = (seen_bits or 0, manual)
-    rows = []
-    for emp, b in sorted(bits.items()):
-        seen_bits, manual = existing.get(emp, (0, None))
-        if emp in existing and seen_bits & b == b:
+    for chunk in _chunks(people):
+        for emp, seen_bits, manual, dept in conn.execute(stmt, {"ids": chunk}):
+            existing[emp] = (seen_bits or 0, manual, dept)
+    rows, departments, changed = [], {}, {}
+    for emp in people:
+        seen_bits, manual, dept = existing.get(emp, (0, None, None))
+        departments[emp] = dept
+        b = bits.get(emp)
+        if b is None or (emp in existing and seen_bits & b == b):
             continue
         seen_bits |= b
+        departments[emp] = new = domain.department_of(seen_bits, manual)
         rows.append({"employee_id": emp, "seen": seen_bits, "manual_department": manual,
-                     "department": domain.department_of(seen_bits, manual)})
+                     "department": new})
+        if new != dept:
+            changed[emp] = (dept, new)
     _upsert(conn, Staff, rows, ("seen", "department"))
+    return departments, (department_moves(conn, changed) if move else Counter())
+
+
+def department_moves(conn, changed):
+    """kpi_month deltas moving employees' rows between department rows:
+    ``changed`` = {employee: (old department, new department)}."""
+    out = Counter()
+    stmt = _stmt(conn, "rows-of", lambda _: select(
+        KpiMonth.month, KpiMonth.metric, KpiMonth.value).where(
+        KpiMonth.owner == bindparam("owner")))
+    for emp, (old, new) in sorted(changed.items()):
+        for month, metric, value in conn.execute(stmt, {"owner": emp}):
+            if old:
+                out[(domain.dept_owner(old), month, metric)] -= value
+            if new:
+                out[(domain.dept_owner(new), month, metric)] += value
+    return out
 
 
 def mark_staff(session, employee_id, dept):
-    mark_staff_many(session.connection(), [(employee_id, dept)])
+    conn = session.connection()
+    departments, moves = mark_staff_many(conn, [(employee_id, dept)])
+    add_to_aggregates(conn, {k: v for k, v in moves.items() if v})
 
 
 def set_staff_department(session, employee_id, department):
+    conn = session.connection()
+    _lock_all(conn, [("staff", employee_id)])
     row = session.get(Staff, employee_id)
     if row is None:
         row = Staff(employee_id=employee_id, seen=0)
         session.add(row)
+    old = row.department
     row.manual_department = department
     row.department = domain.department_of(row.seen or 0, department)
+    if row.department != old:
+        add_to_aggregates(conn, {k: v for k, v in department_moves(
+            conn, {employee_id: (old, row.department)}).items() if v})
     return row
 
 
@@ -435,10 +477,13 @@ def rebuild(session, tz, batch=20000):
         counts["entities"] += len(keys)
         write_facts_many(conn, folded)
         after = keys[-1]
+    mark_staff_many(conn, staff, move=False)
+    departments = dict(conn.execute(select(Staff.employee_id, Staff.department).where(
+        Staff.department.is_not(None))).all())
+    totals.update(domain.department_deltas(totals, departments))
     live = {k: v for k, v in totals.items() if v}
     for chunk in _chunks(sorted(live.items()), 20000):
         conn.execute(KpiMonth.__table__.insert(), [
             {"owner": o, "month": m, "metric": k, "value": v} for (o, m, k), v in chunk])
-    mark_staff_many(conn, staff)
     refresh_signals_many(conn, sorted(customers))
     return counts

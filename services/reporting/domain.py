@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SCALE = 10000  # aggregate values are integers in 1/10000 units
 COMPANY = "*"
+DEPT_PREFIX = "*"  # kpi_month owner of a department's rows: "*sales", "*service", ...
 DEFAULT_TZ = "Asia/Shanghai"
 STAGE_PROBABILITY = {"qualify": Decimal("0.3"), "propose": Decimal("0.6"),
                      "negotiate": Decimal("0.9")}
@@ -230,6 +231,26 @@ def staff_seen(envelope):
     elif etype in ("campaign_launched", "campaign_completed"):
         if data.get("owner_id"):
             out.append((data["owner_id"], "marketing"))
+    return out
+
+
+def dept_owner(department):
+    """The kpi_month owner key holding the sum of a department's members' rows."""
+    return f"{DEPT_PREFIX}{department}"
+
+
+def is_person(owner):
+    """True for an employee's kpi_month rows (not the company's or a department's)."""
+    return not owner.startswith(DEPT_PREFIX)
+
+
+def department_deltas(deltas, departments):
+    """The department rows of per-owner deltas: {(dept_owner, month, metric): v}."""
+    out = Counter()
+    for (owner, ym, metric), v in deltas.items():
+        dept = departments.get(owner) if is_person(owner) else None
+        if dept:
+            out[(dept_owner(dept), ym, metric)] += v
     return out
 
 

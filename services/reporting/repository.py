@@ -46,11 +46,11 @@ class Scope:
         return select(Staff.employee_id).where(Staff.department == self.department)
 
     def agg(self):
-        """Filter on kpi_month.owner."""
+        """Filter on kpi_month.owner: one owner key (a department has its own rows)."""
         if self.owner_id:
             return KpiMonth.owner == self.owner_id
         if self.department:
-            return KpiMonth.owner.in_(self._dept_members())
+            return KpiMonth.owner == domain.dept_owner(self.department)
         return KpiMonth.owner == domain.COMPANY
 
     def on(self, column):
