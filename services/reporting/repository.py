@@ -88,15 +88,12 @@ def snapshots(session, scope, first, last):
     return end, start
 
 
-def churned(session, scope, first, last):
+def churned(sums, first):
     """Customers closed at the period start (under the span's owner) marked lost in
-    the period: aggregate rows 'ch_<start>_<end>' of the period's months."""
-    rows = session.execute(_where(
-        select(KpiMonth.metric, func.sum(KpiMonth.value)).group_by(KpiMonth.metric),
-        scope.agg(), KpiMonth.month >= first, KpiMonth.month <= last,
-        KpiMonth.metric >= "ch_", KpiMonth.metric < f"ch_{first}")).all()
-    return sum(int(v or 0) for m, v in rows
-               if domain.churn_in_cohort(m, first)) // domain.SCALE
+    the period: aggregate rows 'ch_<start>_<end>' of the period's months (already in
+    the period's sums)."""
+    return sum(v for m, v in sums.items()
+               if m.startswith("ch_") and domain.churn_in_cohort(m, first)) // domain.SCALE
 
 
 def pending(session, scope, start, end, now):
@@ -132,7 +129,7 @@ def get_kpis(session, period, scope, tz, now=None, with_campaigns=True):
         sums, active_n=snap_end.get("c_act_n", 0) // domain.SCALE,
         active_filled=snap_end.get("c_act_filled", 0) // domain.SCALE,
         closed_at_start=closed_start,
-        churned=churned(session, scope, first, last) if closed_start else 0,
+        churned=churned(sums, first) if closed_start else 0,
         pending_follow_ups=fu, pending_complaints=complaints, pending_responses=responses,
         campaigns=campaigns(session, scope, start, end) if with_campaigns else [])
 
