@@ -5,12 +5,13 @@ emits its events to the outbox; nothing here commits.
 """
 import datetime as dt
 
-from sqlalchemy import insert, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 
 from services.common.errors import Conflict, ValidationError, validation_error
 from services.common.schemas import load
-from services.customers import domain
+from services.customers import domain, rawsql
 from services.customers import repository as repo
 from services.customers.models import Customer
 from services.customers.schemas import UPDATABLE, CustomerChangesSchema, CustomerInSchema
@@ -82,15 +83,38 @@ _DUPLICATE = ("a customer with this unified social credit code already exists",
 
 def write_created(uow, actor, plans, when, contact_ids=False):
     """Insert prepared customers set-based: customers (ids returned), contacts, tags,
-    their first history entry (seq 1 of the hash chain) and ``customer_created``.
-    Raises IntegrityError (e.g. a USCC taken meanwhile); the caller decides."""
+    their first history entry (seq 1 of the hash chain) and ``customer_created``, on the
+    raw cursor of the unit of work's transaction (``rawsql``). Raises SQLAlchemy's
+    IntegrityError / DataError (e.g. a USCC taken meanwhile); the caller decides."""
     conn = uow.connection
-    ids = conn.execute(insert(repo.CUSTOMERS).returning(repo.CUSTOMERS.c.id,
-                                                        sort_by_parameter_order=True),
-                       [p["record"] for p in plans]).scalars().all()
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        _write_created(conn.dialect, cursor, actor, plans, when, contact_ids)
+    except dbapi.IntegrityError as exc:
+        raise sa_exc.IntegrityError("INSERT (customers)", None, exc) from exc
+    except dbapi.DataError as exc:
+        raise sa_exc.DataError("INSERT (customers)", None, exc) from exc
+    finally:
+        cursor.close()
+    for p in plans:
+        uow.emit("customer_created", repo.plan_event_data(p), when)
+    return [p["record"]["id"] for p in plans]
+
+
+def _write_created(dialect, cursor, actor, plans, when, contact_ids):
+    customers = rawsql.raw_insert(repo.CUSTOMERS, dialect, returning=("id", "uscc"))
+    if len(plans) == 1:
+        customers.execute(cursor, plans[0]["record"])
+        plans[0]["record"]["id"] = cursor.fetchone()[0]
+    else:
+        ids = dict((u, i) for i, u in customers.insert_returning(
+            cursor, [p["record"] for p in plans]))
+        for p in plans:
+            p["record"]["id"] = ids[p["record"]["uscc"]]
     contacts, tags, history = [], [], []
-    for cid, p in zip(ids, plans, strict=True):
-        p["record"]["id"] = cid
+    for p in plans:
+        cid = p["record"]["id"]
         for c in p["contacts"]:
             c["customer_id"] = cid
             contacts.append(c)
@@ -101,19 +125,14 @@ def write_created(uow, actor, plans, when, contact_ids=False):
                         "prev_hash": domain.GENESIS,
                         "hash": domain.chain_hash(domain.GENESIS, payload)})
     if contact_ids:
-        got = conn.execute(insert(repo.CONTACTS).returning(repo.CONTACTS.c.id,
-                                                           sort_by_parameter_order=True),
-                           contacts).scalars().all()
-        for c, kid in zip(contacts, got, strict=True):
-            c["id"] = kid
+        one = rawsql.raw_insert(repo.CONTACTS, dialect, returning=("id",))
+        for c in contacts:
+            one.execute(cursor, c)
+            c["id"] = cursor.fetchone()[0]
     else:
-        conn.execute(insert(repo.CONTACTS), contacts)
-    if tags:
-        conn.execute(insert(repo.TAGS), tags)
-    conn.execute(insert(repo.HISTORY), history)
-    for p in plans:
-        uow.emit("customer_created", repo.plan_event_data(p), when)
-    return ids
+        rawsql.raw_insert(repo.CONTACTS, dialect).insert_many(cursor, contacts)
+    rawsql.raw_insert(repo.TAGS, dialect).insert_many(cursor, tags)
+    rawsql.raw_insert(repo.HISTORY, dialect).insert_many(cursor, history)
 
 
 def create(uow, actor, data, when):
