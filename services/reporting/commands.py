@@ -409,11 +409,13 @@ def _signal_statements(_insert):
     return last_order, complaint2, csat, lost_opp
 
 
-def refresh_signals_many(conn, customer_ids):
+def refresh_signals_many(conn, customer_ids, on_chunk=None):
     """Recompute customers' churn signals from the order/ticket/survey/opportunity facts
     (four grouped queries per chunk of customers), creating their rows if missing."""
     stmts = _stmt(conn, "signals", _signal_statements)
     for chunk in _chunks(customer_ids):
+        if on_chunk is not None:
+            on_chunk()
         last_order, complaint2, csat, lost_opp = (
             dict(conn.execute(q, {"ids": chunk}).all()) for q in stmts)
         _upsert(conn, CustomerFact, [
@@ -433,10 +435,12 @@ def wipe(bind):
     bind.execute(update(Staff).values(seen=0, department=Staff.manual_department))
 
 
-def rebuild(session, tz, batch=20000):
+def rebuild(session, tz, batch=20000, on_page=None):
     """Wipe the read models and replay the event log, entity by entity (keyset pages
     of ``batch`` events; facts written per page with multi-row upserts, aggregates
-    summed in memory and inserted once). Returns {"events": n, "entities": n}."""
+    summed in memory and inserted once). ``on_page()`` is called after each page (the
+    service yields to the eventlet hub there: heartbeats keep flowing during a long
+    rebuild). Returns {"events": n, "entities": n}."""
     conn = session.connection()
     if _pg(conn):
         conn.execute(text("SELECT pg_advisory_xact_lock(:ns, 0)"), {"ns": LOCK_NS_REBUILD})
@@ -477,6 +481,8 @@ def rebuild(session, tz, batch=20000):
         counts["entities"] += len(keys)
         write_facts_many(conn, folded)
         after = keys[-1]
+        if on_page is not None:
+            on_page()
     mark_staff_many(conn, staff, move=False)
     departments = dict(conn.execute(select(Staff.employee_id, Staff.department).where(
         Staff.department.is_not(None))).all())
@@ -485,5 +491,7 @@ def rebuild(session, tz, batch=20000):
     for chunk in _chunks(sorted(live.items()), 20000):
         conn.execute(KpiMonth.__table__.insert(), [
             {"owner": o, "month": m, "metric": k, "value": v} for (o, m, k), v in chunk])
-    refresh_signals_many(conn, sorted(customers))
+        if on_page is not None:
+            on_page()
+    refresh_signals_many(conn, sorted(customers), on_chunk=on_page)
     return counts

@@ -3,6 +3,8 @@ service ``reporting``). Managers, admins and system callers only."""
 import csv
 import io
 
+import eventlet
+
 from services.common import metrics
 from services.common.handlers import PoisonEvent, event_handler
 from services.common.models import utcnow
@@ -247,6 +249,6 @@ class ReportingService(DomainService):
         if not actor.is_admin:
             raise Forbidden("only admins may rebuild the read models")
         with self.db.uow() as uow:
-            counts = commands.rebuild(uow.session, self._tz())
+            counts = commands.rebuild(uow.session, self._tz(), on_page=lambda: eventlet.sleep(0))
             uow.commit()
         return counts
