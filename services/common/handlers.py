@@ -192,9 +192,10 @@ event_handler = ReliableEventHandler.decorator
 class DeadLetterMonitor(DependencyProvider):
     """Publishes the depth of this service's dead-letter queues as a gauge."""
 
-    interval = 15
+    interval = 15  # seconds; config DLQ_MONITOR_INTERVAL
 
     def start(self):
+        self.interval = float(self.container.config.get("DLQ_MONITOR_INTERVAL") or self.interval)
         self._stopped = eventlet.event.Event()
         self.container.spawn_managed_thread(self._run, identifier="dlq-monitor")
 

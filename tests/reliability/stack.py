@@ -166,8 +166,8 @@ class Stack:
         self.config_path = self.dir / "config.yml"
         # config.yml verbatim, plus an AMQP heartbeat short enough to detect a cut
         text = (ROOT / "config.yml").read_text(encoding="utf-8")
-        self.config_path.write_text(text + f"HEARTBEAT: ${{AMQP_HEARTBEAT:{heartbeat}}}\n",
-                                    encoding="utf-8")
+        self.config_path.write_text(text + f"HEARTBEAT: ${{AMQP_HEARTBEAT:{heartbeat}}}\n"
+                                    "DLQ_MONITOR_INTERVAL: 2\n", encoding="utf-8")
 
     # --- setup ---------------------------------------------------------------
     def prepare(self):
