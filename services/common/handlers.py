@@ -80,7 +80,7 @@ class ReliableEventHandler(EventHandler):
 
     def _admit(self, message):
         gate = self._gate()
-        while not gate.acquire(timeout=0.25):
+        while not gate.acquire(timeout=0.5):
             if self._stopping:
                 break
         else:
