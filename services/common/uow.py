@@ -22,12 +22,21 @@ import datetime as dt
 import uuid
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from services.common import metrics
 from services.common.actors import actor_from_context
 from services.common.config import db_url
-from services.common.db import GreenLock, is_sqlite, make_engine, make_sessionmaker, read_engine
+from services.common.db import (
+    GreenLock,
+    is_sqlite,
+    make_engine,
+    make_sessionmaker,
+    raw_cursor,
+    raw_insert,
+    read_engine,
+    wrap_dbapi_error,
+)
 from services.common.relay import Relay
 
 EVENT_VERSION = 1
@@ -47,9 +56,13 @@ def make_envelope(source, event_type, data, actor_id=None, occurred_at=None):
 
 
 class UnitOfWork:
-    def __init__(self, db, session, actor_id, handler):
+    """One transaction. ``session`` (ORM) and ``connection`` (Core) open on first use; a
+    unit that only needs Core statements never builds an ORM session."""
+
+    def __init__(self, db, actor_id, handler, session=None):
         self._db = db
-        self.session = session
+        self._session = session
+        self._conn = self._trans = None
         self.actor_id = actor_id
         self.handler = handler
         self._emitted = 0
@@ -57,23 +70,46 @@ class UnitOfWork:
         self.committed = False
 
     @property
+    def session(self):
+        if self._session is None:
+            if self._conn is not None:  # join the Core transaction already open
+                self._session = self._db.Session(bind=self._conn)
+            else:
+                self._session = self._db.Session()
+        return self._session
+
+    @property
     def connection(self):
         """The Core connection of this transaction (for set-based statements)."""
-        return self.session.connection()
+        if self._session is not None:
+            return self._session.connection()
+        if self._conn is None:
+            self._conn = self._db.engine.connect()
+            self._trans = self._conn.begin()
+        return self._conn
 
     def emit(self, event_type, data, occurred_at=None):
         """Queue an event in the outbox, in this transaction (written at commit)."""
         env = make_envelope(self._db.service_name, event_type, data, self.actor_id, occurred_at)
         self._outbox.append({"event_id": env["event_id"], "event_type": event_type,
-                             "envelope": env})
+                             "envelope": env, "created_at": dt.datetime.now(dt.timezone.utc),
+                             "sent_at": None, "attempts": 0})
         self._emitted += 1
         return env
 
     def flush_outbox(self):
         """Write the queued events now (commit does it too), in emit order."""
-        if self._outbox:
-            rows, self._outbox = self._outbox, []
-            self.session.execute(insert(self._db.base.Outbox.__table__), rows)
+        if not self._outbox:
+            return
+        rows, self._outbox = self._outbox, []
+        conn = self.connection
+        cursor = raw_cursor(conn)
+        try:
+            raw_insert(self._db.base.Outbox.__table__, conn.dialect).insert_many(cursor, rows)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise wrap_dbapi_error(exc, conn, "INSERT INTO outbox") from exc
+        finally:
+            cursor.close()
 
     def already_applied(self, envelope):
         """Inbox check for event handlers: True (and counted) if seen before,
@@ -91,14 +127,31 @@ class UnitOfWork:
 
     def commit(self):
         self.flush_outbox()
-        self.session.commit()
+        if self._session is not None:
+            self._session.commit()
+        if self._trans is not None:
+            self._trans.commit()
         self.committed = True
         if self._emitted:
             self._db.relay.wake()
 
     def rollback(self):
         self._outbox = []
-        self.session.rollback()
+        if self._session is not None:
+            self._session.rollback()
+        if self._trans is not None:
+            self._trans.rollback()
+            self._trans = self._conn.begin()
+
+    def close(self):
+        try:
+            if self._session is not None:
+                if not self.committed:
+                    self._session.rollback()
+                self._session.close()
+        finally:
+            if self._conn is not None:
+                self._conn.close()  # rolls back what was not committed
 
 
 class ReadUnitOfWork:
@@ -184,14 +237,11 @@ class Database(DependencyProvider):
     @contextlib.contextmanager
     def unit_of_work(self, actor_id=None, handler=None):
         with self.lock.held():
-            session = self.Session()
-            uow = UnitOfWork(self, session, actor_id, handler)
+            uow = UnitOfWork(self, actor_id, handler)
             try:
                 yield uow
             finally:
-                if not uow.committed:
-                    session.rollback()
-                session.close()
+                uow.close()
 
     @contextlib.contextmanager
     def read_unit_of_work(self):

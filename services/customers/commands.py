@@ -9,9 +9,10 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 
+from services.common.db import raw_cursor, raw_insert
 from services.common.errors import Conflict, ValidationError, validation_error
 from services.common.schemas import load
-from services.customers import domain, rawsql
+from services.customers import domain
 from services.customers import repository as repo
 from services.customers.models import Customer
 from services.customers.schemas import UPDATABLE, CustomerChangesSchema, CustomerInSchema
@@ -84,11 +85,11 @@ _DUPLICATE = ("a customer with this unified social credit code already exists",
 def write_created(uow, actor, plans, when, contact_ids=False):
     """Insert prepared customers set-based: customers (ids returned), contacts, tags,
     their first history entry (seq 1 of the hash chain) and ``customer_created``, on the
-    raw cursor of the unit of work's transaction (``rawsql``). Raises SQLAlchemy's
-    IntegrityError / DataError (e.g. a USCC taken meanwhile); the caller decides."""
+    raw cursor of the unit of work's transaction (``services.common.db.raw_insert``).
+    Raises SQLAlchemy's IntegrityError / DataError (e.g. a USCC taken meanwhile)."""
     conn = uow.connection
     dbapi = conn.dialect.loaded_dbapi
-    cursor = conn.connection.dbapi_connection.cursor()
+    cursor = raw_cursor(conn)
     try:
         _write_created(conn.dialect, cursor, actor, plans, when, contact_ids)
     except dbapi.IntegrityError as exc:
@@ -103,7 +104,7 @@ def write_created(uow, actor, plans, when, contact_ids=False):
 
 
 def _write_created(dialect, cursor, actor, plans, when, contact_ids):
-    customers = rawsql.raw_insert(repo.CUSTOMERS, dialect, returning=("id", "uscc"))
+    customers = raw_insert(repo.CUSTOMERS, dialect, returning=("id", "uscc"))
     if len(plans) == 1:
         customers.execute(cursor, plans[0]["record"])
         plans[0]["record"]["id"] = cursor.fetchone()[0]
@@ -125,14 +126,14 @@ def _write_created(dialect, cursor, actor, plans, when, contact_ids):
                         "prev_hash": domain.GENESIS,
                         "hash": domain.chain_hash(domain.GENESIS, payload)})
     if contact_ids:
-        one = rawsql.raw_insert(repo.CONTACTS, dialect, returning=("id",))
+        one = raw_insert(repo.CONTACTS, dialect, returning=("id",))
         for c in contacts:
             one.execute(cursor, c)
             c["id"] = cursor.fetchone()[0]
     else:
-        rawsql.raw_insert(repo.CONTACTS, dialect).insert_many(cursor, contacts)
-    rawsql.raw_insert(repo.TAGS, dialect).insert_many(cursor, tags)
-    rawsql.raw_insert(repo.HISTORY, dialect).insert_many(cursor, history)
+        raw_insert(repo.CONTACTS, dialect).insert_many(cursor, contacts)
+    raw_insert(repo.TAGS, dialect).insert_many(cursor, tags)
+    raw_insert(repo.HISTORY, dialect).insert_many(cursor, history)
 
 
 def create(uow, actor, data, when):
