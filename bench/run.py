@@ -257,6 +257,44 @@ class Bench:
                                    extra={"ids": ids}, paired=self.c2_rep if c == 32 else None)
               for c in (1, 32)}
         figs.setdefault("R1", {})[backend] = r1
+        # CPU per call of the service process, next to the bare echo's: on a shared box
+        # the steadiest measure of what a call costs us (throughput swings with the load)
+        proc = "customers" if backend == "sqlite" else "customers_pg"
+        echo = self._cpu_per_call("bench_echo", "bench_echo", "echo", "echo")
+        for fig, method, extra in (("R2", "create_customer", None),
+                                   ("R1", "get_customer", {"ids": ids})):
+            ours = self._cpu_per_call(proc, "customers", method, method, extra)
+            figs[fig][backend]["cpu_ms_per_call"] = {
+                "ours": ours, "bench_echo": echo,
+                "echo_over_ours": round(echo / ours, 3) if ours and echo else None}
+            self.say(f"  CPU per call {method}: {ours} ms vs bare echo {echo} ms")
+
+    def _cpu_per_call(self, proc, service, method, kind, extra=None):
+        """utime+stime (ms) of process ``proc`` per call answered, 32 callers, over the
+        measured window only (sampled from /proc/<pid>/stat by a thread)."""
+        import threading
+        pid, tick = self.stack.pid(proc), os.sysconf("SC_CLK_TCK")
+        dur, warm, box = self.m["dur"], self.m["warm"], {}
+
+        def cpu():
+            with open(f"/proc/{pid}/stat") as fh:
+                f = fh.read().rsplit(")", 1)[1].split()
+            return (int(f[11]) + int(f[12])) / tick
+
+        def sample():
+            t0 = time.time() + 1.5 + warm  # run_load starts its callers 1.5 s from now
+            time.sleep(max(0.0, t0 - time.time()))
+            box["c0"] = cpu()
+            time.sleep(max(0.0, t0 + dur - time.time()))
+            box["c1"] = cpu()
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
+        r = loadgen.run_load(self.uri, service, method, kind, callers=32, duration=dur,
+                             warmup=warm, actor=STAFF, extra=extra)
+        th.join()
+        if not r["calls"] or "c1" not in box:
+            return None
+        return round((box["c1"] - box["c0"]) * 1000 / r["calls"], 3)
 
     def _customer_ids(self, backend):
         res = self.call("customers", "list_customers", None, 1, 100, actor=STAFF)
@@ -345,11 +383,19 @@ class Bench:
         path = work / "customers.csv"
         bad = datagen.import_csv(path, rows)
         env = self.stack.env()
+        pid, tick = self.stack.pid("customers"), os.sysconf("SC_CLK_TCK")
+
+        def cpu():
+            with open(f"/proc/{pid}/stat") as fh:
+                f = fh.read().rsplit(")", 1)[1].split()
+            return (int(f[11]) + int(f[12])) / tick
+        cpu0 = cpu()
         t0 = time.time()
         proc = subprocess.run([str(Path(sys.executable).parent / "crm"), "import", "customers",
                                str(path), "--report", str(work / "errors.csv")], cwd=str(ROOT),
                               env=env, capture_output=True, text=True, timeout=1800)
         secs = time.time() - t0
+        service_cpu = cpu() - cpu0
         rejected = max(0, sum(1 for _ in open(work / "errors.csv")) - 1) \
             if (work / "errors.csv").exists() else None
         self.res["figures"]["R6"] = {
@@ -357,6 +403,7 @@ class Bench:
             "rejected_rows_reported": rejected,
             "seconds": round(secs, 1), "rows_per_s": round(rows / secs, 1),
             "exit_code": proc.returncode, "chunk": 500,
+            "customers_cpu_ms_per_row": round(service_cpu * 1000 / rows, 3),
             "tail": proc.stdout.strip().splitlines()[-1:] if proc.stdout else proc.stderr[-300:]}
         self.res["figures"]["R6"]["seconds_per_100k_rows"] = round(secs * 100000 / rows, 1)
         self.say(f"  import: {self.res['figures']['R6']}")
@@ -492,10 +539,10 @@ class Bench:
         events = datagen.load_event_log(self.sqlite["reporting"], n)
         load_s = time.time() - t0
         self.say(f"  loaded {events} events in {load_s:.0f}s; rebuild ...")
-        t0 = time.time()
+        t0, cpu0 = time.time(), self._cpu_s("reporting")
         counts = self.call("reporting", "rebuild", timeout=7200)
-        rebuild_s = time.time() - t0
-        self.say(f"  rebuild {counts} in {rebuild_s:.0f}s")
+        rebuild_s, rebuild_cpu = time.time() - t0, self._cpu_s("reporting") - cpu0
+        self.say(f"  rebuild {counts} in {rebuild_s:.0f}s ({rebuild_cpu:.0f}s CPU)")
         import sqlite3
         with sqlite3.connect(f"{self.sqlite_dir}/reporting.db") as c:
             sizes = {t: c.execute(f"select count(*) from {t}").fetchone()[0]
@@ -515,6 +562,8 @@ class Bench:
             "customers": n, "events_loaded": events, "bulk_load_s": round(load_s, 1),
             "rebuild_s": round(rebuild_s, 1), "rebuild_counts": counts, "table_rows": sizes,
             "rebuild_events_per_s": round(counts["events"] / rebuild_s, 1),
+            "rebuild_cpu_s": round(rebuild_cpu, 1),
+            "rebuild_events_per_cpu_s": round(counts["events"] / max(rebuild_cpu, 1e-6), 1),
             "get_kpis": kpis,
             "p99_worst_ms": max(v["p99_ms"] for k, v in kpis.items()
                                 if not k.endswith("/department")),
