@@ -5,7 +5,7 @@ the period, campaigns launched in the period): it never scans the event log.
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 
 from services.common.models import utcnow
 from services.reporting import domain
@@ -61,25 +61,64 @@ class Scope:
             return column.in_(self._dept_members())
         return None
 
+    # prebuilt statements (built once, bound per call): the shape of a filter
+    @property
+    def kind(self):
+        return "owner" if self.owner_id else "department" if self.department else "company"
+
+    @property
+    def key(self):
+        """kpi_month owner of the scope's rows."""
+        if self.owner_id:
+            return self.owner_id
+        if self.department:
+            return domain.dept_owner(self.department)
+        return domain.COMPANY
+
+    def params(self):
+        return {"owner": self.key, "who": self.owner_id or self.department}
+
+
+def _on(kind, column):
+    """Fact-table owner filter of a scope kind, bound to :who."""
+    if kind == "owner":
+        return column == bindparam("who")
+    if kind == "department":
+        return column.in_(select(Staff.employee_id).where(Staff.department == bindparam("who")))
+    return None
+
+
+_PREBUILT = {}
+
+
+def _prebuilt(name, build):
+    stmt = _PREBUILT.get(name)
+    if stmt is None:
+        stmt = _PREBUILT[name] = build()
+    return stmt
+
 
 def _where(stmt, *conds):
     return stmt.where(*[c for c in conds if c is not None])
 
 
 def period_sums(session, scope, first, last):
-    rows = session.execute(_where(
-        select(KpiMonth.metric, func.sum(KpiMonth.value)).group_by(KpiMonth.metric),
-        scope.agg(), KpiMonth.month >= first, KpiMonth.month <= last)).all()
+    stmt = _prebuilt("sums", lambda: select(KpiMonth.metric, func.sum(KpiMonth.value)).where(
+        KpiMonth.owner == bindparam("owner"), KpiMonth.month >= bindparam("first"),
+        KpiMonth.month <= bindparam("last")).group_by(KpiMonth.metric))
+    rows = session.execute(stmt, {"owner": scope.key, "first": first, "last": last}).all()
     return {m: int(v or 0) for m, v in rows}
 
 
 def snapshots(session, scope, first, last):
     """Prefix sums of the state deltas: at period end (months ≤ last) and at period
     start (months < first)."""
-    rows = session.execute(_where(
-        select(KpiMonth.metric, KpiMonth.month, func.sum(KpiMonth.value))
-        .group_by(KpiMonth.metric, KpiMonth.month),
-        scope.agg(), KpiMonth.month <= last, KpiMonth.metric.in_(SNAPSHOT_METRICS))).all()
+    stmt = _prebuilt("snapshots", lambda: select(
+        KpiMonth.metric, KpiMonth.month, func.sum(KpiMonth.value))
+        .where(KpiMonth.owner == bindparam("owner"), KpiMonth.month <= bindparam("last"),
+               KpiMonth.metric.in_(SNAPSHOT_METRICS))
+        .group_by(KpiMonth.metric, KpiMonth.month))
+    rows = session.execute(stmt, {"owner": scope.key, "last": last}).all()
     end, start = {}, {}
     for metric, month, value in rows:
         end[metric] = end.get(metric, 0) + int(value or 0)
@@ -96,24 +135,29 @@ def churned(sums, first):
                if m.startswith("ch_") and domain.churn_in_cohort(m, first)) // domain.SCALE
 
 
+def _pending_statements(kind):
+    fu = _where(select(func.count()).select_from(FollowUpFact),
+                FollowUpFact.due_at > bindparam("after"), FollowUpFact.due_at < bindparam("end"),
+                FollowUpFact.completed_at.is_(None), _on(kind, FollowUpFact.owner_id))
+    complaints = _where(
+        select(func.count()).select_from(TicketFact),
+        TicketFact.resolution_due_at > bindparam("now"), TicketFact.opened_at >= bindparam("start"),
+        TicketFact.opened_at < bindparam("end"), TicketFact.kind == "complaint",
+        TicketFact.resolved_at.is_(None), _on(kind, TicketFact.assignee_id))
+    responses = _where(
+        select(func.count()).select_from(TicketFact),
+        TicketFact.first_response_due_at > bindparam("now"),
+        TicketFact.opened_at >= bindparam("start"), TicketFact.opened_at < bindparam("end"),
+        TicketFact.responded_at.is_(None), _on(kind, TicketFact.assignee_id))
+    return fu, complaints, responses
+
+
 def pending(session, scope, start, end, now):
     """Items of the period's cohorts not settled and not yet due (left out of the
     timeliness denominators)."""
-    fu = session.scalar(_where(
-        select(func.count()).select_from(FollowUpFact),
-        FollowUpFact.due_at > max(now, start), FollowUpFact.due_at < end,
-        FollowUpFact.completed_at.is_(None), scope.on(FollowUpFact.owner_id))) or 0
-    complaints = session.scalar(_where(
-        select(func.count()).select_from(TicketFact),
-        TicketFact.resolution_due_at > now, TicketFact.opened_at >= start,
-        TicketFact.opened_at < end, TicketFact.kind == "complaint",
-        TicketFact.resolved_at.is_(None), scope.on(TicketFact.assignee_id))) or 0
-    responses = session.scalar(_where(
-        select(func.count()).select_from(TicketFact),
-        TicketFact.first_response_due_at > now, TicketFact.opened_at >= start,
-        TicketFact.opened_at < end, TicketFact.responded_at.is_(None),
-        scope.on(TicketFact.assignee_id))) or 0
-    return fu, complaints, responses
+    stmts = _prebuilt(("pending", scope.kind), lambda: _pending_statements(scope.kind))
+    params = dict(scope.params(), after=max(now, start), start=start, end=end, now=now)
+    return tuple(session.scalar(q, params) or 0 for q in stmts)
 
 
 def get_kpis(session, period, scope, tz, now=None, with_campaigns=True):
@@ -218,10 +262,13 @@ def _won_amounts(session, camps, by_lead, by_opp):
 
 
 def campaigns(session, scope, start, end):
-    rows = session.scalars(_where(
-        select(CampaignFact).order_by(CampaignFact.launched_at, CampaignFact.campaign_id),
-        CampaignFact.launched_at >= start, CampaignFact.launched_at < end,
-        scope.on(CampaignFact.owner_id))).all()
+    C = CampaignFact
+    stmt = _prebuilt(("campaigns", scope.kind), lambda: _where(
+        select(C.campaign_id, C.theme, C.owner_id, C.format, C.cost, C.launched_at)
+        .order_by(C.launched_at, C.campaign_id),
+        C.launched_at >= bindparam("start"), C.launched_at < bindparam("end"),
+        _on(scope.kind, C.owner_id)))
+    rows = session.execute(stmt, dict(scope.params(), start=start, end=end)).all()
     return campaign_stats(session, [_campaign_dict(c) for c in rows])
 
 
