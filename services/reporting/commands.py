@@ -154,7 +154,9 @@ def apply_batch(session, envelopes, tz, handler=None, now=None):
     for i in fresh:
         entities.setdefault(domain.entity_of(envelopes[i]), []).append(i)
     _lock_all(conn, entities)
-    # an event belongs to exactly one entity: it is in the log iff among its entity's
+    # an event belongs to exactly one entity: it is in the log iff it is among its
+    # entity's earlier events (a forged id under another entity fails the log's unique
+    # key: the batch is re-applied one by one and that event takes the retry path)
     earlier, logged = _earlier_events(conn, entities)
     log_rows, deltas, facts, customers, staff = [], Counter(), {}, set(), set()
     for key, idxs in entities.items():
