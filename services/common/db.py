@@ -216,26 +216,30 @@ class RawInsert:
         for start in range(0, len(rows), page):
             self.insert_returning(cursor, rows[start:start + page])
 
-    def insert_returning(self, cursor, rows):
-        """One multi-row ``INSERT … VALUES (…), (…) RETURNING …`` → the returned rows
-        (positional dialects only need the tuples flattened; named ones get suffixes)."""
-        if not rows:
-            return []
+    def multi_row(self, rows, tag=""):
+        """(sql, params) of one multi-row ``INSERT … VALUES (…), (…) [RETURNING …]``;
+        named parameters get the suffix ``_<tag><row>`` so statements can be joined."""
         if self.positional:
             sql = (f"{self._head} VALUES " + ", ".join([self._row_sql] * len(rows))
                    + (f" RETURNING {self._returning}" if self._returning else ""))
-            params = tuple(v for r in rows for v in self.params(r))
-        else:
-            parts, params = [], {}
-            for i, r in enumerate(rows):
-                p = self.params(r)
-                part = self._row_sql
-                for b in sorted(p, key=len, reverse=True):
-                    part = part.replace(f"%({b})s", f"%({b}_{i})s")
-                parts.append(part)
-                params.update({f"{b}_{i}": v for b, v in p.items()})
-            sql = (f"{self._head} VALUES " + ", ".join(parts)
-                   + (f" RETURNING {self._returning}" if self._returning else ""))
+            return sql, tuple(v for r in rows for v in self.params(r))
+        parts, params = [], {}
+        for i, r in enumerate(rows):
+            p = self.params(r)
+            part = self._row_sql
+            for b in sorted(p, key=len, reverse=True):
+                part = part.replace(f"%({b})s", f"%({b}_{tag}{i})s")
+            parts.append(part)
+            params.update({f"{b}_{tag}{i}": v for b, v in p.items()})
+        sql = (f"{self._head} VALUES " + ", ".join(parts)
+               + (f" RETURNING {self._returning}" if self._returning else ""))
+        return sql, params
+
+    def insert_returning(self, cursor, rows):
+        """One multi-row insert → the returned rows (if it has RETURNING)."""
+        if not rows:
+            return []
+        sql, params = self.multi_row(rows)
         cursor.execute(sql, params)
         return cursor.fetchall() if self._returning else []
 

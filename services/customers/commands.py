@@ -125,6 +125,19 @@ def _write_created(dialect, cursor, actor, plans, when, contact_ids):
                         "action": "created", "changes": p["changes"],
                         "prev_hash": domain.GENESIS,
                         "hash": domain.chain_hash(domain.GENESIS, payload)})
+    if contact_ids and dialect.name == "postgresql" and len(contacts) == 1:
+        # one round trip instead of three: psycopg2 sends the statements as one simple
+        # query (one implicit unit inside our transaction) and returns the last result
+        sqls, params = [], {}
+        for tag, table, rows in (("t", repo.TAGS, tags), ("h", repo.HISTORY, history)):
+            if rows:
+                sql, p = raw_insert(table, dialect).multi_row(rows, tag)
+                sqls.append(sql)
+                params.update(p)
+        sql, p = raw_insert(repo.CONTACTS, dialect, returning=("id",)).multi_row(contacts, "c")
+        cursor.execute("; ".join(sqls + [sql]), {**params, **p})
+        contacts[0]["id"] = cursor.fetchone()[0]
+        return
     if contact_ids:
         one = raw_insert(repo.CONTACTS, dialect, returning=("id",))
         for c in contacts:
