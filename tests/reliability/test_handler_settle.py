@@ -74,3 +74,15 @@ def test_stop_requeues_waiting_messages_and_waits_for_admitted_ones():
             consumer_stop.assert_called_once()
     h.queue_consumer.ack_message.assert_called_once_with(first)
     assert len(spawned) == 1 and h._in_flight == 0
+
+
+@pytest.mark.parametrize("method", ["ack_message", "requeue_message"])
+def test_queue_consumer_survives_a_reset_socket_while_settling(method):
+    """Found by scenario 5: the RPC reply listener's ack on a reset socket raised
+    ConnectionResetError (nameko only catches amqp's ConnectionError) and nameko
+    killed the whole service."""
+    from nameko.messaging import QueueConsumer
+
+    m = mock.Mock(properties={"message_id": "r1"})
+    m.ack.side_effect = m.requeue.side_effect = ConnectionResetError(104, "reset by peer")
+    getattr(QueueConsumer, method)(object.__new__(QueueConsumer), m)  # no exception
