@@ -44,9 +44,18 @@ def make_stack(chaos_dir, request):
 
     yield make
     for stack in made:
-        dump_stack_artifacts(stack)  # metrics and dead letters, for the PII scan
-        stack.stop_all()
-        stack.vhost.drop()
+        teardown_stack(stack)
+
+
+def teardown_stack(stack):
+    """Dump metrics and dead letters (for the PII scan), stop, drop the vhost —
+    once. Tests whose broker or proxy goes away call it before that happens."""
+    if getattr(stack, "torn_down", False):
+        return
+    stack.torn_down = True
+    dump_stack_artifacts(stack)
+    stack.stop_all()
+    stack.vhost.drop()
 
 
 def pytest_terminal_summary(terminalreporter):

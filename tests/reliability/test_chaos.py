@@ -22,6 +22,7 @@ import requests
 from services.common.auth import mint_token
 from services.common.cli.rpc_client import cluster
 from services.common.config import ROOT
+from tests.reliability.conftest import teardown_stack
 from tests.reliability.figures import Meter, converge, measure
 from tests.reliability.stack import BROKER, free_port, metric_sum, scaled, scrape, wait_for
 from tests.reliability.workload import Workload
@@ -312,6 +313,7 @@ def test_9_network_cut_longer_than_heartbeat(make_stack, chaos_dir):
                               upstream], cwd=str(ROOT), stdout=subprocess.PIPE, text=True)
     try:
         proxy.stdout.readline()
+        stack = None
         heartbeat = 5
         stack = make_stack("s9", heartbeat=heartbeat)
         via_proxy = stack.amqp_uri.replace(f":{upstream}/", f":{port}/")
@@ -335,6 +337,8 @@ def test_9_network_cut_longer_than_heartbeat(make_stack, chaos_dir):
         assert_clean(fig)
         assert_kpis_match_sources(stack)
     finally:
+        if stack is not None:
+            teardown_stack(stack)  # while the proxy still carries their connections
         proxy.terminate()
         proxy.wait(10)
 
@@ -345,6 +349,7 @@ def test_5_broker_restart_under_load(make_stack):
     if not available():
         unavailable("rabbitmq-server", "not installed: no private node for the broker restart")
     broker = PrivateBroker().start()
+    stack = None
     try:
         stack = make_stack("s5", base=broker.uri, node=NODE, rpc_timeout=4)
         stack.start(*SERVICES, "customers_gateway")
@@ -380,4 +385,6 @@ def test_5_broker_restart_under_load(make_stack):
         assert load.max_call <= 5 + 5, f"an RPC hung for {load.max_call:.1f}s"
         assert_kpis_match_sources(stack)
     finally:
+        if stack is not None:
+            teardown_stack(stack)  # before its broker goes away
         broker.stop()
