@@ -91,6 +91,27 @@ def migrate(services: list[str] = typer.Argument(None)):
             console.print(f"migrated {service}")
 
 
+IMPORT_IN_FLIGHT = 2  # chunks sent before the first answer: the service works while we wait
+
+
+def _pipelined(method, rows, chunk, depth=IMPORT_IN_FLIGHT):
+    """Send chunks with up to ``depth`` in flight; yield (start, size, reply) in
+    file order. A chunk that shares a USCC with one still in flight waits for it,
+    so a company repeated across chunks is created once, then updated (as a
+    serial import would)."""
+    in_flight = []  # (start, size, usccs, reply)
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        usccs = {(r.get("uscc") or "").strip().upper() for r in part} - {""}
+        while in_flight and (len(in_flight) >= depth
+                             or any(usccs & f[2] for f in in_flight)):
+            first = in_flight.pop(0)
+            yield first[0], first[1], first[3]
+        in_flight.append((start, len(part), usccs, method.call_async(part)))
+    for start, size, _usccs, reply in in_flight:
+        yield start, size, reply
+
+
 @import_app.command("customers")
 def import_customers(file: Path, report: Path = typer.Option(None, help="per-row errors CSV"),
                      chunk: int = typer.Option(500), as_user: str = typer.Option(None)):
@@ -103,14 +124,17 @@ def import_customers(file: Path, report: Path = typer.Option(None, help="per-row
     columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with cluster(_cfg(), actor, timeout=300) as rpc, Progress(*columns, console=console) as bar:
         task = bar.add_task("rows", total=len(rows))
-        for start in range(0, len(rows), chunk):
-            part = rows[start:start + chunk]
-            result = rpc.customers.import_customers(part)
+
+        def settle(start, size, reply):
+            result = reply.result()
             totals["created"] += result["created"]
             totals["updated"] += result["updated"]
             totals["errors"] += [{"row": e["row"] + start, "fields": e["fields"]}
                                  for e in result["errors"]]
-            bar.advance(task, len(part))
+            bar.advance(task, size)
+
+        for start, size, reply in _pipelined(rpc.customers.import_customers, rows, chunk):
+            settle(start, size, reply)
     report = report or file.with_suffix(".errors.csv")
     with report.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
