@@ -5,6 +5,8 @@ The algorithm is pinned from config (never taken from the token header), so
 required; issuer and audience are checked.
 """
 import datetime as dt
+import time
+from collections import OrderedDict
 
 import jwt
 
@@ -37,12 +39,48 @@ def mint_token(config, user, role="staff", department="sales", name=None, ttl_mi
     return jwt.encode(claims, key, algorithm=s["algorithm"])
 
 
-def verify_token(config, token):
-    """Return the actor dict for a valid token, else raise Unauthorized."""
+VERIFIED_CACHE_SIZE = 4096
+
+
+def verify_token(config, token, now=None):
+    """Return the actor dict for a valid token, else raise Unauthorized.
+
+    A token whose signature and claims were verified once is remembered (bounded
+    LRU, keyed by the exact token and the verifying settings) with its time
+    window, so a user's next requests skip the signature check; the window
+    (``nbf``/``iat``/``exp``) is checked again on every request."""
     s = jwt_settings(config)
+    settings = (s["algorithm"], s["key"], s["issuer"], s["audience"])
+    now = time.time() if now is None else now
+    hit = _verified.get((token, settings))
+    if hit is not None:
+        not_before, expires, actor = hit
+        if now >= expires + LEEWAY:
+            del _verified[(token, settings)]
+            raise Unauthorized("token expired")
+        if now < not_before - LEEWAY:
+            raise Unauthorized("invalid token: not yet valid")
+        _verified.move_to_end((token, settings))
+        return _copy(actor)
+    actor, window = _verify(s, token)
+    _verified[(token, settings)] = (*window, actor)
+    if len(_verified) > VERIFIED_CACHE_SIZE:
+        _verified.popitem(last=False)
+    return _copy(actor)
+
+
+def _copy(actor):
+    return dict(actor, roles=list(actor["roles"]))
+
+
+LEEWAY = 0  # seconds; PyJWT's default
+_verified = OrderedDict()  # (token, settings) -> (not_before, expires, actor)
+
+
+def _verify(s, token):
     try:
         claims = jwt.decode(token, s["key"], algorithms=[s["algorithm"]],
-                            audience=s["audience"], issuer=s["issuer"],
+                            audience=s["audience"], issuer=s["issuer"], leeway=LEEWAY,
                             options={"require": ["exp", "iat", "sub"]})
     except jwt.ExpiredSignatureError:
         raise Unauthorized("token expired") from None
@@ -51,8 +89,10 @@ def verify_token(config, token):
     roles = claims.get("roles") or []
     if not isinstance(roles, list) or not set(roles) <= set(ROLES) or not roles:
         raise Unauthorized("invalid token: roles")
-    return {"id": str(claims["sub"]), "roles": roles, "department": claims.get("department"),
-            "name": claims.get("name"), "region": claims.get("region")}
+    actor = {"id": str(claims["sub"]), "roles": roles, "department": claims.get("department"),
+             "name": claims.get("name"), "region": claims.get("region")}
+    not_before = max(float(claims.get("nbf", float("-inf"))), float(claims["iat"]))
+    return actor, (not_before, float(claims["exp"]))
 
 
 def bearer(request):

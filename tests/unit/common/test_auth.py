@@ -49,3 +49,37 @@ def test_algorithm_is_pinned():
     token = jwt.encode(claims, CFG["JWT"]["key"], algorithm="HS512")
     with pytest.raises(Unauthorized):
         verify_token(CFG, token)
+
+
+def test_a_remembered_token_still_expires():
+    now = dt.datetime.now(dt.timezone.utc)
+    token = mint_token(CFG, "u-cache", now=now, ttl_minutes=1)
+    assert verify_token(CFG, token)["id"] == "u-cache"  # verified, then remembered
+    later = (now + dt.timedelta(minutes=1, seconds=1)).timestamp()
+    with pytest.raises(Unauthorized, match="expired"):
+        verify_token(CFG, token, now=later)
+
+
+def test_a_remembered_token_is_not_valid_before_its_window():
+    now = dt.datetime.now(dt.timezone.utc)
+    key = CFG["JWT"]["key"]
+    claims = {"sub": "u-nbf", "roles": ["staff"], "iat": now, "iss": "kehu-crm",
+              "aud": "kehu-crm", "exp": now + dt.timedelta(hours=1)}
+    token = jwt.encode(claims, key, algorithm="HS256")
+    verify_token(CFG, token)
+    with pytest.raises(Unauthorized):
+        verify_token(CFG, token, now=(now - dt.timedelta(minutes=5)).timestamp())
+
+
+def test_a_remembered_token_is_checked_again_under_other_settings():
+    token = mint_token(CFG, "u-rot")
+    verify_token(CFG, token)
+    rotated = dict(CFG, JWT=dict(CFG["JWT"], key="a-rotated-key-a-rotated-key-a-rotated"))
+    with pytest.raises(Unauthorized):
+        verify_token(rotated, token)
+
+
+def test_callers_cannot_change_the_remembered_actor():
+    token = mint_token(CFG, "u-mut", "staff")
+    verify_token(CFG, token)["roles"].append("manager")
+    assert verify_token(CFG, token)["roles"] == ["staff"]
