@@ -8,6 +8,7 @@ import tempfile
 import time
 
 from tests.reliability.stack import rabbitmqctl
+from tests.support.infra import broker_reachable
 
 NODE = "chaos@localhost"
 PORT = 5712
@@ -53,8 +54,8 @@ class PrivateBroker:
         deadline = time.time() + timeout
         while True:  # the node registers with epmd a few seconds after -detached returns
             r = rabbitmqctl("await_startup", node=NODE, timeout=timeout)
-            if r.returncode == 0:
-                return self
+            if r.returncode == 0 and broker_reachable(f"{self.uri}/"):
+                return self  # booted and its AMQP listener answers
             if time.time() > deadline:
                 raise RuntimeError(f"private RabbitMQ node did not start: {r.stderr[-500:]}")
             time.sleep(1)
