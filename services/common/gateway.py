@@ -22,6 +22,7 @@ from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
+import services.common.amqp_settle  # noqa: F401 - nameko settles survive a reset socket
 from services.common import metrics
 from services.common.actors import CurrentActor
 from services.common.auth import bearer, verify_token

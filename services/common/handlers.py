@@ -26,8 +26,9 @@ from kombu import Producer
 from nameko.containers import ContainerBeingKilled
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
-from nameko.messaging import Consumer, QueueConsumer
+from nameko.messaging import Consumer
 
+import services.common.amqp_settle  # noqa: F401 - nameko settles survive a reset socket
 from services.common import metrics
 from services.common.contract_bus import consumer_queue_obj, dlq_obj
 from services.contract import CONSUMERS, bus_settings, queue_name
@@ -40,33 +41,6 @@ ATTEMPTS_HEADER = "x-crm-attempts"
 # The broker redelivers the unsettled message; the inbox absorbs the repeat.
 _CONNECTION_LOST = (OSError, AmqpConnectionError)
 STOP_GRACE = 20  # seconds stop() waits for admitted events to settle
-
-
-def _tolerate_lost_connection(settle):
-    """nameko's ``QueueConsumer.ack_message`` / ``requeue_message`` skip a
-    message whose connection is gone but only catch amqp's ``ConnectionError``;
-    a reset socket raises ``OSError`` (``ConnectionResetError``) instead, which
-    escaped e.g. the RPC reply listener's ack (every ``RpcProxy``) and killed the
-    whole service ("killing <ServiceContainer [sales]> due to [Errno 104]"),
-    found by chaos scenario 5. Same meaning, same handling: the broker has
-    already reclaimed the message."""
-    if getattr(settle, "_crm_tolerant", False):
-        return settle
-
-    def tolerant(self, message):
-        try:
-            return settle(self, message)
-        except _CONNECTION_LOST as exc:
-            log.warning("connection lost while settling message %s (%r): the broker "
-                        "redelivers it", message.properties.get("message_id"), exc)
-            return None
-
-    tolerant._crm_tolerant = True
-    return tolerant
-
-
-QueueConsumer.ack_message = _tolerate_lost_connection(QueueConsumer.ack_message)
-QueueConsumer.requeue_message = _tolerate_lost_connection(QueueConsumer.requeue_message)
 
 
 class PoisonEvent(Exception):

@@ -83,6 +83,8 @@ def test_queue_consumer_survives_a_reset_socket_while_settling(method):
     killed the whole service."""
     from nameko.messaging import QueueConsumer
 
+    import services.common.gateway  # noqa: F401 - gateways get the patch too
+    assert getattr(QueueConsumer.ack_message, "_crm_tolerant", False)
     m = mock.Mock(properties={"message_id": "r1"})
     m.ack.side_effect = m.requeue.side_effect = ConnectionResetError(104, "reset by peer")
     getattr(QueueConsumer, method)(object.__new__(QueueConsumer), m)  # no exception
