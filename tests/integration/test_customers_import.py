@@ -6,15 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from services.common.actors import Actor
-from services.common.db import GreenLock, is_sqlite, make_engine, make_sessionmaker
-from services.common.relay import Relay
-from services.common.uow import Database
 from services.contract.events import validate_event
 from services.customers import commands
 from services.customers.models import Base, Customer, HistoryEntry
 from services.customers.service import CustomersService
 from tests.support import data
-from tests.support.fixtures import actor
+from tests.support.fixtures import actor, offline_database
 
 pytestmark = pytest.mark.integration
 M = actor("im-m1", "manager", "management")
@@ -28,16 +25,9 @@ def _service(module_services):
 
 @pytest.fixture(scope="module")
 def db(config):
-    url = config["DB_URIS"]["customers"]
-    d = Database(Base)
-    d.service_name = "customers"
-    d.engine = make_engine(url)
-    d.Session = make_sessionmaker(d.engine)
-    d.lock = GreenLock(is_sqlite(url))
-    d.relay = Relay("customers", Base.Outbox, d.Session, d.lock, config["AMQP_URI"],
-                    postgres=not is_sqlite(url))  # never started: the service's relay sends
-    yield d
-    d.engine.dispose()
+    """The customers database of this run, in-process (its relay is never started)."""
+    with offline_database(config, "customers", Base) as d:
+        yield d
 
 
 def _row(i, **over):

@@ -4,21 +4,15 @@ import pytest
 
 from services.common.actors import Actor
 from services.common.db import (
-    GreenLock,
     ReadOnlyError,
-    is_sqlite,
-    make_engine,
-    make_sessionmaker,
 )
 from services.common.errors import NotFound
-from services.common.relay import Relay
-from services.common.uow import Database
 from services.customers import repository as repo
 from services.customers.models import Base
 from services.customers.schemas import CustomerOutSchema, dump_customer
 from services.customers.service import CustomersService
 from tests.support import data
-from tests.support.fixtures import actor
+from tests.support.fixtures import actor, offline_database
 
 pytestmark = pytest.mark.integration
 U1, M = actor("rd-u1"), actor("rd-m1", "manager", "management")
@@ -32,16 +26,8 @@ def _service(module_services):
 @pytest.fixture(scope="module")
 def db(config):
     """The customers database of this run, in-process (its relay is never started)."""
-    url = config["DB_URIS"]["customers"]
-    d = Database(Base)
-    d.service_name = "customers"
-    d.engine = make_engine(url)
-    d.Session = make_sessionmaker(d.engine)
-    d.lock = GreenLock(is_sqlite(url))
-    d.relay = Relay("customers", Base.Outbox, d.Session, d.lock, config["AMQP_URI"],
-                    postgres=not is_sqlite(url))
-    yield d
-    d.engine.dispose()
+    with offline_database(config, "customers", Base) as d:
+        yield d
 
 
 def _orm(db, cid, who):

@@ -155,3 +155,21 @@ def module_gateway(module_services):
 
     return start
 
+
+@contextlib.contextmanager
+def offline_database(config, service, base):
+    """A service's ``Database`` provider set up in the test process exactly as its
+    container would (engine, sessions, lock, relay) but never started: the
+    running service's own relay sends what is written through it."""
+    from types import SimpleNamespace
+
+    from services.common.uow import Database
+
+    db = Database(base)
+    db.container = SimpleNamespace(service_name=service, config=config)
+    db.setup()
+    try:
+        yield db
+    finally:
+        db.engine.dispose()
+
