@@ -1,5 +1,6 @@
-"""Errors service_desk declares (the kit's, registered for RPC callers)."""
+"""Errors service_desk declares: every declared error of the kit (registered for RPC callers)."""
 from services.common.errors import (
+    DECLARED,
     Conflict,
     Forbidden,
     NotFound,
@@ -8,7 +9,7 @@ from services.common.errors import (
     ValidationError,
 )
 
-EXPECTED = (ValidationError, NotFound, Conflict, Forbidden, PayloadTooLarge, ServiceUnavailable)
+EXPECTED = DECLARED
 
 __all__ = ["Conflict", "Forbidden", "NotFound", "PayloadTooLarge", "ServiceUnavailable",
            "ValidationError", "EXPECTED"]
