@@ -70,10 +70,16 @@ def test_make_run_stack(amqp_uri, tmp_path):
         r = requests.patch(f"{base}/customers/{cid}", json={"needs": "e2e 更新"}, headers=h,
                            timeout=10)
         assert r.status_code == 200 and r.json()["needs"] == "e2e 更新" and r.json()["version"] == 3
-        metrics = requests.get("http://127.0.0.1:9401/metrics", timeout=5).text
-        for method in ("create_customer", "add_tags", "list_customers", "update_customer"):
-            assert re.search(rf'crm_entrypoint_calls_total{{kind="rpc",method="{method}",'
-                             r'outcome="success",service="customers"} [1-9]', metrics), method
+        # nameko sends the RPC reply before dependencies' worker_result runs, so the last
+        # call's counter may land a moment after its HTTP answer: scrape until it shows
+        missing, deadline = None, time.time() + 10
+        while missing != [] and time.time() < deadline:
+            metrics = requests.get("http://127.0.0.1:9401/metrics", timeout=5).text
+            missing = [m for m in ("create_customer", "add_tags", "list_customers", "update_customer")
+                       if not re.search(rf'crm_entrypoint_calls_total{{kind="rpc",method="{m}",'
+                                        r'outcome="success",service="customers"} [1-9]', metrics)]
+            time.sleep(0.2)
+        assert missing == [], missing
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
