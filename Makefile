@@ -55,9 +55,11 @@ lint: install  ## ruff
 
 bench: install  ## benchmarks against the real stack → bench/results/latest.{json,md}
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; } || echo "wrk is not installed (apt-get install wrk): the HTTP figures (R3) will be reported as errors"
+	$(BIN)/pip install -q -e ".[test,bench]"
 	$(BIN)/python -m bench
 
 bench-quick: install
+	$(BIN)/pip install -q -e ".[test,bench]"
 	$(BIN)/python -m bench --quick
 
 chaos: install  ## the full fault-injection suite (make test runs a short version)
