@@ -1,6 +1,9 @@
 """sales' write operations. Each runs inside the caller's unit of work, emits its
 events to the outbox and never commits; no RPC happens here (callers make their
 RPC calls before opening the unit of work)."""
+from types import SimpleNamespace
+
+from services.common.db import raw_cursor, raw_insert, wrap_dbapi_error
 from services.common.errors import Conflict, Forbidden, validation_error
 from services.sales import domain
 from services.sales import repository as repo
@@ -30,20 +33,57 @@ def owner_for(actor, requested, what):
 
 
 # --- leads ----------------------------------------------------------------------------
-def create_lead(uow, actor, data, when, customer=None):
+LEADS = Lead.__table__
+# every column but the id: a new lead's record starts with all of them NULL (the ORM's
+# column defaults only fill created_at / updated_at, which create_lead always gives)
+_LEAD_COLUMNS = tuple(c.key for c in LEADS.c if not c.primary_key)
+
+
+def new_lead_record(actor, data, when, customer=None):
+    """The row of a new lead (no I/O): owner, status and the customer's facts.
+    Raises ValidationError (staff naming another owner)."""
     # staff own the leads they create; a manager's lead without owner_id waits for
     # assign_lead (rules or by hand)
+    data = dict(data)
     requested = data.pop("owner_id", None)
     owner = requested if actor.is_manager else owner_for(actor, requested, "leads")
     if customer:  # existing customer: take its name / region / industry for the rules
         for key, src in (("customer_name", "name"), ("region", "region"),
                          ("industry_code", "industry_code")):
             data[key] = data.get(key) or customer.get(src)
-    lead = Lead(**data, owner_id=owner, status="following_up" if owner else "new",
-                assignment_rule="manual" if owner else None,
-                assigned_at=when if owner else None, created_at=when, updated_at=when)
-    uow.session.add(lead)
-    uow.session.flush()
+    unknown = set(data) - set(_LEAD_COLUMNS)
+    if unknown:  # what Lead(**data) refused
+        raise TypeError(f"not lead columns: {sorted(unknown)}")
+    record = dict.fromkeys(_LEAD_COLUMNS)
+    record.update(data)
+    record.update(owner_id=owner, status="following_up" if owner else "new",
+                  assignment_rule="manual" if owner else None,
+                  assigned_at=when if owner else None, created_at=when, updated_at=when)
+    return record
+
+
+def create_lead(uow, actor, data, when, customer=None):
+    """One new lead → a read-only view of it (the attributes of a ``Lead``)."""
+    return insert_lead(uow, new_lead_record(actor, data, when, customer), when)
+
+
+def insert_lead(uow, record, when):
+    """Write a ``new_lead_record`` with one Core insert on the transaction's raw cursor
+    (``raw_insert``: the columns' own bind processors, the same row an ORM flush
+    writes) and queue ``lead_created`` in the same transaction → a read-only view of
+    the lead (the attributes of a ``Lead``). A refused row raises SQLAlchemy's
+    exception class (IntegrityError, DataError…); the caller's unit of work rolls back."""
+    record = dict(record)
+    conn = uow.connection
+    cursor = raw_cursor(conn)
+    try:
+        raw_insert(LEADS, conn.dialect, returning=("id",)).execute(cursor, record)
+        record["id"] = cursor.fetchone()[0]
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise wrap_dbapi_error(exc, conn, "INSERT INTO leads") from exc
+    finally:
+        cursor.close()
+    lead = SimpleNamespace(**record)
     uow.emit("lead_created", repo.lead_event(lead), when)
     return lead
 

@@ -248,6 +248,37 @@ class LeadOutSchema(Schema):
     updated_at = fields.AwareDateTime()
 
 
+# the hot path (create_lead): a hand-written equivalent of LeadOutSchema().dump, the same
+# dict for a ``repository.lead_output`` dict (tests/unit/sales/test_fast_lead.py compares
+# the two); marshmallow's dump was ~10 % of a create_lead's own CPU
+def _int(v):
+    return None if v is None else int(v)
+
+
+def _text(v):
+    return None if v is None else str(v)
+
+
+def _iso(v):
+    return None if v is None else v.isoformat()
+
+
+def dump_lead(lead):
+    g = lead.__getitem__
+    return {
+        "id": _int(g("id")), "source": _text(g("source")), "status": _text(g("status")),
+        "customer_id": _int(g("customer_id")), "customer_name": _text(g("customer_name")),
+        "contact_name": _text(g("contact_name")), "contact_mobile": _text(g("contact_mobile")),
+        "contact_email": _text(g("contact_email")), "need": _text(g("need")),
+        "region": _text(g("region")), "industry_code": _text(g("industry_code")),
+        "campaign_id": wire_id(g("campaign_id")), "participant_id": wire_id(g("participant_id")),
+        "owner_id": _text(g("owner_id")), "assignment_rule": _text(g("assignment_rule")),
+        "assigned_at": _iso(g("assigned_at")), "disqualify_reason": _text(g("disqualify_reason")),
+        "opportunity_id": _int(g("opportunity_id")), "closed_at": _iso(g("closed_at")),
+        "created_at": _iso(g("created_at")), "updated_at": _iso(g("updated_at")),
+    }
+
+
 class RuleOutSchema(RuleSchema):
     class Meta:
         unknown = RAISE
