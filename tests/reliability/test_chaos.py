@@ -345,13 +345,13 @@ def test_9_network_cut_longer_than_heartbeat(make_stack, chaos_dir):
 
 # 5 ----------------------------------------------------------------------------------------
 def test_5_broker_restart_under_load(make_stack):
-    from tests.reliability.broker import NODE, PrivateBroker, available
+    from tests.reliability.broker import PrivateBroker, available
     if not available():
         unavailable("rabbitmq-server", "not installed: no private node for the broker restart")
     broker = PrivateBroker().start()
     stack = None
     try:
-        stack = make_stack("s5", base=broker.uri, node=NODE, rpc_timeout=4)
+        stack = make_stack("s5", base=broker.uri, node=broker.node, rpc_timeout=4)
         stack.start(*SERVICES, "customers_gateway")
         meter = Meter(stack)
         load = Workload(stack.config(), "s5", concurrency=6, rpc_timeout=5)
