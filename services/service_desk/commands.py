@@ -35,7 +35,9 @@ def _entry(ticket, actor, when, kind, text=None, **extra):
 # --- tickets ------------------------------------------------------------------
 def open_ticket(uow, actor, data, when):
     session = uow.session
-    assignee = domain.pick_agent(repo.active_agents(session), repo.open_loads(session),
+    agents = repo.active_agents(session)
+    # the loads only matter when someone is on the roster (a count over open tickets)
+    assignee = domain.pick_agent(agents, repo.open_loads(session) if agents else {},
                                  data.get("category"))
     if assignee is None and not actor.is_manager:
         assignee = actor.id  # no roster yet: the agent who took the call keeps it
