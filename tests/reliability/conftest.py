@@ -25,6 +25,22 @@ def chaos_dir():
     return Path(tempfile.mkdtemp(prefix="crm-chaos-"))
 
 
+def new_stack(chaos_dir, tag, base=None, node=None, **kw):
+    """A prepared Stack on a vhost of its own (nothing started yet)."""
+    base = base or BROKER
+    if not broker_reachable(f"{base}/"):
+        unavailable("RabbitMQ", f"cannot connect to {base}")
+    vhost = Vhost(tag.replace("_", "-"), node=node, base=base)
+    uri = vhost.create()
+    stack = Stack(chaos_dir / tag, uri, **kw)
+    stack.vhost = vhost
+    try:
+        return stack.prepare()
+    except BaseException:
+        vhost.drop()
+        raise
+
+
 @pytest.fixture
 def make_stack(chaos_dir, request):
     """make_stack(tag, **Stack kwargs) -> prepared Stack on its own vhost."""
@@ -32,18 +48,23 @@ def make_stack(chaos_dir, request):
 
     def make(tag=None, base=None, node=None, **kw):
         tag = tag or request.node.name.split("[")[0].replace("test_", "")[:20]
-        base = base or BROKER
-        if not broker_reachable(f"{base}/"):
-            unavailable("RabbitMQ", f"cannot connect to {base}")
-        vhost = Vhost(tag.replace("_", "-"), node=node, base=base)
-        uri = vhost.create()
-        stack = Stack(chaos_dir / tag, uri, **kw)
-        stack.vhost = vhost
+        stack = new_stack(chaos_dir, tag, base=base, node=node, **kw)
         made.append(stack)
-        return stack.prepare()
+        return stack
 
     yield make
     for stack in made:
+        teardown_stack(stack)
+
+
+@pytest.fixture(scope="class")
+def shared_stack(chaos_dir):
+    """One whole stack for the scenarios of a test class (each measures its own
+    window of it, see ``figures.Window``); torn down after the class's last test."""
+    stack = new_stack(chaos_dir, "shared")
+    try:
+        yield stack
+    finally:
         teardown_stack(stack)
 
 

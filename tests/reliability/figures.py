@@ -79,7 +79,7 @@ def converge(stack, timeout=120, extra_ids=()):
         if stack.unsent():
             return False
         inbox, *_ = stack.applied()
-        want = set(stack.committed()) | set(extra_ids)
+        want = set(stack.committed()) | set(extra_ids) | set(getattr(stack, "extra_ids", ()))
         return want <= set(inbox) and stack.queue_depth("reporting") == 0
 
     try:
@@ -88,17 +88,50 @@ def converge(stack, timeout=120, extra_ids=()):
         pass
 
 
-def measure(name, stack, meter=None, extra_ids=(), expect_dlq=0, **extra):
-    committed = set(stack.committed()) | set(extra_ids)
+class Window:
+    """One scenario's share of a stack that several scenarios use in turn: the
+    events committed since it began, the duplicates counted since, its time.
+    ``measure(..., window=w)`` reports committed / applied / redeliveries /
+    max lag of the window alone, while lost and duplicated stay counted over the
+    whole stack (a superset: an event of an earlier scenario lost or applied twice
+    later still fails this one). Events a scenario injects without an outbox row
+    go to ``stack.extra_ids`` so later windows count them as committed."""
+
+    def __init__(self, stack, meter):
+        self.stack = stack
+        self.meter = meter
+        self.before = set(stack.committed()) | set(getattr(stack, "extra_ids", ()))
+        self.dup_before = meter.duplicates()
+        self.began = time.time()
+
+    def committed(self):
+        """{event_id: envelope} the sources committed since the window began."""
+        return {k: v for k, v in self.stack.committed().items() if k not in self.before}
+
+
+def lags(stack):
+    """{event_id: lag_seconds} of reporting's event log."""
+    with stack._db("reporting") as db:
+        return dict(db.execute("SELECT event_id, lag_seconds FROM event_log"))
+
+
+def measure(name, stack, meter=None, extra_ids=(), expect_dlq=0, window=None, **extra):
+    stack.extra_ids = set(getattr(stack, "extra_ids", ())) | set(extra_ids)
+    committed = set(stack.committed()) | stack.extra_ids  # the whole stack
     inbox, rows, distinct, lag = stack.applied()
     applied = set(inbox)
+    mine = committed - window.before if window else committed
+    if window:
+        lag = max((v or 0.0 for k, v in lags(stack).items() if k in mine), default=0.0)
+    began = window.began if window else meter.began if meter else None
+    redeliveries = meter.duplicates() if meter else 0
     fig = Figures(
-        scenario=name, committed=len(committed), applied=len(applied & committed),
+        scenario=name, committed=len(mine), applied=len(applied & mine),
         lost=len(committed - applied),
         duplicated=(rows - distinct) + (len(inbox) - len(applied)) + len(applied - committed),
-        redeliveries=meter.duplicates() if meter else 0,
+        redeliveries=redeliveries - (window.dup_before if window else 0),
         dlq=dlq_depth(stack.amqp_uri), max_lag=float(lag),
-        seconds=time.time() - meter.began if meter else 0.0, extra=extra)
+        seconds=time.time() - began if began else 0.0, extra=extra)
     FIGURES.append(fig)
     print("\n" + fig.line())
     return fig

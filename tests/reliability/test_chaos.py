@@ -23,7 +23,7 @@ from services.common.auth import mint_token
 from services.common.cli.rpc_client import cluster
 from services.common.config import ROOT
 from tests.reliability.conftest import teardown_stack
-from tests.reliability.figures import Meter, converge, measure
+from tests.reliability.figures import Meter, Window, converge, measure
 from tests.reliability.stack import BROKER, free_port, metric_sum, scaled, scrape, wait_for
 from tests.reliability.workload import Workload
 from tests.support.infra import unavailable
@@ -58,21 +58,6 @@ def assert_clean(fig, dlq=0):
     assert fig.dlq == dlq, fig.line()
 
 
-# 1 ----------------------------------------------------------------------------------------
-def test_1_baseline_no_faults(make_stack):
-    stack = make_stack("s1").start(*SERVICES)
-    meter = Meter(stack)
-    load = Workload(stack.config(), "s1", users=4, concurrency=6)
-    load.run(scaled(10_000, 100))
-    converge(stack, timeout=max(60, scaled(600)))
-    fig = measure("1 baseline", stack, meter, writes=sum(load.outcomes.values()),
-                  rpc_errors=sum(v for k, v in load.outcomes.items() if k != "ok"))
-    assert_clean(fig)
-    assert sum(load.outcomes.values()) == scaled(10_000, 100)  # the issue's size at scale 1
-    assert load.outcomes["ok"] > 0 and set(load.outcomes) == {"ok"}, load.errors[:5]
-    assert_kpis_match_sources(stack)
-
-
 def publish_raw(amqp_uri, envelopes):
     """Publish envelopes as a source's relay would (confirms, persistent)."""
     from kombu import Connection, Producer
@@ -99,21 +84,149 @@ def unacked(stack):
     return total
 
 
-# 2 ----------------------------------------------------------------------------------------
-def test_2_reporting_down_while_events_published(make_stack):
-    stack = make_stack("s2").start("customers", "sales", "service_desk")
-    meter = Meter(stack)
-    load = Workload(stack.config(), "s2", concurrency=6)
-    load.run(scaled(3000, 100))
-    wait_for(lambda: stack.unsent() == 0, 60, what="outboxes drained")
-    waiting = stack.queue_depth("reporting")
-    assert waiting >= len(stack.committed()), "events must wait in reporting's queues"
-    assert waiting >= scaled(3000, 100), "the issue's size: 3,000 events while reporting is down"
-    stack.start("reporting")
-    converge(stack, timeout=max(60, scaled(300)))
-    fig = measure("2 reporting-down", stack, meter, waiting_at_start=waiting)
-    assert_clean(fig)
-    assert_kpis_match_sources(stack)
+# 1, 2, 7, 6 -----------------------------------------------------------------------------
+class TestOneStack:
+    """Scenarios 1, 2, 7 and 6 in turn on one whole stack (started once, like the
+    others, and torn down after the last of them). Each measures its own window
+    (``figures.Window``): its committed / applied / redeliveries / max lag are of
+    the events it made; lost and duplicated are counted over the whole stack, and
+    the KPI check compares the whole stack, so sharing can hide nothing. Every
+    scenario also runs alone (``-k``) on a fresh shared stack."""
+
+    @pytest.fixture
+    def on_shared(self, shared_stack):
+        stack = shared_stack
+        if not hasattr(stack, "meter"):
+            stack.meter = Meter(stack)
+        down = [name for name in SERVICES if not stack.alive(name)]
+        if down:
+            stack.start(*down)
+        converge(stack, timeout=60)  # what an earlier scenario left is settled first
+        return stack, stack.meter, Window(stack, stack.meter)
+
+    # 1 ------------------------------------------------------------------------------------
+    def test_1_baseline_no_faults(self, on_shared):
+        stack, meter, window = on_shared
+        load = Workload(stack.config(), "s1", users=4, concurrency=6)
+        load.run(scaled(10_000, 100))
+        converge(stack, timeout=max(60, scaled(600)))
+        fig = measure("1 baseline", stack, meter, window=window,
+                      writes=sum(load.outcomes.values()),
+                      rpc_errors=sum(v for k, v in load.outcomes.items() if k != "ok"))
+        assert_clean(fig)
+        assert sum(load.outcomes.values()) == scaled(10_000, 100)  # the issue's size at scale 1
+        assert load.outcomes["ok"] > 0 and set(load.outcomes) == {"ok"}, load.errors[:5]
+        assert_kpis_match_sources(stack)
+
+    # 2 ------------------------------------------------------------------------------------
+    def test_2_reporting_down_while_events_published(self, on_shared):
+        stack, meter, window = on_shared
+        meter.bank()
+        rc = stack.kill("reporting", signal.SIGTERM, timeout=30)
+        assert rc == 0, f"reporting exited {rc} on SIGTERM: {stack.tail('reporting')}"
+        load = Workload(stack.config(), "s2", concurrency=6)
+        load.run(scaled(3000, 100))
+        wait_for(lambda: stack.unsent() == 0, 60, what="outboxes drained")
+        waiting = stack.queue_depth("reporting")
+        assert waiting >= len(window.committed()), "events must wait in reporting's queues"
+        assert waiting >= scaled(3000, 100), "the issue's size: 3,000 events waiting"
+        stack.start("reporting")
+        converge(stack, timeout=max(60, scaled(300)))
+        fig = measure("2 reporting-down", stack, meter, window=window, waiting_at_start=waiting)
+        assert_clean(fig)
+        assert_kpis_match_sources(stack)
+
+    # 7 ------------------------------------------------------------------------------------
+    def test_7_resent_and_day_replayed_twice(self, on_shared):
+        stack, meter, window = on_shared
+        load = Workload(stack.config(), "s7", concurrency=6)
+        load.run(scaled(2000, 100))
+        converge(stack, timeout=max(60, scaled(300)))
+        before = reporting_kpis(stack)
+        dup_before = meter.duplicates()
+        committed = list(window.committed().values())  # this scenario's day, as when alone
+        resent = random.sample(committed, max(1, len(committed) // 10))
+        today = dt.datetime.now(dt.UTC).date().isoformat()
+        day = [e for e in committed if e["occurred_at"].startswith(today)]
+        publish_raw(stack.amqp_uri, resent)
+        publish_raw(stack.amqp_uri, day)
+        publish_raw(stack.amqp_uri, day)
+        injected = len(resent) + 2 * len(day)
+        wait_for(lambda: meter.duplicates() - dup_before >= injected, max(60, scaled(600)), 0.5,
+                 "every injected duplicate counted")
+        after = reporting_kpis(stack)
+        fig = measure("7 resend+replay", stack, meter, window=window, injected=injected,
+                      counted=meter.duplicates() - dup_before)
+        assert_clean(fig)
+        assert meter.duplicates() - dup_before == injected
+        assert after == before, "KPI difference must be 0"
+        assert_kpis_match_sources(stack)
+
+    # 6 ------------------------------------------------------------------------------------
+    def test_6_poison_event_dead_lettered_then_replayed(self, on_shared):
+        from services.contract import queue_name
+        from services.reporting import domain
+        from tests.reliability.figures import dlq_depth
+        stack, meter, window = on_shared
+        assert stack.delivery_limit == 3
+        assert dlq_depth(stack.amqp_uri) == 0
+
+        def retries():
+            return metric_sum(scrape(stack.ports["reporting"]), "crm_events_retried_total")
+
+        retried_before = retries()
+        load = Workload(stack.config(), "s6", concurrency=6)
+        load.run(scaled(1000, 60) // 2)
+        converge(stack, timeout=60)
+        good = [e for e in window.committed().values() if e["type"] == "opportunity_created"]
+        if not good:
+            load.run(20)
+            converge(stack, timeout=60)
+            good = [e for e in window.committed().values() if e["type"] == "opportunity_created"]
+        poison = json.loads(json.dumps(good[0]))
+        poison["event_id"] = str(uuid.uuid4())
+        oid = poison["data"]["opportunity_id"]
+        poison["data"]["opportunity_id"] = (oid + 10**9) if isinstance(oid, int) else f"{oid}-p"
+        kind, entity_id = domain.entity_of(poison)
+        # The poison: a corrupt row of the same entity in reporting's event log makes every
+        # apply of it fail (the fold cannot read it) until an operator removes it (the "fix").
+        db = sqlite3.connect(str(stack.dir / "reporting.db"), timeout=30)
+        db.execute("INSERT INTO event_log (event_id, source, type, occurred_at, envelope, "
+                   "entity_kind, entity_id, applied_at, lag_seconds) VALUES "
+                   "(?, 'sales', 'opportunity_created', '2026-01-01 00:00:00', '{}', ?, ?, "
+                   "'2026-01-01 00:00:00', 0)", (str(uuid.uuid4()), kind, str(entity_id)))
+        db.commit()
+        publish_raw(stack.amqp_uri, [poison])
+        load.run(scaled(1000, 60) - scaled(1000, 60) // 2)  # the rest of the good ones
+        queue = queue_name("sales", "opportunity_created", "reporting", "apply_event")
+        wait_for(lambda: dlq_depth(stack.amqp_uri) == 1, 60, what="poison dead-lettered")
+        converge(stack, timeout=60)
+        inbox, *_ = stack.applied()
+        good_ids = set(window.committed())
+        assert len(good_ids) >= scaled(1000, 60), "the issue's size: 1,000 good events"
+        assert good_ids <= set(inbox), "every good event applied despite the poison"
+        assert poison["event_id"] not in inbox
+
+        def alert():
+            s = scrape(stack.ports["reporting"])
+            return metric_sum(s, "crm_dlq_depth", service="reporting") >= 1
+        wait_for(alert, 45, 1, "crm_dlq_depth alert metric raised")
+        retried = retries() - retried_before
+        # the fix, then `crm dlq replay`
+        db.execute("DELETE FROM event_log WHERE entity_kind = ? AND entity_id = ? AND "
+                   "envelope = '{}'", (kind, str(entity_id)))
+        db.commit()
+        db.close()
+        env = dict(os.environ, AMQP_URI=stack.amqp_uri)
+        out = subprocess.run([CRM, "dlq", "replay", queue], env=env, capture_output=True,
+                             text=True, timeout=60, cwd=str(ROOT))
+        assert out.returncode == 0 and "replayed 1" in out.stdout, out.stdout + out.stderr
+        converge(stack, timeout=60, extra_ids=[poison["event_id"]])
+        fig = measure("6 poison", stack, meter, window=window, extra_ids=[poison["event_id"]],
+                      retries_before_dlq=int(retried), replayed=1)
+        assert_clean(fig)
+        assert retried >= 2, "bounded retries happened before dead-lettering"
+        wait_for(lambda: not alert(), 45, 1, "crm_dlq_depth back to 0")
 
 
 # 3 ----------------------------------------------------------------------------------------
@@ -169,95 +282,6 @@ def test_4_kill9_source_between_commit_and_publish(make_stack):
     assert_clean(fig)
     assert hits > 0, "no kill caught an unsent outbox row"
     assert max(drains) <= 10, drains
-    assert_kpis_match_sources(stack)
-
-
-# 6 ----------------------------------------------------------------------------------------
-def test_6_poison_event_dead_lettered_then_replayed(make_stack):
-    from services.contract import queue_name
-    stack = make_stack("s6", delivery_limit=3).start(*SERVICES)
-    meter = Meter(stack)
-    load = Workload(stack.config(), "s6", concurrency=6)
-    load.run(scaled(1000, 60) // 2)
-    converge(stack, timeout=60)
-    good = [e for e in stack.committed().values() if e["type"] == "opportunity_created"]
-    if not good:
-        load.run(20)
-        converge(stack, timeout=60)
-        good = [e for e in stack.committed().values() if e["type"] == "opportunity_created"]
-    from services.reporting import domain
-    poison = json.loads(json.dumps(good[0]))
-    poison["event_id"] = str(uuid.uuid4())
-    oid = poison["data"]["opportunity_id"]
-    poison["data"]["opportunity_id"] = (oid + 10**9) if isinstance(oid, int) else f"{oid}-p"
-    kind, entity_id = domain.entity_of(poison)
-    # The poison: a corrupt row of the same entity in reporting's event log makes every
-    # apply of it fail (the fold cannot read it) until an operator removes it (the "fix").
-    db = sqlite3.connect(str(stack.dir / "reporting.db"), timeout=30)
-    db.execute("INSERT INTO event_log (event_id, source, type, occurred_at, envelope, "
-               "entity_kind, entity_id, applied_at, lag_seconds) VALUES "
-               "(?, 'sales', 'opportunity_created', '2026-01-01 00:00:00', '{}', ?, ?, "
-               "'2026-01-01 00:00:00', 0)", (str(uuid.uuid4()), kind, str(entity_id)))
-    db.commit()
-    publish_raw(stack.amqp_uri, [poison])
-    load.run(scaled(1000, 60) - scaled(1000, 60) // 2)  # the rest of the good ones
-    queue = queue_name("sales", "opportunity_created", "reporting", "apply_event")
-    from tests.reliability.figures import dlq_depth
-    wait_for(lambda: dlq_depth(stack.amqp_uri) == 1, 60, what="poison dead-lettered")
-    converge(stack, timeout=60)
-    inbox, *_ = stack.applied()
-    good_ids = set(stack.committed())
-    assert len(good_ids) >= scaled(1000, 60), "the issue's size: 1,000 good events"
-    assert good_ids <= set(inbox), "every good event applied despite the poison"
-    assert poison["event_id"] not in inbox
-
-    def alert():
-        s = scrape(stack.ports["reporting"])
-        return metric_sum(s, "crm_dlq_depth", service="reporting") >= 1
-    wait_for(alert, 45, 1, "crm_dlq_depth alert metric raised")
-    retried = metric_sum(scrape(stack.ports["reporting"]), "crm_events_retried_total")
-    # the fix, then `crm dlq replay`
-    db.execute("DELETE FROM event_log WHERE entity_kind = ? AND entity_id = ? AND "
-               "envelope = '{}'", (kind, str(entity_id)))
-    db.commit()
-    db.close()
-    env = dict(os.environ, AMQP_URI=stack.amqp_uri)
-    out = subprocess.run([CRM, "dlq", "replay", queue], env=env, capture_output=True, text=True,
-                         timeout=60, cwd=str(ROOT))
-    assert out.returncode == 0 and "replayed 1" in out.stdout, out.stdout + out.stderr
-    converge(stack, timeout=60, extra_ids=[poison["event_id"]])
-    fig = measure("6 poison", stack, meter, extra_ids=[poison["event_id"]],
-                  retries_before_dlq=int(retried), replayed=1)
-    assert_clean(fig)
-    assert retried >= 2, "bounded retries happened before dead-lettering"
-    wait_for(lambda: not alert(), 45, 1, "crm_dlq_depth back to 0")
-
-
-# 7 ----------------------------------------------------------------------------------------
-def test_7_resent_and_day_replayed_twice(make_stack):
-    stack = make_stack("s7").start(*SERVICES)
-    meter = Meter(stack)
-    load = Workload(stack.config(), "s7", concurrency=6)
-    load.run(scaled(2000, 100))
-    converge(stack, timeout=max(60, scaled(300)))
-    before = reporting_kpis(stack)
-    dup_before = meter.duplicates()
-    committed = list(stack.committed().values())
-    resent = random.sample(committed, max(1, len(committed) // 10))
-    today = dt.datetime.now(dt.UTC).date().isoformat()
-    day = [e for e in committed if e["occurred_at"].startswith(today)]
-    publish_raw(stack.amqp_uri, resent)
-    publish_raw(stack.amqp_uri, day)
-    publish_raw(stack.amqp_uri, day)
-    injected = len(resent) + 2 * len(day)
-    wait_for(lambda: meter.duplicates() - dup_before >= injected, max(60, scaled(600)), 0.5,
-             "every injected duplicate counted")
-    after = reporting_kpis(stack)
-    fig = measure("7 resend+replay", stack, meter, injected=injected,
-                  counted=meter.duplicates() - dup_before)
-    assert_clean(fig)
-    assert meter.duplicates() - dup_before == injected
-    assert after == before, "KPI difference must be 0"
     assert_kpis_match_sources(stack)
 
 
