@@ -6,6 +6,13 @@ row is marked sent only after the broker confirmed it and did not return it
 as unroutable. A crash between publish and mark means the event is published
 again on restart (at-least-once); consumers deduplicate with their inbox.
 
+Confirms are pipelined: a batch is published without waiting between
+messages, then the relay reads the broker's acks (RabbitMQ acks many tags at
+once with ``multiple``) and marks the leading run of confirmed rows. Waiting
+for each confirm before the next publish cost a round trip and two socket
+wake-ups per event. A nack, a return or a timeout ends the run there: the
+rest stays unsent and is published again (the inbox absorbs the repeats).
+
 On PostgreSQL a transaction-scoped advisory lock makes one relay at a time
 publish, so several processes of one service keep the order. On SQLite the
 embedded default runs one process per service.
@@ -47,6 +54,7 @@ class Relay:
         self._conn = None
         self._producer = None
         self._returned = set()
+        self._tag, self._confirms = 0, {}  # last delivery tag sent; tag -> ack/nack/None
         self._lock_key = zlib.crc32(f"outbox-relay:{service}".encode())
 
     # --- lifecycle ----------------------------------------------------------
@@ -104,11 +112,15 @@ class Relay:
     # --- publishing ---------------------------------------------------------
     def _connect(self):
         if self._producer is None:
-            self._conn = Connection(self.amqp_uri, transport_options={"confirm_publish": True},
-                                    connect_timeout=5)
+            self._conn = Connection(self.amqp_uri, connect_timeout=5)
             self._conn.ensure_connection(max_retries=1)
             channel = self._conn.channel()
+            channel.confirm_select()
+            channel.events["basic_ack"].add(lambda tag, multiple: self._settle(tag, multiple, True))
+            channel.events["basic_nack"].add(
+                lambda tag, multiple: self._settle(tag, multiple, False))
             self._producer = Producer(channel, on_return=self._on_return)
+            self._tag, self._confirms = 0, {}  # delivery tags count per channel from 1
         return self._producer
 
     def _close(self):
@@ -122,24 +134,46 @@ class Relay:
     def _on_return(self, exc, exchange, routing_key, message):
         self._returned.add(message.properties.get("message_id"))
 
+    def _settle(self, tag, multiple, ok):
+        """A broker ack/nack for ``tag`` (and, with ``multiple``, every tag before it)."""
+        if multiple:
+            for t in [t for t, state in self._confirms.items() if state is None and t <= tag]:
+                self._confirms[t] = ok
+        elif tag in self._confirms:
+            self._confirms[tag] = ok
+
     def publish(self, envelope):
-        """Publish one envelope; True once confirmed and routed to a queue."""
+        """Send one envelope (no wait); returns its delivery tag for ``wait_confirms``."""
         producer = self._connect()
-        event_id = envelope["event_id"]
         producer.publish(
             envelope, exchange=self.exchange, routing_key=envelope["type"],
             serializer="json", delivery_mode=2, mandatory=True, retry=False,
-            # a half-open connection must not hang the relay: fail, keep the row, retry
-            timeout=10, confirm_timeout=10,
-            message_id=event_id, type=envelope["type"],
+            timeout=10,  # a blocked or half-open connection must not hang the relay
+            message_id=envelope["event_id"], type=envelope["type"],
             headers={"crm.source": self.service})
-        if event_id in self._returned:
-            self._returned.discard(event_id)
-            metrics.OUTBOX_UNROUTABLE.labels(self.service).inc()
-            log.error("event %s (%s) is unroutable: run `crm bus setup`",
-                      event_id, envelope["type"])
-            return False
-        return True
+        self._tag += 1
+        self._confirms[self._tag] = None
+        return self._tag
+
+    def wait_confirms(self, tags, timeout=10):
+        """Read acks until every tag is settled: {tag: True (ack) / False (nack)}.
+        Raises ``TimeoutError`` if the broker does not answer in time."""
+        deadline = time.monotonic() + timeout
+        while any(self._confirms.get(t) is None for t in tags):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no publisher confirm within {timeout}s")
+            self._conn.drain_events(timeout=remaining)
+        return {t: self._confirms.pop(t) for t in tags}
+
+    def _routed(self, envelope):
+        event_id = envelope["event_id"]
+        if event_id not in self._returned:
+            return True
+        self._returned.discard(event_id)
+        metrics.OUTBOX_UNROUTABLE.labels(self.service).inc()
+        log.error("event %s (%s) is unroutable: run `crm bus setup`", event_id, envelope["type"])
+        return False
 
     def drain(self):
         """Publish every pending row, batch by batch. Returns how many were sent."""
@@ -185,13 +219,27 @@ class Relay:
         return len(done)
 
     def _publish_rows(self, rows, done):
-        """Publish in order, appending each confirmed row id to ``done`` as it
-        goes, so a failure part-way still records what reached the broker."""
-        for row_id, envelope in rows:
-            if not self.publish(envelope):
-                break  # keep order: stop at the first unroutable event
-            done.append(row_id)
-            metrics.OUTBOX_PUBLISHED.labels(self.service).inc()
+        """Publish the batch, then append to ``done``, in order, the ids of the rows
+        the broker confirmed and routed, up to the first that it did not. What was
+        sent before a failure part-way is still confirmed and recorded."""
+        inflight = []
+        try:
+            for row_id, envelope in rows:
+                inflight.append((self.publish(envelope), row_id, envelope))
+        finally:
+            if inflight:
+                confirmed = self.wait_confirms([tag for tag, _, _ in inflight])
+                for tag, row_id, envelope in inflight:
+                    if not confirmed[tag]:
+                        log.warning("broker nacked event %s: it stays in the outbox",
+                                    envelope["event_id"])
+                        break
+                    if not self._routed(envelope):
+                        break  # keep order: stop at the first unroutable event
+                    done.append(row_id)
+                for _, _, envelope in inflight:  # the rest goes again: forget its returns
+                    self._returned.discard(envelope["event_id"])
+                metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(done))
 
     def _mark_sent(self, session, ids):
         if ids:

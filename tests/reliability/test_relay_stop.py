@@ -24,12 +24,13 @@ def test_stop_lets_the_batch_in_hand_finish_and_mark_its_rows(tmp_path):
                   batch_size=3)
     published = []
 
-    def slow_publish(envelope):  # a broker confirm takes a while
+    def slow_publish(envelope):  # a publish takes a while; returns its delivery tag
         eventlet.sleep(0.05)
         published.append(envelope["event_id"])
-        return True
+        return len(published)
 
     relay.publish = slow_publish
+    relay.wait_confirms = lambda tags: {tag: True for tag in tags}  # the broker acks all
     relay._update_gauges = lambda: None
     runner = eventlet.spawn(relay.run)
     eventlet.sleep(0.08)  # in the middle of the first batch
