@@ -50,6 +50,23 @@ def _lead_maker(seed):
     return make
 
 
+def _ticket_maker(seed):
+    """service_desk.open_ticket without a customer_id: no customers RPC per call (a
+    ticket for a known customer would add customers.get_customer before the write)."""
+    rng = random.Random(seed)
+    counter = [0]
+    kinds, severities = ("inquiry", "complaint", "suggestion"), ("high", "medium", "low")
+
+    def make():
+        counter[0] += 1
+        return ([{"kind": rng.choice(kinds), "severity": rng.choice(severities),
+                  "customer_id": None, "complainant_name": "王芳",
+                  "complainant_contact": "wang@example.cn", "channel": "phone",
+                  "category": "delivery", "subject": f"基准工单{seed}-{counter[0]}",
+                  "description": "送货延迟，请尽快处理"}], {})
+    return make
+
+
 def make_args(kind, seed, extra):
     if kind == "echo":
         payload = "x" * int(extra.get("size", 100))
@@ -62,6 +79,8 @@ def make_args(kind, seed, extra):
         return _customer_maker(seed)
     if kind == "create_lead":
         return _lead_maker(seed)
+    if kind == "open_ticket":
+        return _ticket_maker(seed)
     if kind == "get_kpis":
         period, scope = extra["period"], extra.get("scope")
         return lambda: ([period, scope], {})
@@ -151,14 +170,14 @@ def _worker(spec, out):
 
 
 def run_load(uri, service, method, kind, callers=1, duration=5.0, warmup=1.0, actor=None,
-             procs=None, extra=None, rate=None, seed=None, tail=30):
+             procs=None, extra=None, rate=None, seed=None, tail=30, start_at=None):
     """Run ``callers`` concurrent callers across ``procs`` processes for ``duration`` s
     after ``warmup`` s. Returns throughput (calls/s in the window) and latencies (ms)."""
     procs = procs or (1 if callers < 8 else 2)
     procs = min(procs, callers)
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    start_at = time.time() + 1.5  # let every process connect first
+    start_at = start_at or time.time() + 1.5  # let every process connect first
     seed = seed if seed is not None else random.randrange(1 << 30)
     workers = []
     for i in range(procs):
@@ -188,6 +207,31 @@ def run_load(uri, service, method, kind, callers=1, duration=5.0, warmup=1.0, ac
             errors[k] = errors.get(k, 0) + v
     return {"calls_per_s": done / duration, "calls": done, "errors": errors,
             "lost": sum(r["lost"] for r in results), "latencies_ms": [x * 1000 for x in lat]}
+
+
+def run_loads(uri, loads, duration=5.0, warmup=1.0, tail=30):
+    """Several loads at once, started at the same instant: ``loads`` is a list of
+    ``run_load`` keyword dicts (service, method, kind, callers, actor, rate, ...).
+    Returns their results in the same order."""
+    import threading
+    start_at = time.time() + 2.0  # every process of every load connects first
+    results, errors = [None] * len(loads), []
+
+    def one(i, spec):
+        try:
+            results[i] = run_load(uri, duration=duration, warmup=warmup, tail=tail,
+                                  start_at=start_at, **spec)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=one, args=(i, spec), daemon=True)
+               for i, spec in enumerate(loads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def call(uri, service, method, *args, actor=None, timeout=30, **kwargs):

@@ -23,6 +23,7 @@ from services.common.config import ROOT
 RESULTS = ROOT / "bench" / "results"
 STAFF = {"id": "u1", "roles": ["staff"], "department": "sales"}
 MANAGER = {"id": "m1", "roles": ["manager"], "department": "management"}
+AGENT = {"id": "a1", "roles": ["staff"], "department": "service"}
 
 MODES = {
     "quick": dict(reps=1, dur=2.0, warm=0.5, c1_msgs=2000, c3_events=2000, r4_dur=4.0,
@@ -85,8 +86,9 @@ class Bench:
                 proc.wait(timeout=60)
         self.say(f"{key} done in {time.time() - t0:.0f}s")
 
-    PROFILED = {"R2": ["customers"], "R4": ["sales", "reporting"], "R5": ["reporting"],
-                "R6": ["customers"], "R3": ["customers_gateway", "customers"]}
+    PROFILED = {"R2": ["customers"], "R4": ["sales", "service_desk", "reporting"],
+                "R5": ["reporting"], "R6": ["customers"],
+                "R3": ["customers_gateway", "customers"]}
 
     def _spy(self, key):
         spy = Path(sys.executable).parent / "py-spy"
@@ -156,7 +158,7 @@ class Bench:
                        for s in ("customers", "sales", "reporting", "service_desk", "marketing")}
         self.pg = PgDatabase("customers")
         self.pg_url = self.pg.create()
-        for s in ("customers", "sales", "reporting"):
+        for s in ("customers", "sales", "reporting", "service_desk"):
             upgrade(s, self.sqlite[s])
         upgrade("customers", self.pg_url)
         setup_bus(self.uri, 5, "classic")
@@ -186,6 +188,8 @@ class Bench:
                  {"WEB_SERVER_ADDRESS": f"127.0.0.1:{self.gw_port}"})
         st.start("sales", "services.sales.service:SalesService")
         st.start("reporting", "services.reporting.service:ReportingService")
+        if self.want("R4"):  # R4's second write source
+            st.start("service_desk", "services.service_desk.service:ServiceDeskService")
         wait_until(lambda: self.call("bench_echo", "echo", 1, timeout=3) == 1, 90,
                    what="bench_echo")
         wait_until(lambda: self.call("bench_sink", "reset", timeout=3), 90, what="bench_sink")
@@ -194,6 +198,9 @@ class Bench:
         wait_until(lambda: self.call("reporting", "freshness", timeout=3), 90, what="reporting")
         wait_until(lambda: self.call("sales", "get_assignment_rules", timeout=3) is not None,
                    90, what="sales")
+        if "service_desk" in st.procs:
+            wait_until(lambda: self.call("service_desk", "list_tickets", actor=AGENT,
+                                         timeout=3), 90, what="service_desk")
         import urllib.request
         wait_until(lambda: urllib.request.urlopen(
             f"http://127.0.0.1:{self.gw_port}/health", timeout=3).status == 200, 90,
@@ -413,16 +420,40 @@ class Bench:
         self.res["figures"]["R6"]["seconds_per_100k_rows"] = round(secs * 100000 / rows, 1)
         self.say(f"  import: {self.res['figures']['R6']}")
 
-    def _reporting_rows(self, after_id):
+    # --- R4: the event pipeline from both write sources ---------------------------------
+    # (service, method, loadgen kind, callers, actor). Leads are created as
+    # the system (no actor: the generated leads name their owners u1-u20); tickets by a
+    # service agent (who keeps them: no roster). open_ticket carries no customer_id: a
+    # ticket for a known customer adds a customers.get_customer RPC per call (service_desk
+    # checks the customer exists), which would measure customers too.
+    R4_SOURCES = (
+        ("sales", "create_lead", "create_lead", 32, None),
+        ("service_desk", "open_ticket", "open_ticket", 32, AGENT),
+    )
+
+    def _r4_sources(self):
+        return [s[0] for s in self.R4_SOURCES]
+
+    def _r4_loads(self, duration, rates=None):
+        """Drive every R4 source at once (closed loop, or paced at ``rates[source]``
+        writes/s) → {source: run_load result}."""
+        specs = [{"service": svc, "method": method, "kind": kind, "callers": callers,
+                  "actor": actor, "rate": (rates or {}).get(svc)}
+                 for svc, method, kind, callers, actor in self.R4_SOURCES]
+        results = loadgen.run_loads(self.uri, specs, duration=duration, warmup=0)
+        return dict(zip(self._r4_sources(), results, strict=True))
+
+    def _reporting_rows(self, after_id, sources=None):
         from sqlalchemy import select
 
         from services.common.db import make_engine
         from services.reporting.models import EventLog
         eng = make_engine(self.sqlite["reporting"])
         with eng.connect() as conn:
-            rows = conn.execute(select(EventLog.id, EventLog.occurred_at, EventLog.applied_at,
-                                       EventLog.lag_seconds).where(
-                EventLog.id > after_id, EventLog.source == "sales")).all()
+            rows = conn.execute(select(EventLog.id, EventLog.source, EventLog.occurred_at,
+                                       EventLog.applied_at, EventLog.lag_seconds).where(
+                EventLog.id > after_id,
+                EventLog.source.in_(sources or self._r4_sources()))).all()
         eng.dispose()
         return rows
 
@@ -431,16 +462,36 @@ class Bench:
         with sqlite3.connect(f"{self.sqlite_dir}/reporting.db") as c:
             return c.execute("select coalesce(max(id), 0) from event_log").fetchone()[0]
 
-    def _sales_outbox(self, after_id):
+    def _outbox(self, source, after_id=0):
+        """(events, max id) of ``source``'s outbox after ``after_id``."""
         import sqlite3
-        with sqlite3.connect(f"{self.sqlite_dir}/sales.db") as c:
+        with sqlite3.connect(f"{self.sqlite_dir}/{source}.db") as c:
             return c.execute("select count(*), coalesce(max(id),0) from outbox where id > ?",
                              (after_id,)).fetchone()
 
-    def _settle(self, log_after, outbox_after, timeout=180):
+    def _outbox_marks(self):
+        """{source: the last outbox id now}: where a measurement's events start."""
+        return {s: self._outbox(s)[1] for s in self._r4_sources()}
+
+    def _outbox_counts(self, marks):
+        return {s: self._outbox(s, after)[0] for s, after in marks.items()}
+
+    def _unsent(self):
+        import sqlite3
+        n = 0
+        for s in self._r4_sources():
+            with sqlite3.connect(f"{self.sqlite_dir}/{s}.db") as c:
+                n += c.execute("select count(*) from outbox where sent_at is null").fetchone()[0]
+        return n
+
+    def _settle(self, log_after, marks, timeout=180):
+        """Wait until reporting logged every event each source wrote since ``marks``."""
         def done():
-            n, _ = self._sales_outbox(outbox_after)
-            return len(self._reporting_rows(log_after)) >= n
+            want = self._outbox_counts(marks)
+            got = {}
+            for r in self._reporting_rows(log_after, list(marks)):
+                got[r.source] = got.get(r.source, 0) + 1
+            return all(got.get(s, 0) >= n for s, n in want.items())
         wait_until(done, timeout, 0.5, what="reporting catching up")
 
     def _cpu_s(self, name):
@@ -454,89 +505,129 @@ class Bench:
         span = (max(applied) - min(applied)).total_seconds() if applied else 0
         return round(len(rows) / max(span, 1e-6), 1)
 
-    def _relay_lags(self, outbox_after):
-        """sales' relay share of the lag: outbox sent_at − created_at (s)."""
+    def _relay_lags(self, source, outbox_after):
+        """``source``'s relay share of the lag: outbox sent_at − created_at (s)."""
         import sqlite3
-        with sqlite3.connect(f"{self.sqlite_dir}/sales.db") as c:
+        with sqlite3.connect(f"{self.sqlite_dir}/{source}.db") as c:
             return [r[0] for r in c.execute(
                 "select (julianday(sent_at) - julianday(created_at)) * 86400 from outbox "
                 "where id > ? and sent_at is not null", (outbox_after,))]
 
+    def _by_source(self, rows):
+        out = {s: [] for s in self._r4_sources()}
+        for r in rows:
+            out.setdefault(r.source, []).append(r)
+        return out
+
     def r4(self):
         runs, c3 = [], []
+        sources = self._r4_sources()
         for _ in range(self.m["reps"]):
             c3.append(self.c3_rep()["events_per_s"])  # the ceiling next to each rep
-            log0, (_, ob0) = self._max_log_id(), self._sales_outbox(0)
-            cpu0 = self._cpu_s("reporting")
-            load = loadgen.run_load(self.uri, "sales", "create_lead", "create_lead", callers=32,
-                                    duration=self.m["r4_dur"], warmup=0)
-            self._settle(log0, ob0)
-            cpu = self._cpu_s("reporting") - cpu0
+            log0, marks = self._max_log_id(), self._outbox_marks()
+            cpu0 = {n: self._cpu_s(n) for n in ["reporting", *sources]}
+            loads = self._r4_loads(self.m["r4_dur"])
+            self._settle(log0, marks)
+            cpu = {n: self._cpu_s(n) - v for n, v in cpu0.items()}
             rows = self._reporting_rows(log0)
-            n_events, _ = self._sales_outbox(ob0)
-            relay = self._relay_lags(ob0)
-            runs.append({"relay_lag_p99_s": pct(relay, 0.99),
-                         "writes_per_s": round(load["calls_per_s"], 1),
-                         "events": n_events,
-                         "events_per_write": round(n_events / max(load["calls"], 1), 2),
-                         "applied_per_s": self._r4_applied(rows),
+            counts = self._outbox_counts(marks)
+            per = {}
+            for s, srows in self._by_source(rows).items():
+                load = loads[s]
+                per[s] = {"writes_per_s": round(load["calls_per_s"], 1),
+                          "write_p50_ms": pct(load["latencies_ms"], 0.5),
+                          "write_p99_ms": pct(load["latencies_ms"], 0.99),
+                          "errors": load["errors"] or None, "events": counts[s],
+                          "events_per_write": round(counts[s] / max(load["calls"], 1), 2),
+                          "applied_per_s": self._r4_applied(srows),
+                          "lag_p99_s": pct([r.lag_seconds for r in srows], 0.99),
+                          "relay_lag_p99_s": pct(self._relay_lags(s, marks[s]), 0.99),
+                          # the source process' CPU per write while it ran (its relay's
+                          # publishes included)
+                          "cpu_ms_per_write": round(1000 * cpu[s] / max(load["calls"], 1),
+                                                    3)}
+            runs.append({"applied_per_s": self._r4_applied(rows), "events": len(rows),
                          "lag_p99_s": pct([r.lag_seconds for r in rows], 0.99),
-                         "reporting_cpu_ms_per_event": round(1000 * cpu / max(len(rows), 1),
-                                                             3)})
+                         "reporting_cpu_ms_per_event": round(1000 * cpu["reporting"]
+                                                             / max(len(rows), 1), 3),
+                         "by_source": per})
             self.say(f"  pipeline at full load: {runs[-1]}")
         sustained = statistics.median(r["applied_per_s"] for r in runs)
-        per_write = statistics.median(r["events_per_write"] for r in runs) or 1
-        rate = 0.5 * sustained / per_write
-        log0, (_, ob0) = self._max_log_id(), self._sales_outbox(0)
-        paced = loadgen.run_load(self.uri, "sales", "create_lead", "create_lead", callers=32,
-                                 duration=self.m["r4_lag_dur"], warmup=0, rate=rate)
-        self._settle(log0, ob0)
+        c3_med = statistics.median(c3)
+        by_source = {}
+        for s in sources:
+            applied = statistics.median(r["by_source"][s]["applied_per_s"] for r in runs)
+            by_source[s] = {
+                "sustained_events_per_s": applied,
+                "writes_per_s": statistics.median(r["by_source"][s]["writes_per_s"]
+                                                  for r in runs),
+                "events_per_write": statistics.median(
+                    r["by_source"][s]["events_per_write"] for r in runs) or 1,
+                "cpu_ms_per_write": statistics.median(
+                    r["by_source"][s]["cpu_ms_per_write"] for r in runs),
+                "paired_ceiling": c3_med,
+                "paired_ratio": round(statistics.median(
+                    r["by_source"][s]["applied_per_s"] / c
+                    for r, c in zip(runs, c3, strict=False) if c), 3)}
+        # half rate: every source paced at 50 % of its own sustained rate, together
+        rates = {s: 0.5 * by_source[s]["sustained_events_per_s"]
+                 / by_source[s]["events_per_write"] for s in sources}
+        log0, marks = self._max_log_id(), self._outbox_marks()
+        paced = self._r4_loads(self.m["r4_lag_dur"], rates=rates)
+        self._settle(log0, marks)
         rows = self._reporting_rows(log0)
         lags = [r.lag_seconds for r in rows]
+        half = {"events": len(rows), "lag_p50_s": pct(lags, 0.5), "lag_p99_s": pct(lags, 0.99),
+                "lag_max_s": pct(lags, 1.0),
+                "relay_lag_p99_s": pct([x for s in sources
+                                        for x in self._relay_lags(s, marks[s])], 0.99),
+                "by_source": {}}
+        for s, srows in self._by_source(rows).items():
+            slags = [r.lag_seconds for r in srows]
+            half["by_source"][s] = {
+                "writes_per_s_target": round(rates[s], 1),
+                "writes_per_s": round(paced[s]["calls_per_s"], 1), "events": len(srows),
+                "lag_p50_s": pct(slags, 0.5), "lag_p99_s": pct(slags, 0.99),
+                "relay_lag_p99_s": pct(self._relay_lags(s, marks[s]), 0.99)}
         fresh = self.call("reporting", "freshness", actor=MANAGER)
         self.res["figures"]["R4"] = {
-            "what": "sales.create_lead (32 callers) -> outbox -> relay -> reporting.apply_event",
+            "what": " + ".join(f"{svc}.{m} ({n} callers)"
+                               for svc, m, _, n, _ in self.R4_SOURCES)
+                    + " at once -> outboxes -> relays -> reporting.apply_event",
             "sustained_events_per_s": sustained, "reps": runs,
-            "paired_ceiling_reps": c3, "paired_ceiling": statistics.median(c3),
+            "paired_ceiling_reps": c3, "paired_ceiling": c3_med,
             "paired_ratio": round(statistics.median(
                 r["applied_per_s"] / c for r, c in zip(runs, c3, strict=False) if c), 3),
-            "half_rate": {"writes_per_s_target": round(rate, 1),
-                          "writes_per_s": round(paced["calls_per_s"], 1),
-                          "events": len(rows), "lag_p50_s": pct(lags, 0.5),
-                          "lag_p99_s": pct(lags, 0.99), "lag_max_s": pct(lags, 1.0),
-                          "relay_lag_p99_s": pct(self._relay_lags(ob0), 0.99)},
+            "by_source": by_source,
+            "half_rate": half,
             "freshness_rpc": fresh,
             "reporting_cpu_ms_per_event": statistics.median(
                 r["reporting_cpu_ms_per_event"] for r in runs)}
-        self.say(f"  half rate: {self.res['figures']['R4']['half_rate']}")
+        self.say(f"  by source: {by_source}")
+        self.say(f"  half rate: {half}")
         self.res["figures"]["R4"]["drain"] = self._r4_drain()
 
     def _r4_drain(self):
-        """reporting's own apply rate: sales writes while reporting is stopped (the
+        """reporting's own apply rate: both sources write while reporting is stopped (the
         events wait in its durable queues), then reporting starts and drains the
         backlog; applied/s over the applied_at span, vs C3 measured right before."""
         c3 = self.c3_rep()["events_per_s"]
         self.stack.stop("reporting")
-        log0, (_, ob0) = self._max_log_id(), self._sales_outbox(0)
-        load = loadgen.run_load(self.uri, "sales", "create_lead", "create_lead", callers=32,
-                                duration=self.m["r4_drain_dur"], warmup=0)
-        import sqlite3
-
-        def unsent():
-            with sqlite3.connect(f"{self.sqlite_dir}/sales.db") as c:
-                return c.execute("select count(*) from outbox where sent_at is null"
-                                 ).fetchone()[0]
-        wait_until(lambda: unsent() == 0, 120, 0.5, what="sales outbox sent")
+        log0, marks = self._max_log_id(), self._outbox_marks()
+        loads = self._r4_loads(self.m["r4_drain_dur"])
+        wait_until(lambda: self._unsent() == 0, 120, 0.5, what="outboxes sent")
         self.stack.start("reporting", "services.reporting.service:ReportingService")
         # CPU per event from the first applied event on (start-up and imports excluded)
         wait_until(lambda: self._max_log_id() > log0, 120, 0.02, what="reporting started")
         cpu0, log1 = self._cpu_s("reporting"), self._max_log_id()
-        self._settle(log0, ob0, timeout=600)
+        self._settle(log0, marks, timeout=600)
         cpu = self._cpu_s("reporting") - cpu0
         rows = self._reporting_rows(log0)
         after = sum(1 for r in rows if r.id > log1)
         wait_until(lambda: self.call("reporting", "freshness", timeout=3), 90, what="reporting")
-        out = {"writes": load["calls"], "events": len(rows),
+        out = {"writes": sum(r["calls"] for r in loads.values()), "events": len(rows),
+               "by_source": {s: {"writes": loads[s]["calls"], "events": len(srows)}
+                             for s, srows in self._by_source(rows).items()},
                "applied_per_s": self._r4_applied(rows), "paired_ceiling": c3,
                "paired_ratio": ratio(self._r4_applied(rows), c3),
                "reporting_cpu_ms_per_event": round(1000 * cpu / max(after, 1), 3)}
