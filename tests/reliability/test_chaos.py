@@ -84,9 +84,9 @@ def unacked(stack):
     return total
 
 
-# 1, 2, 7, 6 -----------------------------------------------------------------------------
+# 1, 2, 7, 6, 8 --------------------------------------------------------------------------
 class TestOneStack:
-    """Scenarios 1, 2, 7 and 6 in turn on one whole stack (started once, like the
+    """Scenarios 1, 2, 7, 6 and 8 in turn on one whole stack (started once, like the
     others, and torn down after the last of them). Each measures its own window
     (``figures.Window``): its committed / applied / redeliveries / max lag are of
     the events it made; lost and duplicated are counted over the whole stack, and
@@ -229,6 +229,53 @@ class TestOneStack:
         wait_for(lambda: not alert(), 45, 1, "crm_dlq_depth back to 0")
 
 
+    # 8 ------------------------------------------------------------------------------------
+    def test_8_sigterm_with_workers_in_flight(self, on_shared):
+        stack, meter, window = on_shared
+        meter.bank()
+        assert stack.kill("reporting", signal.SIGTERM, timeout=30) == 0, stack.tail("reporting")
+        load = Workload(stack.config(), "s8", concurrency=6)
+        load.run(scaled(2000, 150))
+        wait_for(lambda: stack.unsent() == 0, 60, what="outboxes drained")
+        mine = set(window.committed())
+        stack.start("reporting")
+        wait_for(lambda: len(mine & set(stack.applied()[0])) > 10, 30, 0.05, "reporting busy")
+        meter.bank()
+        backlog = stack.queue_depth("reporting")
+        began = time.time()
+        rc = stack.kill("reporting", signal.SIGTERM, timeout=30)
+        exit_reporting = time.time() - began
+        assert rc == 0, f"reporting exited {rc} on SIGTERM: {stack.tail('reporting')}"
+        stack.start("reporting")
+        converge(stack, timeout=max(60, scaled(300)))
+        redelivered_reporting = meter.duplicates() - window.dup_before
+        meter.bank()
+        stack.kill("reporting", signal.SIGTERM, timeout=30)
+        # a source with RPC workers and its relay in flight
+        burst = load.spawn(scaled(600, 60))
+        time.sleep(1.0)
+        began = time.time()
+        rc_sales = stack.kill("sales", signal.SIGTERM, timeout=30)
+        exit_sales = time.time() - began
+        stack.start("sales")  # back at once: the burst's later calls reach the new process
+        burst.wait()
+        stack.start("reporting")
+        converge(stack, timeout=max(60, scaled(300)))
+        fig = measure("8 sigterm", stack, meter, window=window, rc_reporting=rc,
+                      rc_sales=rc_sales, backlog_at_sigterm=backlog,
+                      exit_reporting=f"{exit_reporting:.1f}s", exit_sales=f"{exit_sales:.1f}s",
+                      redelivered_after_reporting_sigterm=redelivered_reporting,
+                      republished_after_source_sigterm=meter.duplicates() - window.dup_before
+                      - redelivered_reporting)
+        assert_clean(fig)
+        assert rc_sales == 0, stack.tail("sales")
+        # running workers finish, waiting deliveries go back untouched: a prompt exit
+        assert exit_reporting <= 15 and exit_sales <= 15, (exit_reporting, exit_sales)
+        assert redelivered_reporting == 0, "an applied event was redelivered after SIGTERM"
+        assert fig.redeliveries == 0, "the stopped relay re-published an event it had sent"
+        assert_kpis_match_sources(stack)
+
+
 # 3 ----------------------------------------------------------------------------------------
 def test_3_kill9_reporting_during_burst(make_stack):
     stack = make_stack("s3").start("customers", "sales", "service_desk")
@@ -285,50 +332,6 @@ def test_4_kill9_source_between_commit_and_publish(make_stack):
     assert_kpis_match_sources(stack)
 
 
-# 8 ----------------------------------------------------------------------------------------
-def test_8_sigterm_with_workers_in_flight(make_stack):
-    stack = make_stack("s8").start("customers", "sales", "service_desk")
-    meter = Meter(stack)
-    load = Workload(stack.config(), "s8", concurrency=6)
-    load.run(scaled(2000, 150))
-    wait_for(lambda: stack.unsent() == 0, 60, what="outboxes drained")
-    stack.start("reporting")
-    wait_for(lambda: len(stack.applied()[0]) > 10, 30, 0.05, "reporting busy")
-    meter.bank()
-    backlog = stack.queue_depth("reporting")
-    began = time.time()
-    rc = stack.kill("reporting", signal.SIGTERM, timeout=30)
-    exit_reporting = time.time() - began
-    assert rc == 0, f"reporting exited {rc} on SIGTERM: {stack.tail('reporting')}"
-    stack.start("reporting")
-    converge(stack, timeout=max(60, scaled(300)))
-    redelivered_reporting = meter.duplicates()
-    meter.bank()
-    stack.kill("reporting", signal.SIGTERM, timeout=30)
-    # a source with RPC workers and its relay in flight
-    burst = load.spawn(scaled(600, 60))
-    time.sleep(1.0)
-    began = time.time()
-    rc_sales = stack.kill("sales", signal.SIGTERM, timeout=30)
-    exit_sales = time.time() - began
-    stack.start("sales")  # back at once: the burst's later calls reach the new process
-    burst.wait()
-    stack.start("reporting")
-    converge(stack, timeout=max(60, scaled(300)))
-    fig = measure("8 sigterm", stack, meter, rc_reporting=rc, rc_sales=rc_sales,
-                  backlog_at_sigterm=backlog, exit_reporting=f"{exit_reporting:.1f}s",
-                  exit_sales=f"{exit_sales:.1f}s",
-                  redelivered_after_reporting_sigterm=redelivered_reporting,
-                  republished_after_source_sigterm=meter.duplicates() - redelivered_reporting)
-    assert_clean(fig)
-    assert rc_sales == 0, stack.tail("sales")
-    # running workers finish, waiting deliveries go back untouched: a prompt exit
-    assert exit_reporting <= 15 and exit_sales <= 15, (exit_reporting, exit_sales)
-    assert redelivered_reporting == 0, "an applied event was redelivered after SIGTERM"
-    assert fig.redeliveries == 0, "the stopped relay re-published an event it had sent"
-    assert_kpis_match_sources(stack)
-
-
 # 9 ----------------------------------------------------------------------------------------
 def test_9_network_cut_longer_than_heartbeat(make_stack, chaos_dir):
     port = free_port()
@@ -379,10 +382,19 @@ def test_5_broker_restart_under_load(make_stack):
         stack.start(*SERVICES, "customers_gateway")
         meter = Meter(stack)
         load = Workload(stack.config(), "s5", concurrency=6, rpc_timeout=5)
-        burst = load.spawn(scaled(3000, 200))
+        writes, back = scaled(3000, 200), []
+
+        def calls():
+            return sum(load.outcomes.values())
+
+        def enough():  # the burst spans the restart: at least `writes`, and 3 s past it
+            return calls() >= writes and back and time.time() > back[0] + 3
+
+        burst = load.spawn(writes * 100, stop=enough)
         time.sleep(2)
         token = mint_token(stack.config(), "s5-u0", "staff", "sales")
         broker.stop_app()
+        calls_at_stop = calls()
         statuses, slowest = [], 0.0
         t_end = time.time() + 6
         while time.time() < t_end:
@@ -394,7 +406,9 @@ def test_5_broker_restart_under_load(make_stack):
             except requests.RequestException as exc:
                 statuses.append(type(exc).__name__)
             slowest = max(slowest, time.time() - began)
+        during = calls() - calls_at_stop
         broker.start_app()
+        back.append(time.time())
         burst.wait()
         for name in SERVICES:
             wait_for(lambda n=name: stack.consumers_ready(n), 90, 0.5, f"{name} reconnected")
@@ -402,8 +416,9 @@ def test_5_broker_restart_under_load(make_stack):
         converge(stack, timeout=max(90, scaled(600)))
         fig = measure("5 broker restart", stack, meter, gateway_503=statuses.count(503),
                       rpc_failed=sum(v for k, v in load.outcomes.items() if k != "ok"),
-                      slowest_rpc=f"{load.max_call:.1f}s")
+                      slowest_rpc=f"{load.max_call:.1f}s", calls_while_down=during)
         assert_clean(fig)
+        assert during > 0, "no RPC was attempted while the broker was away"
         assert statuses and set(statuses) == {503}, statuses
         assert slowest <= 4 + 3, f"gateway answered after {slowest:.1f}s"
         assert load.max_call <= 5 + 5, f"an RPC hung for {load.max_call:.1f}s"
