@@ -22,9 +22,8 @@ import datetime as dt
 import uuid
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import select
 
-from services.common import metrics
+from services.common import inbox, metrics
 from services.common.actors import actor_from_context
 from services.common.config import db_url
 from services.common.db import (
@@ -114,16 +113,11 @@ class UnitOfWork:
     def already_applied(self, envelope):
         """Inbox check for event handlers: True (and counted) if seen before,
         else records (event_id, handler) in this transaction."""
-        Inbox = self._db.base.Inbox
-        seen = self.session.scalar(select(Inbox.id).where(
-            Inbox.event_id == str(envelope["event_id"]), Inbox.handler == self.handler))
-        if seen is not None:
-            metrics.EVENTS_DUPLICATE.labels(self._db.service_name, self.handler).inc()
-            return True
-        self.session.add(Inbox(event_id=str(envelope["event_id"]), handler=self.handler,
-                               event_type=envelope.get("type", "")))
-        self.session.flush()
-        return False
+        if inbox.claim(self.session.connection(), self._db.base.Inbox, self.handler,
+                       [envelope]):
+            return False
+        metrics.EVENTS_DUPLICATE.labels(self._db.service_name, self.handler).inc()
+        return True
 
     def commit(self):
         self.flush_outbox()

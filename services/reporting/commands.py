@@ -25,6 +25,7 @@ from collections import Counter
 
 from sqlalchemy import bindparam, delete, func, select, text, tuple_, update
 
+from services.common import inbox
 from services.common.models import utcnow
 from services.reporting import domain
 from services.reporting.models import (
@@ -202,26 +203,12 @@ def apply_batch(session, envelopes, tz, handler=None, now=None):
 
 
 def _inbox(conn, handler, envelopes, ids, results):
-    """Inbox insert for the batch (``ON CONFLICT DO NOTHING RETURNING``): indexes
-    not seen before; a repeat, also within the batch, is marked DUPLICATE."""
-    rows, first, now = [], {}, utcnow()
-    for i, eid in enumerate(ids):
-        if eid in first:
-            results[i] = DUPLICATE
-            continue
-        first[eid] = i
-        rows.append({"event_id": eid, "handler": handler,
-                     "event_type": envelopes[i].get("type", ""), "applied_at": now})
-
-    def build(insert):
-        Inbox = Base.Inbox
-        return insert(Inbox).on_conflict_do_nothing(
-            index_elements=["event_id", "handler"]).returning(Inbox.event_id)
-    new = set(conn.scalars(_stmt(conn, "inbox", build), rows))
-    for eid, i in first.items():
-        if eid not in new:
-            results[i] = DUPLICATE
-    return sorted(first[eid] for eid in new)
+    """The kit's inbox claim for the batch: indexes not seen before; a repeat, also
+    within the batch, is marked DUPLICATE."""
+    fresh = inbox.claim(conn, Base.Inbox, handler, envelopes)
+    for i in set(range(len(ids))) - set(fresh):
+        results[i] = DUPLICATE
+    return fresh
 
 
 def _earlier_events(conn, entities):
