@@ -501,3 +501,22 @@ def test_faq_publish_search_hits_and_top(desk, rpc):
         p.service_desk.unpublish_faq(ids[3])
         assert p.service_desk.search_faq("vpn", cat)["items"] == []
         assert p.service_desk.list_faqs({"category": cat})["total"] == 4
+
+
+def test_open_ticket_gauge_is_recounted_at_most_every_few_seconds(roster, customer, rpc):
+    """Writes recount the gauge at most every GAUGE_REFRESH s (the recount visits
+    every open ticket); the SLA scan always recounts."""
+    from prometheus_client import REGISTRY
+
+    from services.service_desk import service as desk
+
+    def gauge():
+        return REGISTRY.get_sample_value("crm_tickets_open", {"severity": "medium"})
+    with rpc(MANAGER) as p:
+        desk._gauge_refreshed_at[0] = float("-inf")
+        p.service_desk.open_ticket(ticket_data(customer["id"], severity="medium"))
+        first = gauge()
+        p.service_desk.open_ticket(ticket_data(customer["id"], severity="medium"))
+        assert gauge() == first  # within GAUGE_REFRESH of the last recount: not recounted
+        scan = p.service_desk.scan_sla_breaches()
+        assert gauge() == scan["open_by_severity"]["medium"] == first + 1
