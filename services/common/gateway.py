@@ -18,12 +18,15 @@ from kombu import Connection
 from nameko.dependency_providers import Config
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 from nameko.rpc import RpcProxy
-from nameko.web.handlers import http
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from werkzeug.wrappers import Response
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
+from werkzeug.wrappers import Request, Response
 
 import services.common.amqp_settle  # noqa: F401 - nameko settles survive a reset socket
-from services.common import metrics
+from services.common import metrics, wire
 from services.common.actors import CurrentActor
 from services.common.auth import bearer, verify_token
 from services.common.errors import CrmError, PayloadTooLarge, ServiceUnavailable, ValidationError
@@ -74,6 +77,9 @@ def json_body(request, required=True):
                               {"_body": ["invalid JSON"]}) from None
     if not isinstance(data, dict):
         raise ValidationError("Request body must be a JSON object", {"_body": ["not an object"]})
+    bad = wire.problems(data)
+    if bad:
+        raise ValidationError("Invalid input", bad)
     return data
 
 
@@ -82,9 +88,68 @@ def query_int(request, name, default):
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ValidationError("Invalid query parameter", {name: ["must be an integer"]}) from None
+    if not wire.INT64_MIN <= value <= wire.INT64_MAX:
+        raise ValidationError("Invalid query parameter", {name: [wire.OUT_OF_RANGE]})
+    return value
+
+
+_ROUTING_ERRORS = {404: ("NOT_FOUND", "not found"),
+                   405: ("METHOD_NOT_ALLOWED", "method not allowed on this route")}
+
+
+def routing_error_response(exc):
+    """werkzeug's routing errors (an HTML page by default) as the JSON error body
+    every route answers with; a redirect (a missing trailing slash) stays as it is."""
+    if exc.code is None or exc.code < 400:
+        return exc
+    code, message = _ROUTING_ERRORS.get(exc.code, ("HTTP_ERROR", exc.name))
+    allowed = getattr(exc, "valid_methods", None)
+    return json_response(exc.code, {"error": code, "message": message, "fields": {}},
+                         headers={"Allow": ", ".join(allowed)} if allowed else None)
+
+
+class _JsonWsgiApp(WsgiApp):
+    """nameko's WSGI app, with JSON bodies for unmatched URLs and methods."""
+
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)  # as nameko's: body read by the route
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            rv = provider.handle_request(request)
+        except HTTPException as exc:
+            rv = routing_error_response(exc)
+        return rv(environ, start_response)
+
+
+class _Int64Converter(IntegerConverter):
+    """``<int:...>`` path parts that fit a BIGINT id; a longer number is a 404."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=wire.INT64_MAX, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+class JsonWebServer(WebServer):
+    def get_wsgi_app(self):
+        return _JsonWsgiApp(self)
+
+    def make_url_map(self):
+        url_map = Map(converters={"int": _Int64Converter})
+        for provider in self._providers:
+            rule = provider.get_url_rule()
+            rule.endpoint = provider
+            url_map.add(rule)
+        return url_map
+
+
+class JsonHttp(HttpRequestHandler):
+    """nameko's ``@http`` served by ``JsonWebServer`` (one per gateway process)."""
+
+    server = JsonWebServer()
 
 
 def route(method, url, *, auth=True, summary="", body=None, response=None, query=None,
@@ -131,7 +196,7 @@ def route(method, url, *, auth=True, summary="", body=None, response=None, query
         wrapper.crm_route = {"method": method, "url": url, "auth": auth, "summary": summary,
                              "body": body, "response": response, "query": query or {},
                              "status": status, "tags": tags, "doc": fn.__doc__}
-        return http(method, url)(wrapper)
+        return JsonHttp.decorator(method, url)(wrapper)
 
     return decorator
 

@@ -4,6 +4,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from services.common.gateway import openapi_path, path_params
+from services.common.schemas import MAX_PAGE_SIZE
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -11,10 +12,13 @@ ERROR_SCHEMA = {
     "properties": {"error": {"type": "string"}, "message": {"type": "string"},
                    "fields": {"type": "object"}},
 }
-_ERRORS = {"401": "Missing, expired or invalid token", "404": "Not found (or not yours)",
+_ERRORS = {"401": "Missing, expired or invalid token",
+           "403": "Your role may not do this", "404": "Not found (or not yours)",
            "409": "Conflict (duplicate, stale version, illegal transition)",
            "413": "Payload too large", "422": "Validation failed, field by field",
+           "429": "Too many requests from this user (see Retry-After)",
            "503": "Service temporarily unavailable"}
+_QUERY_BOUNDS = {"page": {"minimum": 1}, "page_size": {"minimum": 1, "maximum": MAX_PAGE_SIZE}}
 
 
 def _schema_name(schema):
@@ -35,7 +39,8 @@ def build_spec(gateway_cls, title, version="1.0.0", description=""):
         if name not in registered and name not in spec.components.schemas:
             spec.components.schema(name, schema=schema)
         registered.add(name)
-        return {"$ref": f"#/components/schemas/{name}"}
+        one = {"$ref": f"#/components/schemas/{name}"}
+        return {"type": "array", "items": one} if getattr(schema, "many", False) else one
 
     paths = {}
     for attr in sorted(dir(gateway_cls)):
@@ -50,7 +55,7 @@ def build_spec(gateway_cls, title, version="1.0.0", description=""):
                   for n, t in path_params(meta["url"])]
         for qname, qtype in meta["query"].items():
             params.append({"name": qname, "in": "query", "required": False,
-                           "schema": {"type": qtype}})
+                           "schema": {"type": qtype, **_QUERY_BOUNDS.get(qname, {})}})
         if params:
             op["parameters"] = params
         if meta["body"] is not None:
@@ -61,7 +66,7 @@ def build_spec(gateway_cls, title, version="1.0.0", description=""):
             ok["content"] = {"application/json": {"schema": ref(meta["response"])}}
         op["responses"][str(meta["status"])] = ok
         for code, desc in _ERRORS.items():
-            if code == "401" and not meta["auth"]:
+            if code in ("401", "403", "429") and not meta["auth"]:
                 continue
             op["responses"][code] = {"description": desc, "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

@@ -10,11 +10,12 @@ import decimal
 import marshmallow
 from marshmallow import Schema, fields, validate
 
-from services.common import identifiers
+from services.common import identifiers, wire
 from services.common.errors import ValidationError
 from services.common.sensitive import scan
 
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000  # (page - 1) * page_size must stay a small OFFSET
 
 
 class _Checked(fields.String):
@@ -47,7 +48,7 @@ def Money(**kwargs):
 
 
 class PageSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     page_size = fields.Integer(load_default=20,
                                validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
 
@@ -64,6 +65,9 @@ def load(schema, data, partial=None, scan_skip=("uscc",)):
         data = {}
     if not isinstance(data, dict):
         raise ValidationError("Invalid input", {"_schema": ["must be an object"]})
+    bad = wire.problems(data)
+    if bad:
+        raise ValidationError("Invalid input", bad)
     hits = scan(data, skip=scan_skip)
     if hits:
         raise ValidationError("Sensitive data is not allowed", hits, code="SENSITIVE_DATA")

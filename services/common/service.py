@@ -9,6 +9,8 @@ for RPC methods whose declared errors are the caller's fault, not alerts.
         @_rpc
         def create_lead(self, data, at=None): ...
 """
+import functools
+import inspect
 import logging
 
 from amqp.exceptions import ConnectionError as AmqpConnectionError
@@ -16,7 +18,9 @@ from kombu.exceptions import OperationalError
 from nameko.dependency_providers import Config
 from nameko.rpc import Rpc
 
+from services.common import wire
 from services.common.actors import CurrentActor
+from services.common.errors import ValidationError
 from services.common.handlers import DeadLetterMonitor
 from services.common.metrics import Metrics
 
@@ -41,10 +45,24 @@ class ResilientRpc(Rpc):
 
 
 def declared_rpc(expected):
-    """An ``@rpc`` decorator with ``expected_exceptions=expected``."""
+    """An ``@rpc`` decorator with ``expected_exceptions=expected``, whose arguments
+    are checked first for values no column can hold (``services.common.wire``):
+    a 20-digit id or a lone surrogate is a ValidationError, not an internal error."""
 
     def decorate(fn):
-        return ResilientRpc.decorator(expected_exceptions=expected)(fn)
+        params = list(inspect.signature(fn).parameters)[1:]  # without self
+
+        @functools.wraps(fn)
+        def checked(self, *args, **kwargs):
+            bad = {}
+            for name, value in zip(params, args, strict=False):
+                bad.update(wire.problems(value, "_body" if isinstance(value, dict) else name))
+            for name, value in kwargs.items():
+                bad.update(wire.problems(value, "_body" if isinstance(value, dict) else name))
+            if bad:
+                raise ValidationError("Invalid input", bad)
+            return fn(self, *args, **kwargs)
+        return ResilientRpc.decorator(expected_exceptions=expected)(checked)
 
     return decorate
 

@@ -140,3 +140,55 @@ def test_openapi_health_metrics(base, staff):
 def test_unknown_route_has_no_stack_trace(base, staff):
     r = requests.get(f"{base}/customers/abc", headers=staff, timeout=10)
     assert r.status_code == 404 and "Traceback" not in r.text
+
+
+# --- values no column can hold (found by fuzzing every gateway with schemathesis) ------
+def test_ids_longer_than_bigint_are_404_not_500(base, staff):
+    for url in ("/customers/18446744073709551616", "/customers/9223372036854775808/history"):
+        r = requests.get(base + url, headers=staff, timeout=10)
+        assert r.status_code == 404 and r.json()["error"] == "NOT_FOUND", (url, r.text)
+    r = requests.post(f"{base}/customers/20450621950277242060800/tags/remove",
+                      json={"tags": ["x"]}, headers=staff, timeout=10)
+    assert r.status_code == 404 and r.headers["Content-Type"] == "application/json"
+
+
+def test_unknown_routes_and_methods_answer_json(base, staff):
+    r = requests.get(f"{base}/no-such-thing", headers=staff, timeout=10)
+    assert r.status_code == 404 and r.json() == {"error": "NOT_FOUND", "message": "not found",
+                                                 "fields": {}}
+    r = requests.delete(f"{base}/customers", headers=staff, timeout=10)
+    assert r.status_code == 405 and r.json()["error"] == "METHOD_NOT_ALLOWED"
+    assert {"GET", "POST"} <= {m.strip() for m in r.headers["Allow"].split(",")}
+
+
+@pytest.mark.parametrize("body, field", [
+    ('{"name": "x", "budget": 1e999}', "budget"),                      # Infinity
+    ('{"name": "x", "registered_capital": NaN}', "registered_capital"),
+    ('{"name": "\\udb7f bad"}', "name"),                                # a lone surrogate
+    ('{"name": "x", "contacts": [{"name": "\\ud800"}]}', "contacts.0.name"),
+    ('{"name": "x", "employees": 16033839506098882560}', "employees"),  # > BIGINT
+])
+def test_unstorable_values_in_a_body_are_422_field_by_field(base, staff, body, field):
+    before = requests.get(f"{base}/customers?page_size=1", headers=staff, timeout=10).json()
+    r = requests.post(f"{base}/customers", data=body.encode(), timeout=10,
+                      headers=dict(staff, **{"Content-Type": "application/json"}))
+    assert r.status_code == 422, r.text
+    assert field in r.json()["fields"], r.json()
+    after = requests.get(f"{base}/customers?page_size=1", headers=staff, timeout=10).json()
+    assert after["total"] == before["total"]  # nothing written
+
+
+def test_out_of_range_query_numbers_are_422(base, staff):
+    for q in ("page=2432902008176640001", "page_size=100&page=9223372036854775807"):
+        r = requests.get(f"{base}/customers?{q}", headers=staff, timeout=10)
+        assert r.status_code == 422 and "page" in r.json()["fields"], (q, r.text)
+
+
+def test_list_responses_are_documented_as_arrays(base):
+    spec = requests.get(f"{base}/openapi.json", timeout=10).json()
+    history = spec["paths"]["/customers/{customer_id}/history"]["get"]["responses"]["200"]
+    schema = history["content"]["application/json"]["schema"]
+    assert schema["type"] == "array" and schema["items"]["$ref"].endswith("/HistoryOut")
+    params = {p["name"]: p["schema"] for p in spec["paths"]["/customers"]["get"]["parameters"]}
+    assert params["page_size"] == {"type": "integer", "minimum": 1, "maximum": 100}
+    assert "403" in spec["paths"]["/customers"]["get"]["responses"]

@@ -171,3 +171,24 @@ def test_at_is_refused_for_staff_and_kept_for_system(rpc):
         c = p.customers.create_customer(data.customer(owner_id="u1"),
                                         at="2020-01-01T00:00:00+08:00")
         assert c["created_at"].startswith("2019-12-31T16:00:00")
+
+
+def test_rpc_arguments_no_column_can_hold_are_declared_validation_errors(rpc):
+    """Found by fuzzing: a 20-digit id reached SQLite (OverflowError) as an
+    undeclared error. Every declared RPC checks its arguments first."""
+    with rpc(M) as p:
+        before = p.customers.list_customers({}, page_size=1)["total"]
+        with pytest.raises(ValidationError) as exc:
+            p.customers.get_customer(10 ** 20)
+        assert exc.value.fields == {"customer_id": [
+            "integer out of range (-9223372036854775808..9223372036854775807)"]}
+        with pytest.raises(ValidationError) as exc:
+            p.customers.add_tags(2 ** 63, ["x"])
+        assert set(exc.value.fields) == {"customer_id"}
+        with pytest.raises(ValidationError) as exc:
+            p.customers.create_customer(data.customer(name="bad \ud800 name"))
+        assert set(exc.value.fields) == {"name"}
+        with pytest.raises(ValidationError) as exc:
+            p.customers.list_customers({}, page=2 ** 70)
+        assert set(exc.value.fields) == {"page"}
+        assert p.customers.list_customers({}, page_size=1)["total"] == before
