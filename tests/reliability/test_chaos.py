@@ -348,20 +348,36 @@ def test_9_network_cut_longer_than_heartbeat(make_stack, chaos_dir):
         stack.start(*SERVICES)
         meter = Meter(stack)
         load = Workload(stack.config(), "s9", concurrency=6, rpc_timeout=5)
-        burst = load.spawn(scaled(3000, 150))
+        writes, restored = scaled(3000, 150), []
+
+        def calls():
+            return sum(load.outcomes.values())
+
+        def failed():
+            return sum(v for k, v in load.outcomes.items() if k != "ok")
+
+        def enough():  # the burst spans the cut: at least `writes`, and 3 s past its end
+            return calls() >= writes and restored and time.time() > restored[0] + 3
+
+        burst = load.spawn(writes * 100, stop=enough)
         time.sleep(2)
         proxy.send_signal(signal.SIGUSR1)
+        failed_at_cut = failed()
         cut = heartbeat * 3
         time.sleep(cut)
+        during = failed() - failed_at_cut  # calls to the cut-off sales end in a timeout
         proxy.send_signal(signal.SIGUSR2)
+        restored.append(time.time())
         burst.wait()
         wait_for(lambda: stack.consumers_ready("sales") and stack.consumers_ready("reporting"),
                  60, 0.5, "sales and reporting reconnected")
         converge(stack, timeout=max(90, scaled(600)))
         fig = measure("9 network cut", stack, meter, cut=f"{cut}s",
-                      rpc_failed=sum(v for k, v in load.outcomes.items() if k != "ok"))
+                      rpc_failed=sum(v for k, v in load.outcomes.items() if k != "ok"),
+                      failed_during_cut=during)
         assert stack.alive("sales") and stack.alive("reporting"), "reconnect, not crash"
         assert_clean(fig)
+        assert during > 0, "no call to the cut-off sales failed: the cut hit no traffic"
         assert_kpis_match_sources(stack)
     finally:
         if stack is not None:
