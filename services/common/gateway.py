@@ -153,8 +153,11 @@ class JsonHttp(HttpRequestHandler):
 
 
 def route(method, url, *, auth=True, summary="", body=None, response=None, query=None,
-          status=200, max_body=DEFAULT_MAX_BODY, tags=None):
-    """Decorate a gateway method as an HTTP endpoint (see module docstring)."""
+          status=200, max_body=DEFAULT_MAX_BODY, tags=None, media="application/json",
+          page=False):
+    """Decorate a gateway method as an HTTP endpoint (see module docstring).
+    ``media``: what a success answers with (documented); ``page=True``: an HTML page
+    that reads the token itself and answers errors as HTML too."""
 
     def decorator(fn):
         @functools.wraps(fn)
@@ -195,7 +198,8 @@ def route(method, url, *, auth=True, summary="", body=None, response=None, query
 
         wrapper.crm_route = {"method": method, "url": url, "auth": auth, "summary": summary,
                              "body": body, "response": response, "query": query or {},
-                             "status": status, "tags": tags, "doc": fn.__doc__}
+                             "status": status, "tags": tags, "doc": fn.__doc__,
+                             "media": "text/html" if page else media, "page": page}
         return JsonHttp.decorator(method, url)(wrapper)
 
     return decorator

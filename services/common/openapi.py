@@ -2,6 +2,7 @@
 and their marshmallow schemas."""
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
 
 from services.common.gateway import openapi_path, path_params
 from services.common.schemas import MAX_PAGE_SIZE
@@ -21,14 +22,24 @@ _ERRORS = {"401": "Missing, expired or invalid token",
 _QUERY_BOUNDS = {"page": {"minimum": 1}, "page_size": {"minimum": 1, "maximum": MAX_PAGE_SIZE}}
 
 
+def _decimal_as_string(self, field, **kwargs):
+    """Money is a string on the wire (``"1234.50"``); apispec documents every
+    Decimal as a number."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}
+    return {}
+
+
 def _schema_name(schema):
     cls = schema if isinstance(schema, type) else type(schema)
     return cls.__name__.removesuffix("Schema") or cls.__name__
 
 
 def build_spec(gateway_cls, title, version="1.0.0", description=""):
+    marshmallow_plugin = MarshmallowPlugin()
     spec = APISpec(title=title, version=version, openapi_version="3.0.3",
-                   info={"description": description}, plugins=[MarshmallowPlugin()])
+                   info={"description": description}, plugins=[marshmallow_plugin])
+    marshmallow_plugin.converter.add_attribute_function(_decimal_as_string)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                "bearerFormat": "JWT"})
     spec.components.schema("Error", ERROR_SCHEMA)
@@ -64,12 +75,15 @@ def build_spec(gateway_cls, title, version="1.0.0", description=""):
         ok = {"description": "OK"}
         if meta["response"] is not None:
             ok["content"] = {"application/json": {"schema": ref(meta["response"])}}
+        elif meta["media"] != "application/json":
+            ok["content"] = {meta["media"]: {"schema": {"type": "string"}}}
         op["responses"][str(meta["status"])] = ok
+        error = ({"text/html": {"schema": {"type": "string"}}} if meta["page"] else
+                 {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}})
         for code, desc in _ERRORS.items():
-            if code in ("401", "403", "429") and not meta["auth"]:
+            if code in ("401", "403", "429") and not (meta["auth"] or meta["page"]):
                 continue
-            op["responses"][code] = {"description": desc, "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            op["responses"][code] = {"description": desc, "content": error}
         if meta["auth"]:
             op["security"] = [{"bearer": []}]
         paths.setdefault(openapi_path(meta["url"]), {})[meta["method"].lower()] = op

@@ -70,7 +70,7 @@ class ReportingGateway(GatewayBase):
         return self.call(self.reporting, "get_kpis", self._period(request), _scope(request))
 
     @route("GET", "/kpis.csv", summary="KPIs of a period as CSV", query=KPI_QUERY,
-           tags=["kpis"])
+           tags=["kpis"], media="text/csv")
     def kpis_csv(self, request):
         text = self.call(self.reporting, "export_csv", self._period(request), _scope(request))
         return Response(text, mimetype="text/csv", headers={
@@ -147,7 +147,7 @@ class ReportingGateway(GatewayBase):
         return Response(status=302, headers={"Location": "/dashboard" + (f"?{query}"
                                                                           if query else "")})
 
-    @route("GET", "/dashboard", auth=False, tags=["dashboard"],
+    @route("GET", "/dashboard", auth=False, page=True, tags=["dashboard"],
            summary="HTML dashboard (token as bearer, ?token= or crm_token cookie)",
            query={"period": "string", "lang": "string", "token": "string",
                   "owner_id": "string", "department": "string"})
