@@ -7,7 +7,7 @@ CRM := $(BIN)/crm
 export PYTHONWARNINGS ?= ignore
 COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || (command -v docker-compose >/dev/null && echo docker-compose))
 
-.PHONY: help install run demo test test-unit test-sqlite test-postgres test-deps lint bench bench-quick chaos up down deploy-check deploy-generate clean
+.PHONY: help install run demo test test-unit test-sqlite test-postgres test-deps lint bench bench-quick chaos fuzz up down deploy-check deploy-generate clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -57,6 +57,10 @@ bench: install  ## benchmarks against the real stack → bench/results/latest.{j
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; } || echo "wrk is not installed (apt-get install wrk): the HTTP figures (R3) will be reported as errors"
 	$(BIN)/pip install -q -e ".[test,bench]"
 	$(BIN)/python -m bench
+
+fuzz: install  ## schemathesis against every gateway of a running system (~5 min, not in CI)
+	$(BIN)/pip install -q -e ".[test,fuzz]"
+	$(BIN)/python -m tests.fuzz.run
 
 bench-quick: install
 	$(BIN)/pip install -q -e ".[test,bench]"
