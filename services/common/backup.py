@@ -147,25 +147,18 @@ class RestoreError(RuntimeError):
 
 def restore(config, in_dir, services=None, force=False):
     """Restore the dumps of ``in_dir`` into the configured databases; returns
-    {service: row counts} after checking them against the manifest."""
+    {service: row counts} after checking them against the manifest. Every
+    selected dump and target is checked before any is touched, so a refusal
+    (checksum, kind, a target holding data) leaves all databases as they were."""
     src = Path(in_dir)
     manifest = json.loads((src / MANIFEST).read_text())
+    chosen = {s: e for s, e in manifest["services"].items() if not services or s in services}
+    for service, entry in chosen.items():
+        _check_restorable(config, src, service, entry, force)
     restored = {}
-    for service, entry in manifest["services"].items():
-        if services and service not in services:
-            continue
-        dump = src / entry["file"]
-        if _sha256(dump) != entry["sha256"]:
-            raise RestoreError(f"{dump} does not match its checksum in the manifest")
-        url = db_url(config, service)
-        if not force:
-            existing = {k: v for k, v in _existing_tables(url).items() if v}
-            if existing:
-                raise RestoreError(f"{service}: the target database holds data "
-                                   f"({', '.join(sorted(existing))}); use --force")
+    for service, entry in chosen.items():
+        dump, url = src / entry["file"], db_url(config, service)
         if entry["kind"] == "sqlite":
-            if not is_sqlite(url):
-                raise RestoreError(f"{service}: a SQLite dump cannot go into {url.split(':')[0]}")
             target = _sqlite_path(url)
             target.parent.mkdir(parents=True, exist_ok=True)
             for suffix in ("", "-wal", "-shm"):
@@ -174,8 +167,6 @@ def restore(config, in_dir, services=None, force=False):
             shutil.copyfile(dump, tmp)
             tmp.replace(target)
         else:
-            if is_sqlite(url):
-                raise RestoreError(f"{service}: a pg_dump archive cannot go into SQLite")
             try:
                 subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner",
                                 "--single-transaction", "-d", _libpq(url), str(dump)],
@@ -189,6 +180,22 @@ def restore(config, in_dir, services=None, force=False):
                                f"{entry['rows']}")
         restored[service] = counts
     return restored
+
+
+def _check_restorable(config, src, service, entry, force):
+    dump = src / entry["file"]
+    if _sha256(dump) != entry["sha256"]:
+        raise RestoreError(f"{dump} does not match its checksum in the manifest")
+    url = db_url(config, service)
+    if entry["kind"] == "sqlite" and not is_sqlite(url):
+        raise RestoreError(f"{service}: a SQLite dump cannot go into {url.split(':')[0]}")
+    if entry["kind"] != "sqlite" and is_sqlite(url):
+        raise RestoreError(f"{service}: a pg_dump archive cannot go into SQLite")
+    if not force:
+        existing = {k: v for k, v in _existing_tables(url).items() if v}
+        if existing:
+            raise RestoreError(f"{service}: the target database holds data "
+                               f"({', '.join(sorted(existing))}); use --force")
 
 
 def _existing_tables(url):
