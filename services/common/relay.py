@@ -33,6 +33,9 @@ from services.common.contract_bus import events_exchange_obj
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 15  # seconds stop() waits for the batch in hand
+# messages published before their confirms are read: a whole 200-row batch at once
+# filled the socket and cost the writing service CPU (import: 0.36 vs 0.28 ms per row)
+WINDOW = 20
 
 
 class Relay:
@@ -219,27 +222,37 @@ class Relay:
         return len(done)
 
     def _publish_rows(self, rows, done):
-        """Publish the batch, then append to ``done``, in order, the ids of the rows
-        the broker confirmed and routed, up to the first that it did not. What was
-        sent before a failure part-way is still confirmed and recorded."""
-        inflight = []
+        """Publish the batch in windows of ``WINDOW`` (each published, then its
+        confirms read), appending to ``done``, in order, the ids of the rows the
+        broker confirmed and routed, up to the first that it did not. What was sent
+        before a failure part-way is still confirmed and recorded."""
+        for start in range(0, len(rows), WINDOW):
+            if not self._publish_window(rows[start:start + WINDOW], done):
+                return
+
+    def _publish_window(self, rows, done):
+        inflight, complete = [], True
         try:
             for row_id, envelope in rows:
                 inflight.append((self.publish(envelope), row_id, envelope))
         finally:
             if inflight:
                 confirmed = self.wait_confirms([tag for tag, _, _ in inflight])
+                before = len(done)
                 for tag, row_id, envelope in inflight:
                     if not confirmed[tag]:
                         log.warning("broker nacked event %s: it stays in the outbox",
                                     envelope["event_id"])
+                        complete = False
                         break
                     if not self._routed(envelope):
+                        complete = False
                         break  # keep order: stop at the first unroutable event
                     done.append(row_id)
                 for _, _, envelope in inflight:  # the rest goes again: forget its returns
                     self._returned.discard(envelope["event_id"])
-                metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(done))
+                metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(done) - before)
+        return complete
 
     def _mark_sent(self, session, ids):
         if ids:
