@@ -55,9 +55,7 @@ def declared_rpc(expected):
         @functools.wraps(fn)
         def checked(self, *args, **kwargs):
             bad = {}
-            for name, value in zip(params, args, strict=False):
-                bad.update(wire.problems(value, "_body" if isinstance(value, dict) else name))
-            for name, value in kwargs.items():
+            for name, value in [*zip(params, args, strict=False), *kwargs.items()]:
                 bad.update(wire.problems(value, "_body" if isinstance(value, dict) else name))
             if bad:
                 raise ValidationError("Invalid input", bad)
