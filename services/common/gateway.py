@@ -22,7 +22,8 @@ from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.exceptions import NotFound as WerkzeugNotFound
+from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
 import services.common.amqp_settle  # noqa: F401 - nameko settles survive a reset socket
@@ -119,6 +120,12 @@ class _JsonWsgiApp(WsgiApp):
         adapter = self.url_map.bind_to_environ(environ)
         try:
             provider, values = adapter.match()
+            if any(isinstance(v, int) and v > wire.INT64_MAX for v in values.values()):
+                # No BIGINT id is that long. Checked here, after the match, rather than
+                # by the converter's ``max``: werkzeug checks the method before the
+                # converter, so GET /x/<too long> would be a 405 whenever the PATCH
+                # rule of the same path happens to be tried first.
+                raise WerkzeugNotFound()
             request.path_values = values
             rv = provider.handle_request(request)
         except HTTPException as exc:
@@ -126,20 +133,14 @@ class _JsonWsgiApp(WsgiApp):
         return rv(environ, start_response)
 
 
-class _Int64Converter(IntegerConverter):
-    """``<int:...>`` path parts that fit a BIGINT id; a longer number is a 404."""
-
-    def __init__(self, map, fixed_digits=0, min=None, max=wire.INT64_MAX, signed=False):
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
-
-
 class JsonWebServer(WebServer):
     def get_wsgi_app(self):
         return _JsonWsgiApp(self)
 
     def make_url_map(self):
-        url_map = Map(converters={"int": _Int64Converter})
-        for provider in self._providers:
+        url_map = Map()
+        # nameko keeps its providers in a set: add the rules in a stable order
+        for provider in sorted(self._providers, key=lambda p: (p.url, p.method)):
             rule = provider.get_url_rule()
             rule.endpoint = provider
             url_map.add(rule)
