@@ -18,7 +18,8 @@ GROUP_COMM = {"rabbitmq": ("beam.smp", "erl_child_setup", "inet_gethost", "epmd"
               "postgres": ("postgres",)}
 
 
-def _proc_cpu(pid):
+def proc_cpu(pid):
+    """utime + stime of process ``pid`` in seconds (None if it is gone)."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
             f = fh.read().rsplit(")", 1)[1].split()
@@ -45,7 +46,7 @@ def machine_busy():
 
 def snapshot(named_pids):
     """CPU seconds so far: each named process, each external group, the machine."""
-    out = {name: _proc_cpu(pid) for name, pid in named_pids.items()}
+    out = {name: proc_cpu(pid) for name, pid in named_pids.items()}
     groups = {g: 0.0 for g in GROUP_COMM}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -53,7 +54,7 @@ def snapshot(named_pids):
         comm = _comm(entry)
         for g, comms in GROUP_COMM.items():
             if comm in comms:
-                groups[g] += _proc_cpu(entry) or 0.0
+                groups[g] += proc_cpu(entry) or 0.0
     out.update(groups)
     out["machine"] = machine_busy()
     out["at"] = time.monotonic()

@@ -419,19 +419,13 @@ class Bench:
         path = work / "customers.csv"
         bad = datagen.import_csv(path, rows)
         env = self.stack.env()
-        pid, tick = self.stack.pid("customers"), os.sysconf("SC_CLK_TCK")
-
-        def cpu():
-            with open(f"/proc/{pid}/stat") as fh:
-                f = fh.read().rsplit(")", 1)[1].split()
-            return (int(f[11]) + int(f[12])) / tick
-        cpu0 = cpu()
+        cpu0 = self._cpu_s("customers")
         t0 = time.time()
         proc = subprocess.run([str(Path(sys.executable).parent / "crm"), "import", "customers",
                                str(path), "--report", str(work / "errors.csv")], cwd=str(ROOT),
                               env=env, capture_output=True, text=True, timeout=1800)
         secs = time.time() - t0
-        service_cpu = cpu() - cpu0
+        service_cpu = self._cpu_s("customers") - cpu0
         rejected = max(0, sum(1 for _ in open(work / "errors.csv")) - 1) \
             if (work / "errors.csv").exists() else None
         self.res["figures"]["R6"] = {
@@ -520,9 +514,8 @@ class Bench:
 
     def _cpu_s(self, name):
         """utime + stime of a service process (seconds), from /proc/<pid>/stat."""
-        with open(f"/proc/{self.stack.pid(name)}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        from bench.cpu import proc_cpu
+        return proc_cpu(self.stack.pid(name))
 
     def _r4_applied(self, rows):
         applied = [r.applied_at for r in rows]

@@ -62,7 +62,6 @@ class Relay:
         self._returned = set()
         self._tag, self._confirms = 0, {}  # last delivery tag sent; tag -> ack/nack/None
         self._lock_key = zlib.crc32(f"outbox-relay:{service}".encode())
-        self._found = None  # pending rows the last batch read
         self._gauges_at = float("-inf")  # when the backlog gauges were last set
 
     # --- lifecycle ----------------------------------------------------------
@@ -186,13 +185,13 @@ class Relay:
     def drain(self):
         """Publish every pending row, batch by batch. Returns how many were sent."""
         total = sent = 0
+        read = None
         while not self._stopped:
-            self._found = None
-            sent = self._drain_batch()
+            sent, read = self._drain_batch()
             total += sent
             if sent < self.batch_size:
                 break
-        if self._found is not None and sent == self._found < self.batch_size:
+        if read is not None and sent == read < self.batch_size:
             # the last read took every pending row and all were sent: the outbox was
             # empty as of that read (later commits wake the relay again), no COUNT needed
             self._set_gauges(0, None)
@@ -201,8 +200,8 @@ class Relay:
         return total
 
     def _drain_batch(self):
-        """Publish one batch; ``self._found`` = the pending rows it read (None when
-        another process holds the PostgreSQL relay lock)."""
+        """Publish one batch → (rows sent, pending rows read); read is None when
+        another process holds the PostgreSQL relay lock."""
         Out = self.Outbox
         pending = select(Out.id, Out.envelope).where(Out.sent_at.is_(None)).order_by(Out.id)
         pending = pending.limit(self.batch_size)
@@ -210,9 +209,8 @@ class Relay:
             with self.Session() as session, session.begin():
                 got = session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key)))
                 if not got:
-                    return 0
+                    return 0, None
                 rows = session.execute(pending).all()
-                self._found = len(rows)
                 done = []
                 try:
                     self._publish_rows(rows, done)
@@ -221,12 +219,11 @@ class Relay:
                     session.commit()
                     raise
                 self._mark_sent(session, done)
-            return len(done)
+            return len(done), len(rows)
         with self.lock.held(), self.Session() as session, session.begin():
             rows = session.execute(pending).all()
-        self._found = len(rows)
         if not rows:
-            return 0
+            return 0, 0
         done = []
         try:
             self._publish_rows(rows, done)
@@ -234,7 +231,7 @@ class Relay:
             if done:
                 with self.lock.held(), self.Session() as session, session.begin():
                     self._mark_sent(session, done)
-        return len(done)
+        return len(done), len(rows)
 
     def _publish_rows(self, rows, done):
         """Publish the batch in windows of ``WINDOW`` (each published, then its

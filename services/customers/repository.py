@@ -179,13 +179,13 @@ def read_fast(ro, customer_id, actor):
         customer_id = int(customer_id)
     except (TypeError, ValueError):
         raise NotFound(f"customer {customer_id} not found") from None
+    sql, positional = _raw_statement(ro)
     raw = ro.dbapi()
     cur = raw.cursor()
     try:
         if ro.dialect == "postgresql":
-            cur.execute(_prepared(raw, _raw_statement(ro)[0]), (customer_id,))
+            cur.execute(_prepared(raw, sql), (customer_id,))
         else:
-            sql, positional = _raw_statement(ro)
             cur.execute(sql, (customer_id,) if positional else {"cid": customer_id})
         rows = cur.fetchall()
     finally:

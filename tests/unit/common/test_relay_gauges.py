@@ -37,7 +37,7 @@ def test_an_emptied_outbox_sets_the_gauges_without_counting(tmp_path):
     relay._update_gauges = lambda: counted.append(1) or original()
     assert relay.drain() == 7
     assert _backlog() == 0
-    assert counted == []  # the last batch read an empty outbox: 0 is known
+    assert counted == []  # the last batch read every pending row (1) and sent it: 0 is known
     engine.dispose()
 
 
