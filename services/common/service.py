@@ -23,6 +23,7 @@ from services.common.actors import CurrentActor
 from services.common.errors import ValidationError
 from services.common.handlers import DeadLetterMonitor
 from services.common.metrics import Metrics
+from services.common.replies import ReplyRpcConsumer
 
 log = logging.getLogger(__name__)
 _BROKER_GONE = (OSError, OperationalError, AmqpConnectionError)
@@ -33,7 +34,10 @@ class ResilientRpc(Rpc):
     the broker went away does not kill the whole service container (nameko
     2.14 lets that error escape the worker). The request stays unacked, so the
     broker redelivers it once the consumer reconnects; the caller, whose reply
-    queue also went away, sees its own timeout or connection error."""
+    queue also went away, sees its own timeout or connection error. Replies go
+    out unconfirmed (``services.common.replies``)."""
+
+    rpc_consumer = ReplyRpcConsumer()
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         try:
