@@ -1,8 +1,11 @@
-"""Bare nameko services for the ceilings C2 and C3: no DB, no kit."""
+"""Bare nameko services for the ceilings C2 and C3: no DB, no kit (``BenchKitEcho``
+aside: the same echo on the services' RPC entrypoint, a reported reference)."""
 import time
 
 from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
+
+from services.common.service import ResilientRpc
 
 _SINK = {"count": 0, "first": None, "last": None}
 
@@ -13,6 +16,18 @@ class BenchEcho:
     name = "bench_echo"
 
     @rpc
+    def echo(self, value):
+        return value
+
+
+class BenchKitEcho:
+    """C2 kit: the echo on the entrypoint every service uses (``ResilientRpc``: replies
+    unconfirmed and transient, ``services.common.replies``). Reported next to C2 so a
+    reader sees how much of R1/R2's ratio to the stock echo the reply path makes."""
+
+    name = "bench_kit_echo"
+
+    @ResilientRpc.decorator
     def echo(self, value):
         return value
 

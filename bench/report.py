@@ -46,6 +46,10 @@ def evaluate(res):
         add(f"C2@{n}", f"bare nameko echo RPC, {n} callers (calls/s; p50/p99 "
             f"{m.get('p50_ms')}/{m.get('p99_ms')} ms)", m.get("calls_per_s"), None, "ceiling",
             lambda r, o: None)
+    kit = _g(c, "C2", "kit_echo_32") or {}
+    add("C2 kit", "the same echo on the services' RPC entrypoint (replies unconfirmed, "
+        "transient) @32 vs C2@32: the reply path's share of R1/R2's ratios",
+        kit.get("calls_per_s"), c2_32, "reported", lambda r, o: None, paired=kit)
     add("C3", "bare nameko event dispatch -> handler (events/s)", c3, None, "ceiling",
         lambda r, o: None)
     for be in ("sqlite", "postgresql"):

@@ -194,6 +194,7 @@ class Bench:
     def start_main(self):
         st = self.stack
         st.start("bench_echo", "bench.bare:BenchEcho")
+        st.start("bench_kit_echo", "bench.bare:BenchKitEcho")
         st.start("bench_source", "bench.bare:BenchSource")
         st.start("bench_sink", "bench.bare:BenchSink")
         st.start("customers", "services.customers.service:CustomersService")
@@ -204,6 +205,8 @@ class Bench:
         st.start("reporting", "services.reporting.service:ReportingService")
         wait_until(lambda: self.call("bench_echo", "echo", 1, timeout=3) == 1, 90,
                    what="bench_echo")
+        wait_until(lambda: self.call("bench_kit_echo", "echo", 1, timeout=3) == 1, 90,
+                   what="bench_kit_echo")
         wait_until(lambda: self.call("bench_sink", "reset", timeout=3), 90, what="bench_sink")
         wait_until(lambda: self.call("customers", "list_customers", actor=STAFF, timeout=3), 90,
                    what="customers")
@@ -234,7 +237,9 @@ class Bench:
         out = {}
         for c in (1, 8, 32):
             out[str(c)] = self.measure("bench_echo", "echo", "echo", c)
-        self.res["ceilings"]["C2"] = {"what": "bare nameko echo @rpc, no DB", "by_callers": out}
+        kit = self.measure("bench_kit_echo", "echo", "echo", 32, paired=self.c2_rep)
+        self.res["ceilings"]["C2"] = {"what": "bare nameko echo @rpc, no DB", "by_callers": out,
+                                      "kit_echo_32": kit}
 
     def c3(self):
         runs = [self.c3_rep() for _ in range(self.m["reps"])]
