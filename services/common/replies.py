@@ -3,15 +3,22 @@
 nameko 2.14 publishes every RPC reply as a persistent message with a publisher
 confirm, through a new kombu ``Connection`` object per reply, and serialises
 the result twice (a "can it be serialised" check, then the publish). A reply
-goes to the caller's exclusive, auto-delete reply queue: the broker never
+goes to the caller's non-durable, auto-delete reply queue: the broker never
 writes it to disk, and a confirm only says the broker took it, not that the
 caller got it; a caller whose reply is lost (broker or caller gone) times out
 either way. So the confirm round trip buys nothing, and it was a fifth of a
-bare echo's CPU (bench A/B on this box: 0.87 -> 0.70 ms per call, 1,120 ->
-1,390 calls/s at 32 callers).
+bare echo's CPU (interleaved A/B on this box, 3 x 8 s at 32 callers: 0.75-0.95
+-> 0.61-0.67 ms of the service's CPU per call, 1,010-1,395 -> 1,397-1,491 calls/s).
 
 Requests, events and the outbox relay keep their confirms: there a confirm is
 what proves the message was routed (``UnknownService``, outbox rows marked sent).
+
+A pooled connection the broker closed meanwhile (a restart, a forced close)
+does not swallow the next reply although nothing waits for a confirm: py-amqp
+reads what the broker sent before each publish (``connection.blocked`` is on),
+raises the close, and kombu's ``retry`` reconnects and publishes again
+(tests/integration/test_rpc_replies.py closes the pooled connections from the
+broker's side to check it).
 """
 import sys
 

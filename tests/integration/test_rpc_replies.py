@@ -1,10 +1,13 @@
 """RPC replies go out unconfirmed and transient (services.common.replies), against
 the real broker: results, declared errors and unserialisable results reach the
 caller exactly as with nameko's own responder, and the reply message is transient."""
+import subprocess
+import time
 import uuid
 
 import pytest
 from kombu import Connection, Consumer, Exchange, Queue
+from kombu.pools import connections
 from nameko.exceptions import RemoteError
 
 from services.common.errors import ValidationError
@@ -68,3 +71,42 @@ def test_the_reply_is_transient(start_service, amqp_uri):
     assert body == {"result": 7, "error": None}
     assert message.properties["correlation_id"] == "c1"
     assert message.properties["delivery_mode"] == 1
+
+
+def _pooled_reply_ports(container):
+    """Local ports of the reply publisher's pooled connections that are open."""
+    consumer = next(e.rpc_consumer for e in container.entrypoints
+                    if isinstance(e, ResilientRpc))
+    pool = connections[consumer._reply_conn]
+    conns = list(pool._resource.queue) + list(pool._dirty)
+    return {c.connection.transport.sock.getsockname()[1] for c in conns
+            if isinstance(c, Connection) and c.connected}
+
+
+def _broker_closes(ports):
+    rows = subprocess.run(["rabbitmqctl", "-q", "list_connections", "pid", "peer_port"],
+                          check=True, capture_output=True, text=True, timeout=30).stdout
+    closed = 0
+    for pid, peer_port in (row.split("\t") for row in rows.splitlines() if "\t" in row):
+        if peer_port.strip().isdigit() and int(peer_port) in ports:
+            subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, "test"],
+                           check=True, capture_output=True, timeout=30)
+            closed += 1
+    return closed
+
+
+def test_a_reply_after_the_broker_closed_the_pooled_connection_still_arrives(
+        start_service, rpc):
+    """Unconfirmed publishes never read their connection: without the check before
+    each reply, the first reply written into a connection the broker closed (a
+    restart, a forced close) would be lost and the caller would time out."""
+    container = start_service(ReplyProbe)
+    with rpc(timeout=5) as proxy:
+        probe = getattr(proxy, ReplyProbe.name)
+        assert probe.echo(1) == 1
+        ports = _pooled_reply_ports(container)
+        assert ports and _broker_closes(ports) == len(ports)
+        time.sleep(0.5)  # the broker's close frame and FIN reach the socket
+        assert probe.echo(2) == 2  # not an RpcTimeout
+        assert probe.echo(3) == 3
+        assert not ports & _pooled_reply_ports(container)  # replaced, not reused
