@@ -102,7 +102,7 @@ class Bench:
 
     PROFILED = {"R2": ["customers", "reporting"], "R4": ["sales", "service_desk", "reporting"],
                 "R5": ["reporting"], "R6": ["customers"],
-                "R3": ["customers_gateway", "customers"]}
+                "R3": ["customers_gateway", "customers"], "R2pg": ["customers_pg", "reporting"]}
 
     def _spy(self, key):
         spy = Path(sys.executable).parent / "py-spy"

@@ -287,7 +287,13 @@ def test_3_kill9_reporting_during_burst(make_stack):
     stack.start("reporting")
     in_flight = 0
     rng = random.Random()
-    for _ in range(kills):
+    done = 0
+    # more kills while none has caught a delivery in flight and the burst still writes
+    while done < kills or (in_flight == 0 and done < 3 * kills and not burst.dead):
+        done += 1
+        # the kill lands while reporting consumes: timed from start() alone, on a slow
+        # box every kill could come before the new process had subscribed (CI, 4 kills)
+        wait_for(lambda: stack.consumers_ready("reporting"), 60, 0.1, "reporting consuming")
         time.sleep(rng.uniform(0.3, 1.2))
         in_flight += unacked(stack)
         meter.bank()
@@ -295,7 +301,7 @@ def test_3_kill9_reporting_during_burst(make_stack):
         stack.start("reporting")
     burst.wait()
     converge(stack, timeout=max(90, scaled(600)))
-    fig = measure("3 kill-9 reporting", stack, meter, kills=kills, unacked_at_kill=in_flight)
+    fig = measure("3 kill-9 reporting", stack, meter, kills=done, unacked_at_kill=in_flight)
     assert_clean(fig)
     assert fig.redeliveries + in_flight > 0, "the kills never hit an in-flight event"
     assert_kpis_match_sources(stack)
