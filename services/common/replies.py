@@ -29,10 +29,8 @@ from nameko.constants import (
     AMQP_SSL_CONFIG_KEY,
     AMQP_URI_CONFIG_KEY,
     DEFAULT_RETRY_POLICY,
-    DEFAULT_SERIALIZER,
     DEFAULT_TRANSPORT_OPTIONS,
     LOGIN_METHOD_CONFIG_KEY,
-    SERIALIZER_CONFIG_KEY,
 )
 from nameko.exceptions import UnserializableValueError, serialize
 from nameko.rpc import RpcConsumer, get_rpc_exchange
@@ -41,7 +39,10 @@ TRANSIENT = 1
 
 
 class ReplyRpcConsumer(RpcConsumer):
-    """nameko's shared RPC consumer, whose replies go out unconfirmed and transient."""
+    """nameko's shared RPC consumer, whose replies go out unconfirmed and transient.
+    It is shared per class, so a service uses ``ResilientRpc`` / ``declared_rpc``
+    for all its methods, never mixed with nameko's plain ``@rpc`` (two consumers
+    on one queue would each answer the other's methods with MethodNotFound)."""
 
     def setup(self):
         super().setup()
@@ -52,7 +53,6 @@ class ReplyRpcConsumer(RpcConsumer):
                                       ssl=config.get(AMQP_SSL_CONFIG_KEY),
                                       login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
         self._exchange = get_rpc_exchange(config)
-        self._serializer = config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER)
 
     def handle_result(self, message, result, exc_info):
         result, exc_info = self.send_reply(message, result, exc_info)
@@ -60,7 +60,8 @@ class ReplyRpcConsumer(RpcConsumer):
         return result, exc_info
 
     def send_reply(self, message, result, exc_info):
-        """nameko's ``Responder.send_response``, serialising once."""
+        """nameko's ``Responder.send_response``, serialising once, in the request's
+        own serialiser (its content type)."""
         content_type = message.properties["content_type"]
         serializer = kombu.serialization.registry.type_to_name[content_type]
         error = serialize(exc_info[1]) if exc_info is not None else None
