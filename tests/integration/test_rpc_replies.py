@@ -107,6 +107,8 @@ def test_a_reply_after_the_broker_closed_the_pooled_connection_still_arrives(
         ports = _pooled_reply_ports(container)
         assert ports and _broker_closes(ports) == len(ports)
         time.sleep(0.5)  # the broker's close frame and FIN reach the socket
-        assert probe.echo(2) == 2  # not an RpcTimeout
-        assert probe.echo(3) == 3
-        assert not ports & _pooled_reply_ports(container)  # replaced, not reused
+        for n in range(len(ports) + 2):  # not an RpcTimeout, whichever connection replies
+            assert probe.echo(n) == n
+        # the first reply after the close went out on a stale connection: it reconnected
+        # (others may stay in the pool untouched until they are next used)
+        assert _pooled_reply_ports(container) - ports
