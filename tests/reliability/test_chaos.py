@@ -283,13 +283,17 @@ def test_3_kill9_reporting_during_burst(make_stack):
     load = Workload(stack.config(), "s3", concurrency=6)
     load.run(scaled(1500, 300))  # a backlog so reporting is busy from its first second
     kills = max(4, scaled(20))
-    burst = load.spawn(scaled(5000, 600))
+    writes, base, kills_over = scaled(5000, 600), sum(load.outcomes.values()), []
+    # the burst writes until the kills are over (at least ``writes``): at the CI scale a
+    # fixed burst was done, and reporting idle, before the later kills (0 in flight)
+    burst = load.spawn(writes * 100, stop=lambda: kills_over
+                       and sum(load.outcomes.values()) - base >= writes)
     stack.start("reporting")
     in_flight = 0
     rng = random.Random()
     done = 0
-    # more kills while none has caught a delivery in flight and the burst still writes
-    while done < kills or (in_flight == 0 and done < 3 * kills and not burst.dead):
+    # more kills (up to 3x) while none has caught a delivery in flight
+    while done < kills or (in_flight == 0 and done < 3 * kills):
         done += 1
         # the kill lands while reporting consumes: timed from start() alone, on a slow
         # box every kill could come before the new process had subscribed (CI, 4 kills)
@@ -299,6 +303,7 @@ def test_3_kill9_reporting_during_burst(make_stack):
         meter.bank()
         stack.kill("reporting", signal.SIGKILL)
         stack.start("reporting")
+    kills_over.append(True)
     burst.wait()
     converge(stack, timeout=max(90, scaled(600)))
     fig = measure("3 kill-9 reporting", stack, meter, kills=done, unacked_at_kill=in_flight)
