@@ -54,9 +54,9 @@ def test_an_unserialisable_result_is_an_error_not_a_lost_reply(probe):
 def test_the_reply_is_transient(start_service, amqp_uri):
     start_service(ReplyProbe)
     with Connection(amqp_uri) as conn:
-        reply_queue = Queue(f"probe-reply-{uuid.uuid4().hex}", exclusive=True, auto_delete=True,
-                            exchange=Exchange("nameko-rpc", type="topic", durable=True),
-                            routing_key=f"probe-reply-{uuid.uuid4().hex}")
+        name = f"probe-reply-{uuid.uuid4().hex}"
+        reply_queue = Queue(name, exclusive=True, auto_delete=True, routing_key=name,
+                            exchange=Exchange("nameko-rpc", type="topic", durable=True))
         got = []
         with Consumer(conn, [reply_queue], accept=["json"],
                       callbacks=[lambda body, msg: got.append((body, msg))]):
@@ -97,9 +97,10 @@ def _broker_closes(ports):
 
 def test_a_reply_after_the_broker_closed_the_pooled_connection_still_arrives(
         start_service, rpc):
-    """Unconfirmed publishes never read their connection: without the check before
-    each reply, the first reply written into a connection the broker closed (a
-    restart, a forced close) would be lost and the caller would time out."""
+    """Nothing waits for a confirm on a reply connection, so a connection the broker
+    closed (a restart, a forced close) is noticed only by py-amqp reading the close
+    before the next publish; kombu's ``retry`` must then reconnect and publish again,
+    or that reply is lost and the caller times out (this fails with ``retry=False``)."""
     container = start_service(ReplyProbe)
     with rpc(timeout=5) as proxy:
         probe = getattr(proxy, ReplyProbe.name)
