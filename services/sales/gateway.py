@@ -4,6 +4,7 @@ from marshmallow import Schema, fields
 from services.common.errors import ValidationError
 from services.common.gateway import GatewayBase, json_body, query_int, route, rpc
 from services.common.openapi import build_spec
+from services.sales.channel_schemas import ChannelAnalysisOutSchema
 from services.sales.schemas import (
     ActivityInSchema,
     ActivityOutSchema,
@@ -254,3 +255,10 @@ class SalesGateway(GatewayBase):
            query={"period": "string"}, response=ForecastOutSchema, tags=["forecast"])
     def forecast(self, request):
         return self.call(self.sales, "forecast", request.args.get("period"))
+
+    @route("GET", "/channel-analysis", summary="Sales channel analysis of a period: per lead "
+           "source and per campaign, leads, converted, won, won amount, conversion and win "
+           "rates, average cycle days (leads created in the period)",
+           query={"period": "string"}, response=ChannelAnalysisOutSchema, tags=["forecast"])
+    def channel_analysis(self, request):
+        return self.call(self.sales, "channel_analysis", request.args.get("period"))

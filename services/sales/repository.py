@@ -272,3 +272,18 @@ def open_opportunities_closing(session, first, last, owner_scope):
 def lead_for_participant(session, campaign_id, participant_id):
     return session.scalar(select(Lead).where(Lead.campaign_id == campaign_id,
                                              Lead.participant_id == participant_id))
+
+
+def channel_cohort(session, start, end, owner_scope):
+    """Leads created in [start, end) with their opportunity's outcome: the input of
+    ``channels.analyse`` (one outer join, no ORM objects)."""
+    stmt = (select(Lead.source, Lead.campaign_id, Lead.created_at, Lead.status,
+                   Opportunity.stage, Opportunity.amount, Opportunity.closed_at)
+            .outerjoin(Opportunity, Opportunity.id == Lead.opportunity_id)
+            .where(Lead.created_at >= start, Lead.created_at < end))
+    if owner_scope is not None:
+        stmt = stmt.where(Lead.owner_id == owner_scope)
+    return [{"source": r.source, "campaign_id": r.campaign_id, "created_at": r.created_at,
+             "converted": r.status == "converted", "stage": r.stage, "amount": r.amount,
+             "won_at": r.closed_at if r.stage == "won" else None}
+            for r in session.execute(stmt)]

@@ -17,8 +17,9 @@ from services.common.schemas import load, page_args, paged
 from services.common.sensitive import scan
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
-from services.sales import commands, domain
+from services.sales import channels, commands, domain
 from services.sales import repository as repo
+from services.sales.channel_schemas import ChannelAnalysisOutSchema
 from services.sales.exceptions import EXPECTED, Conflict, NotFound, ValidationError
 from services.sales.models import Base
 from services.sales.schemas import (
@@ -461,6 +462,23 @@ class SalesService(DomainService):
         result = domain.forecast(opps, period, first, last)
         result["timezone"] = self._tz()
         return ForecastOutSchema().dump(result)
+
+    @_rpc
+    def channel_analysis(self, period):
+        """Sales channel analysis of ``period`` (``2026-11``, ``2026-Q4``, ``2026``, cut in
+        CRM_TIMEZONE) → {by_source, by_campaign, total, period, from_date, to_date,
+        timezone}: for the leads created in the period, per source and per campaign,
+        leads, converted, won, lost, won_amount, conversion_rate, win_rate and
+        avg_cycle_days (definitions: ``services/sales/channels.py``, docs/sales.md).
+        Staff get their own leads. ValidationError on a bad period."""
+        actor = self.actor.get()
+        period = load(PeriodSchema(), {"period": period})["period"]
+        first, last, start, end = domain.parse_period(period, self._tz())
+        with self.db.read_uow() as uow:
+            cohort = repo.channel_cohort(uow.session, start, end, actor.owner_scope())
+        result = channels.analyse(cohort)
+        result.update(period=period, from_date=first, to_date=last, timezone=self._tz())
+        return ChannelAnalysisOutSchema().dump(result)
 
     # --- events and timers ------------------------------------------------------------------------
     @event_handler("marketing", "campaign_lead_generated")

@@ -45,6 +45,9 @@ class _Db:
     def uow(self):
         return self.db.unit_of_work(self.actor.id, "sales.test")
 
+    def read_uow(self):
+        return self.db.read_unit_of_work()
+
 
 class _ActorDep:
     def __init__(self, actor):
