@@ -11,6 +11,8 @@ from pathlib import Path
 from stdnum import exceptions as stdnum_exc
 from stdnum.cn import uscc as stdnum_uscc
 
+from services.common.unicode_digits import fold
+
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _INDUSTRY = re.compile(r"^([A-T])?(\d{2,4})?$")
 
@@ -29,14 +31,19 @@ def validate_uscc(value):
 
 
 def normalize_mobile(value):
-    """Mainland mobile: optional +86/0086 prefix, separators removed, 11 digits."""
+    """Mainland mobile: optional +86/0086 prefix, separators removed, 11 digits.
+
+    Digits typed in any script are folded to ASCII first by the rule the
+    sensitive-data scanner uses (``unicode_digits.fold``: full-width
+    ``13８00138000`` and Arabic-Indic ``١٣٨…`` -> ``138…``); what is stored holds
+    ASCII digits only."""
     if not isinstance(value, str):
         raise ValueError("mobile must be a string of 11 digits")
-    v = re.sub(r"[\s-]", "", value)
+    v = re.sub(r"[\s-]", "", fold(value))
     for prefix in ("+86", "0086"):
         if v.startswith(prefix):
             v = v[len(prefix):]
-    if not _MOBILE.match(v):
+    if not (v.isascii() and re.fullmatch(r"1[3-9][0-9]{9}", v)):
         raise ValueError("mobile must be 11 digits starting with 13-19 (mainland China)")
     return v
 
