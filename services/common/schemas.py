@@ -10,7 +10,7 @@ import decimal
 import marshmallow
 from marshmallow import Schema, fields, validate
 
-from services.common import identifiers, wire
+from services.common import identifiers, money, wire
 from services.common.errors import ValidationError
 from services.common.sensitive import scan
 
@@ -41,10 +41,35 @@ class IndustryCode(_Checked):
     check = staticmethod(identifiers.validate_industry_code)
 
 
+class ColumnDecimal(fields.Decimal):
+    """A Decimal the column ``Numeric(precision, scale)`` holds exactly, a string
+    on the wire. Refused (see ``services.common.money``): more places than
+    ``scale`` (never rounded), more digits than the column holds, a negative
+    value or ``-0`` unless ``signed``, NaN and infinities."""
+
+    def __init__(self, precision, scale, signed=False, **kwargs):
+        kwargs.setdefault("as_string", True)
+        super().__init__(places=scale, rounding=decimal.ROUND_HALF_UP, **kwargs)
+        self.precision, self.scale, self.signed = precision, scale, signed
+
+    def _validated(self, value):
+        if value is True or value is False or not isinstance(value, (str, int, float,
+                                                                      decimal.Decimal)):
+            raise self.make_error("invalid", input=value)
+        try:
+            num = decimal.Decimal(str(value).strip())
+        except (decimal.InvalidOperation, ValueError):
+            raise self.make_error("invalid", input=value) from None
+        bad = money.problem(num, self.precision, self.scale, self.signed)
+        if bad:
+            raise marshmallow.ValidationError(bad)
+        return num.quantize(self.places)
+
+
 def Money(**kwargs):
-    """Decimal with 2 places, a string on the wire (``"1234.50"``)."""
-    kwargs.setdefault("validate", validate.Range(min=0))
-    return fields.Decimal(places=2, as_string=True, rounding=decimal.ROUND_HALF_UP, **kwargs)
+    """Money (CNY): Decimal with 2 places, a string on the wire (``"1234.50"``),
+    bounded by its ``Numeric(14, 2)`` column; see ``services.common.money``."""
+    return ColumnDecimal(*money.COLUMN, **kwargs)
 
 
 class PageSchema(Schema):

@@ -3,6 +3,7 @@ schemas (for the gateway's OpenAPI)."""
 import marshmallow
 from marshmallow import RAISE, Schema, fields, validate, validates_schema
 
+from services.common.schemas import ColumnDecimal
 from services.reporting import domain
 
 
@@ -55,9 +56,11 @@ class TargetItemSchema(Schema):
 
     role = fields.String(required=True, validate=validate.OneOf(tuple(domain.SCORECARD_KPIS)))
     kpi = fields.String(required=True)
-    target = fields.Decimal(required=True, places=4,
-                            validate=validate.Range(min=0, min_inclusive=False))
-    weight = fields.Decimal(required=True, places=4, validate=validate.Range(min=0, max=100))
+    # bounded by their columns, Numeric(16, 4) and Numeric(8, 4): more places refused
+    target = ColumnDecimal(16, 4, as_string=False, required=True,
+                           validate=validate.Range(min=0, min_inclusive=False))
+    weight = ColumnDecimal(8, 4, as_string=False, required=True,
+                           validate=validate.Range(min=0, max=100))
 
     @validates_schema
     def _kpi_of_role(self, data, **kwargs):

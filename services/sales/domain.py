@@ -8,6 +8,8 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from services.common.money import MAX as MONEY_MAX
+
 SOURCES = ("trade_show", "website", "referral", "campaign", "phone", "other")
 LEAD_STATUSES = ("new", "following_up", "converted", "disqualified")
 OPEN_LEAD = ("new", "following_up")
@@ -42,6 +44,24 @@ def order_amount(lines):
     """Σ quantity × unit_price over the lines, 2 places (Decimal, never float)."""
     return money(sum((line_amount(ln["quantity"], ln["unit_price"]) for ln in lines),
                      Decimal("0")))
+
+
+def line_problem(quantity, unit_price):
+    """None, or why the line's amount (quantity × unit_price, cents) does not fit
+    the order line's Numeric(14, 2) amount column."""
+    amount = line_amount(quantity, unit_price)
+    if amount > MONEY_MAX:
+        return (f"quantity × unit_price = {amount} exceeds {MONEY_MAX}, "
+                "the most an order line holds")
+    return None
+
+
+def total_problem(lines):
+    """None, or why Σ line amounts does not fit the order's Numeric(14, 2) amount."""
+    total = order_amount(lines)
+    if total > MONEY_MAX:
+        return f"order total {total} exceeds {MONEY_MAX}, the most an order holds"
+    return None
 
 
 def payment_problem(amount, order_total, paid_total):
@@ -236,9 +256,19 @@ def local_date(moment, tz_name="Asia/Shanghai"):
     return moment.astimezone(ZoneInfo(tz_name)).date()
 
 
+def _rounded(bucket):
+    return dict(bucket, amount=money(bucket["amount"]),
+                weighted_amount=money(bucket["weighted_amount"]))
+
+
 def forecast(opportunities, period, first, last):
     """KPIS.md weighted pipeline over open opportunities whose expected close date
-    is in [first, last]: Σ amount × stage probability, by owner and by stage."""
+    is in [first, last]: Σ amount × stage probability, by owner and by stage.
+
+    Each sum is exact (amount × probability has 3 places) and rounded once, half-up
+    to cents (the rule of ``services.common.money.round_cents``), as reporting's
+    ``weighted_pipeline`` is: three 1000.05 at 30 % are 900.045 -> 900.05, not
+    3 × 300.02."""
     by_owner, by_stage = {}, {}
     total = weighted = Decimal("0")
     count = 0
@@ -249,7 +279,7 @@ def forecast(opportunities, period, first, last):
         if close is None or not first <= close <= last:
             continue
         amount = money(opp["amount"] or 0)
-        w = money(amount * PROBABILITY[opp["stage"]])
+        w = amount * PROBABILITY[opp["stage"]]  # exact; rounded once, below
         count += 1
         total += amount
         weighted += w
@@ -262,8 +292,8 @@ def forecast(opportunities, period, first, last):
     return {
         "period": period, "from_date": first, "to_date": last, "count": count,
         "amount": money(total), "weighted_amount": money(weighted),
-        "by_owner": [dict(owner_id=k, **v) for k, v in sorted(by_owner.items(),
-                                                               key=lambda kv: str(kv[0]))],
-        "by_stage": [dict(stage=s, probability=probability(s), **by_stage[s])
+        "by_owner": [dict(owner_id=k, **_rounded(v)) for k, v in
+                     sorted(by_owner.items(), key=lambda kv: str(kv[0]))],
+        "by_stage": [dict(stage=s, probability=probability(s), **_rounded(by_stage[s]))
                      for s in STAGES if s in by_stage],
     }

@@ -3,7 +3,7 @@ import functools
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.schemas import IndustryCode, Mobile, Money
+from services.common.schemas import ColumnDecimal, IndustryCode, Mobile, Money
 from services.sales.domain import (
     ACTIVITY_CHANNELS,
     LEAD_STATUSES,
@@ -12,6 +12,8 @@ from services.sales.domain import (
     RULE_KINDS,
     SOURCES,
     STAGES,
+    line_problem,
+    total_problem,
 )
 
 _OWNER = fields.String(validate=validate.Length(min=1, max=64))
@@ -174,10 +176,22 @@ class ActivityFiltersSchema(_Strict):
 # --- orders ----------------------------------------------------------------------------
 class OrderLineSchema(_Strict):
     product = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    quantity = fields.Decimal(required=True, places=3, as_string=True,
-                              validate=validate.Range(min=0, min_inclusive=False,
-                                                      max=10_000_000))
+    quantity = ColumnDecimal(14, 3, required=True,  # Numeric(14, 3), at most 10 000 000
+                             validate=validate.Range(min=0, min_inclusive=False,
+                                                     max=10_000_000))
     unit_price = Money(required=True)
+
+    @validates_schema
+    def _line_fits(self, data, **kwargs):
+        bad = line_problem(data["quantity"], data["unit_price"])
+        if bad:
+            raise ValidationError(bad, "unit_price")
+
+
+def _total_fits(data):
+    bad = data.get("lines") and total_problem(data["lines"])
+    if bad:
+        raise ValidationError(bad, "amount")
 
 
 class OrderInSchema(_Strict):
@@ -189,6 +203,10 @@ class OrderInSchema(_Strict):
     delivery_date = fields.Date(allow_none=True)
     owner_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
 
+    @validates_schema
+    def _amount_fits(self, data, **kwargs):
+        _total_fits(data)
+
 
 class OrderChangesSchema(_Strict):
     lines = fields.List(fields.Nested(OrderLineSchema), validate=validate.Length(min=1, max=200))
@@ -198,6 +216,10 @@ class OrderChangesSchema(_Strict):
     def _not_empty(self, data, **kwargs):
         if not data:
             raise ValidationError("no changes given", "_schema")
+
+    @validates_schema
+    def _amount_fits(self, data, **kwargs):
+        _total_fits(data)
 
 
 class ShipSchema(_Strict):
