@@ -17,7 +17,15 @@ class CrmError(Exception):
         self.code = code or self.code
 
     def __str__(self):
-        return self.message
+        """What nameko sends as the error's text (``serialize`` uses ``str(exc)``),
+        all a caller without this package sees (``RemoteError``): the code, the
+        message and every field with its messages, e.g.
+        ``VALIDATION_ERROR: Invalid input: uscc: wrong check character;
+        contacts.0.mobile: not a valid mobile``. The gateways' JSON uses
+        ``message`` and ``fields`` (``to_dict``), not this."""
+        text = f"{self.code}: {self.message}" if self.message else self.code
+        details = "; ".join(f"{path}: {msg}" for path, msg in field_messages(self.fields))
+        return f"{text}: {details}" if details else text
 
     def to_dict(self):
         return {"error": self.code, "message": self.message, "fields": self.fields}
@@ -67,6 +75,31 @@ class ServiceUnavailable(CrmError):
 
     code = "SERVICE_UNAVAILABLE"
     http_status = 503
+
+
+def field_messages(fields, prefix=""):
+    """[(dotted path, message)] of a (nested) ``fields`` mapping, in its order;
+    a field's list of messages gives one pair per message."""
+    out = []
+    if isinstance(fields, dict):
+        for key, value in fields.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                out.extend(field_messages(value, path))
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    if isinstance(item, (dict, list, tuple)):
+                        out.extend(field_messages(item, path))
+                    else:
+                        out.append((path, str(item)))
+            else:
+                out.append((path, str(value)))
+    elif isinstance(fields, (list, tuple)):
+        for item in fields:
+            out.extend(field_messages(item, prefix))
+    elif fields not in (None, ""):
+        out.append((prefix or "_schema", str(fields)))
+    return out
 
 
 DECLARED = (ValidationError, NotFound, Conflict, Forbidden, PayloadTooLarge, ServiceUnavailable)
