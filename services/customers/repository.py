@@ -5,10 +5,18 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, exists, func, or_, select
 
+from services.common import wire
 from services.common.errors import Conflict, NotFound
 from services.common.models import as_utc
 from services.customers import domain
-from services.customers.models import Contact, Customer, CustomerTag, HistoryEntry, OrderLedger
+from services.customers.models import (
+    Attachment,
+    Contact,
+    Customer,
+    CustomerTag,
+    HistoryEntry,
+    OrderLedger,
+)
 
 CONTACT_KEYS = ("name", "title", "mobile", "email", "birthday", "preferred_channel",
                 "is_primary")
@@ -323,11 +331,17 @@ def list_query(filters, owner_scope):
     return stmt
 
 
+_ORDER = {"id": (Customer.id,), "name": (Customer.name, Customer.id),
+          "-name": (Customer.name.desc(), Customer.id.desc()),
+          "updated": (Customer.updated_at, Customer.id),
+          "-updated": (Customer.updated_at.desc(), Customer.id.desc())}
+
+
 def list_page(session, filters, owner_scope, page, page_size):
     stmt = list_query(filters, owner_scope)
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(stmt.order_by(Customer.id).offset((page - 1) * page_size)
-                           .limit(page_size)).all()
+    rows = session.scalars(stmt.order_by(*_ORDER[filters.get("sort") or "id"])
+                           .offset((page - 1) * page_size).limit(page_size)).all()
     return rows, total
 
 
@@ -364,3 +378,27 @@ def orders_last_12_months(session, customer_id, now):
     first = session.scalar(select(func.min(OrderLedger.placed_at)).where(
         OrderLedger.customer_id == customer_id, OrderLedger.cancelled.is_(False)))
     return Decimal(str(total or 0)), first
+
+
+def attachment(session, customer_id, attachment_id):
+    """The customer's attachment row; NotFound for another customer's or a bad id."""
+    try:
+        attachment_id = int(attachment_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"attachment {attachment_id} not found") from None
+    if not 0 < attachment_id <= wire.INT64_MAX:  # no BIGINT id is that long
+        raise NotFound(f"attachment {attachment_id} not found")
+    row = session.scalar(select(Attachment).where(Attachment.id == attachment_id,
+                                                  Attachment.customer_id == customer_id))
+    if row is None:
+        raise NotFound(f"attachment {attachment_id} not found")
+    return row
+
+
+def export_batch(session, filters, owner_scope, after, limit):
+    """Up to ``limit`` customers of the filtered list with an id above ``after`` (keyset:
+    each batch is an index range scan, however deep the export is)."""
+    stmt = list_query(filters, owner_scope)
+    if after is not None:
+        stmt = stmt.where(Customer.id > after)
+    return session.scalars(stmt.order_by(Customer.id).limit(limit)).all()

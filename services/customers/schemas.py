@@ -3,10 +3,33 @@ from decimal import Decimal
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.errors import validation_error
 from services.common.schemas import USCC, IndustryCode, Mobile, Money
 from services.customers.domain import CHANNELS, LOST_REASONS, SCALES, TIERS, TYPES
 
 _TAG = fields.String(validate=validate.Length(min=1, max=32))
+SORTS = ("id", "name", "-name", "updated", "-updated")  # list order; default id
+EXPORT_MAX_BATCH = 1000
+
+
+def export_args(cursor, limit):
+    """``export_customers``' (after id, batch size), or a declared ValidationError naming
+    the field."""
+    fields_ = {}
+    after = None
+    if cursor not in (None, ""):
+        try:
+            after = int(cursor)
+        except (TypeError, ValueError):
+            after = None
+        if after is None or not 0 <= after <= 2 ** 63 - 1:
+            fields_["cursor"] = ["not a cursor this list returned"]
+    if isinstance(limit, bool) or not isinstance(limit, int) \
+            or not 1 <= limit <= EXPORT_MAX_BATCH:
+        fields_["limit"] = [f"an integer from 1 to {EXPORT_MAX_BATCH}"]
+    if fields_:
+        raise validation_error(fields_)
+    return after, limit
 
 
 class ContactSchema(Schema):
@@ -70,6 +93,7 @@ class ListFiltersSchema(Schema):
     industry_code = fields.String(validate=validate.Length(max=8))
     region = fields.String(validate=validate.Length(max=64))
     q = fields.String(validate=validate.Length(max=100))
+    sort = fields.String(validate=validate.OneOf(SORTS))
 
 
 class TagsSchema(Schema):

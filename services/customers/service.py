@@ -2,11 +2,12 @@
 import base64
 import binascii
 import hashlib
+from pathlib import Path
 
 from sqlalchemy.orm.exc import StaleDataError
 
 from services.common.config import var_dir
-from services.common.errors import Forbidden, PayloadTooLarge, validation_error
+from services.common.errors import Forbidden, NotFound, PayloadTooLarge, validation_error
 from services.common.handlers import event_handler
 from services.common.schemas import load, page_args, paged
 from services.common.service import DomainService, declared_rpc
@@ -27,6 +28,7 @@ from services.customers.schemas import (
     OwnerSchema,
     TagsSchema,
     dump_customer,
+    export_args,
 )
 
 OUT = CustomerOutSchema()
@@ -239,6 +241,36 @@ class CustomersService(DomainService):
             rows = uow.session.query(Attachment).filter_by(customer_id=customer_id) \
                 .order_by(Attachment.id).all()
             return AttachmentOutSchema(many=True).dump(rows)
+
+    @_rpc
+    def get_attachment(self, customer_id, attachment_id):
+        """One attachment's file → {filename, content_type, content_b64} (same access rule
+        as the customer: someone else's is NotFound). NotFound."""
+        actor = self.actor.get()
+        with self.db.uow() as uow:
+            repo.get(uow.session, customer_id, actor)
+            att = repo.attachment(uow.session, customer_id, attachment_id)
+            meta = {"filename": att.filename, "content_type": att.content_type,
+                    "path": att.path}
+        try:
+            content = Path(meta.pop("path")).read_bytes()
+        except OSError:
+            raise NotFound(f"attachment {attachment_id} not found") from None
+        return {**meta, "content_b64": base64.b64encode(content).decode("ascii")}
+
+    @_rpc
+    def export_customers(self, filters=None, cursor=None, limit=500):
+        """A batch of the customers you may see, filtered like ``list_customers``, in id
+        order → {items, next_cursor} (pass ``next_cursor`` back as ``cursor``; None at the
+        end). Contacts masked as in the list. No count: made for streaming exports."""
+        actor = self.actor.get()
+        filters = load(ListFiltersSchema(), filters or {}, scan_skip=("q", "uscc"))
+        after, limit = export_args(cursor, limit)
+        with self.db.uow() as uow:
+            rows = repo.export_batch(uow.session, filters, actor.owner_scope(), after, limit)
+            items = [dump_customer(repo.to_output(c, actor)) for c in rows]
+        next_cursor = str(items[-1]["id"]) if len(items) == limit else None
+        return {"items": items, "next_cursor": next_cursor}
 
     @_rpc
     def import_customers(self, rows, at=None):

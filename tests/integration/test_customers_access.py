@@ -36,6 +36,7 @@ ATTEMPTS = [
     ("verify_history", lambda c: (c,)),
     ("add_attachment", lambda c: (c, "a.pdf", PDF)),
     ("list_attachments", lambda c: (c,)),
+    ("get_attachment", lambda c: (c, 1)),
 ]
 
 
