@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from services.common.errors import Conflict, Forbidden, validation_error
-from services.service_desk import domain
+from services.service_desk import care_contacts, care_legacy, domain
 from services.service_desk import repository as repo
 from services.service_desk.models import (
     Agent,
@@ -208,9 +208,8 @@ def set_agent(uow, actor, agent_id, data, when):
 
 # --- customers copy (events / RPC) -------------------------------------------
 def birthdays_of(customer):
-    """[[name, iso birthday]] of a customers.get_customer result."""
-    return [[c.get("name"), c["birthday"]] for c in (customer.get("contacts") or [])
-            if c.get("birthday")]
+    """The contacts with a birthday of a customers.get_customer result (``care_contacts``)."""
+    return care_contacts.incoming(customer)
 
 
 def upsert_customer(session, customer_id, facts, event_at=None, birthdays=None):
@@ -235,8 +234,8 @@ def upsert_customer(session, customer_id, facts, event_at=None, birthdays=None):
                 setattr(copy, key, facts[key])
         if event_at is not None:
             copy.updated_at = event_at
-    if birthdays is not None:
-        copy.birthdays = birthdays
+    if birthdays is not None:  # contacts keep their keys across syncs (care_contacts)
+        copy.birthdays = care_contacts.merge(copy.birthdays, birthdays)
         copy.contacts_synced_at = dt.datetime.now(dt.UTC)
     session.flush()
     return copy
@@ -310,18 +309,20 @@ def materialise_tasks(uow, owner_scope, day):
     session = uow.session
     plans = repo.active_plans(session, owner_scope)
     existing = repo.task_keys(session, [p.id for p in plans])
+    legacy = care_legacy.slots(session, [p.id for p in plans])
     copies = {}
     for plan in plans:
         if plan.customer_id not in copies:
             copies[plan.customer_id] = repo.customer_copy(session, plan.customer_id)
         copy = copies[plan.customer_id]
-        contacts = [(n, dt.date.fromisoformat(b)) for n, b in (copy.birthdays if copy else [])]
+        contacts = care_contacts.birthdays(copy.birthdays if copy else [])
         tier = copy.tier if copy else None
         first = max(plan.start_date, day - dt.timedelta(days=CARE_LOOKBACK_DAYS))
         for offset in range((day - first).days + 1):
             when = first + dt.timedelta(days=offset)
             for occasion, title in domain.occasions_on(plan, when, contacts, tier):
-                if (plan.id, occasion) in existing:
+                if (plan.id, occasion) in existing or care_legacy.claim(legacy, plan.id,
+                                                                        title, when):
                     continue
                 existing.add((plan.id, occasion))
                 try:

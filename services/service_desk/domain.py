@@ -12,6 +12,7 @@ import re
 
 from services.common.errors import Conflict
 from services.contract.events.service_desk import KINDS, ROOT_CAUSES, SEVERITIES
+from services.service_desk import festivals
 
 log = logging.getLogger(__name__)
 
@@ -123,61 +124,27 @@ def birthday_in_year(birthday, year):
     return dt.date(year, birthday.month, birthday.day)
 
 
-def holiday_name(day):
-    """Name of the statutory holiday covering ``day`` (chinese_calendar), else None.
-
-    Weekends are holidays without a name there; years the package has no data
-    for give None (logged once per year).
-    """
-    import chinese_calendar
-    try:
-        on_holiday, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:
-        _warn_unsupported(day.year)
-        return None
-    return name if on_holiday else None
-
-
-_warned_years = set()
-
-
-def _warn_unsupported(year):
-    if year not in _warned_years:
-        _warned_years.add(year)
-        log.warning("chinese_calendar has no holiday data for %s: no holiday greetings", year)
-
-
-def holiday_starting(day):
-    """The holiday whose first day is ``day`` (greetings go out on it), else None."""
-    name = holiday_name(day)
-    if name is None:
-        return None
-    return None if holiday_name(day - dt.timedelta(days=1)) == name else name
-
-
-HOLIDAY_ZH = {"New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
-              "Labour Day": "劳动节", "Dragon Boat Festival": "端午节", "National Day": "国庆节",
-              "Mid-autumn Festival": "中秋节", "Anti-Fascist 70th Day": "抗战胜利纪念日"}
-
-
 def occasions_on(plan, day, contacts=(), tier=None):
     """Care occasions of ``plan`` due on ``day`` → [(occasion_key, title)].
 
     ``plan`` has kind, start_date, expiry_date, interval_days; ``contacts`` are
-    (name, birthday) pairs of the plan's customer; ``tier`` its current tier.
-    Nothing is due before the plan starts.
+    (contact key, name, birthday) of the plan's customer (``care_contacts``); ``tier``
+    its current tier. Nothing is due before the plan starts.
+
+    Keys: a birthday is keyed by contact and year (``birthday:<contact key>:<year>``),
+    a holiday by the festival and its own date (``holiday:<code>:<YYYY-MM-DD>``, due on
+    the first official day off when published: ``festivals``), so no two occasions of a
+    plan share a key.
     """
     if day < plan.start_date:
         return []
     if plan.kind == "birthday":
-        return [(f"birthday:{name}:{day.year}", f"生日祝福：{name}")
-                for name, born in contacts
+        return [(f"birthday:{key}:{day.year}", f"生日祝福：{name}")
+                for key, name, born in contacts
                 if born is not None and birthday_in_year(born, day.year) == day]
     if plan.kind == "holiday":
-        name = holiday_starting(day)
-        if name is None:
-            return []
-        return [(f"holiday:{name}:{day.year}", f"节日问候：{HOLIDAY_ZH.get(name, name)}")]
+        return [(f"holiday:{code}:{festival.isoformat()}", f"节日问候：{festivals.title(code)}")
+                for code, festival in festivals.greetings_due(day)]
     if plan.kind == "contract_expiry":
         if plan.expiry_date and contract_reminder_date(plan.expiry_date) == day:
             return [(f"contract_expiry:{plan.expiry_date.isoformat()}",

@@ -98,14 +98,15 @@ def _plan(kind, start=dt.date(2026, 1, 1), expiry=None, interval=None):
 
 
 def test_birthday_occasions_from_contacts():
-    contacts = [("张三", dt.date(1980, 5, 20)), ("李四", dt.date(1990, 7, 1)), ("王五", None)]
+    contacts = [("c1", "张三", dt.date(1980, 5, 20)), ("c2", "李四", dt.date(1990, 7, 1)),
+                ("c3", "王五", None)]
     got = domain.occasions_on(_plan("birthday"), dt.date(2026, 5, 20), contacts)
-    assert got == [("birthday:张三:2026", "生日祝福：张三")]
+    assert got == [("birthday:c1:2026", "生日祝福：张三")]
     assert domain.occasions_on(_plan("birthday"), dt.date(2026, 5, 21), contacts) == []
 
 
 def test_leap_day_birthday_in_common_year():
-    contacts = [("赵六", dt.date(1988, 2, 29))]
+    contacts = [("c4", "赵六", dt.date(1988, 2, 29))]
     assert domain.occasions_on(_plan("birthday"), dt.date(2026, 2, 28), contacts)
     assert domain.birthday_in_year(dt.date(1988, 2, 29), 2028) == dt.date(2028, 2, 29)
 
@@ -113,14 +114,16 @@ def test_leap_day_birthday_in_common_year():
 def test_holiday_greeting_on_first_day_of_each_public_holiday():
     plan = _plan("holiday")
     assert domain.occasions_on(plan, dt.date(2026, 10, 1)) == [
-        ("holiday:National Day:2026", "节日问候：国庆节")]
+        ("holiday:national_day:2026-10-01", "节日问候：国庆节")]
     assert domain.occasions_on(plan, dt.date(2026, 10, 2)) == []  # same holiday continues
     assert domain.occasions_on(plan, dt.date(2026, 2, 15))[0][1] == "节日问候：春节"
     assert domain.occasions_on(plan, dt.date(2026, 3, 7)) == []  # a plain weekend
 
 
-def test_holiday_years_without_data_give_nothing():
-    assert domain.holiday_name(dt.date(2035, 10, 1)) is None
+def test_holiday_years_without_published_arrangement_still_greet():
+    # was "years without data give nothing" (the bug of issue 16 7c): 国庆 is 1 October by law
+    assert domain.occasions_on(_plan("holiday"), dt.date(2035, 10, 1)) == [
+        ("holiday:national_day:2035-10-01", "节日问候：国庆节")]
 
 
 def test_contract_expiry_reminder_three_months_before():
