@@ -11,3 +11,6 @@ warnings.filterwarnings("ignore")
 
 pytest_plugins = ["tests.support.fixtures"]
 os.environ.setdefault("CRM_TEST_DB", "sqlite")
+# trio (via selenium) registers a hypothesis plugin that cannot import under eventlet's
+# green sockets; hypothesis itself needs no plugin here.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
