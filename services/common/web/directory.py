@@ -1,0 +1,84 @@
+"""Dev user directory and the workspaces each user may use.
+
+The identity provider's token says who the user is (sub, name, roles,
+department). In dev, ``crm token --user u1`` mints one; this directory gives
+the demo users their display names and default role/department, so the header
+shows a name and the department switcher knows who may use what.
+
+Workspace URLs: config ``WORKSPACE_URLS`` ({service: url}) or, by default,
+``http://127.0.0.1:<8001..8005 + CRM_PORT_OFFSET>/``.
+"""
+import os
+
+from services.contract import HTTP_PORTS
+
+DEV_USERS = {
+    "u1": {"name": "王芳", "role": "staff", "department": "sales"},
+    "u2": {"name": "李强", "role": "staff", "department": "sales"},
+    "u3": {"name": "张敏", "role": "staff", "department": "sales"},
+    "s1": {"name": "刘洋", "role": "staff", "department": "service"},
+    "s2": {"name": "陈静", "role": "staff", "department": "service"},
+    "s3": {"name": "杨帆", "role": "staff", "department": "service"},
+    "mk1": {"name": "赵磊", "role": "staff", "department": "marketing"},
+    "mk2": {"name": "黄丽", "role": "staff", "department": "marketing"},
+    "m1": {"name": "周经理", "role": "manager", "department": "management"},
+}
+
+# service -> who may use its workspace: departments (any role) and/or roles (any
+# department). Managers and admins may use every workspace.
+WORKSPACES = {
+    "customers": {"departments": {"sales"}, "roles": set(),
+                  "title": "workspace.customers"},
+    "sales": {"departments": {"sales"}, "roles": set(),
+              "title": "workspace.sales"},
+    "service_desk": {"departments": {"service"}, "roles": set(),
+                     "title": "workspace.service_desk"},
+    "marketing": {"departments": {"marketing"}, "roles": set(),
+                  "title": "workspace.marketing"},
+    "reporting": {"departments": set(), "roles": set(),
+                  "title": "workspace.reporting"},
+}
+ALL_ACCESS_ROLES = {"manager", "admin"}
+
+
+def dev_user(user_id):
+    return DEV_USERS.get(user_id)
+
+
+def display_name(actor):
+    """The token's name, else the directory's, else the id."""
+    name = actor.get("name")
+    if name and name != actor.get("id"):
+        return name
+    entry = DEV_USERS.get(actor.get("id"))
+    return entry["name"] if entry else (name or actor.get("id") or "")
+
+
+def may_use(actor, service):
+    ws = WORKSPACES.get(service)
+    if ws is None:
+        return False
+    roles = set(actor.get("roles") or ())
+    if roles & ALL_ACCESS_ROLES:
+        return True
+    return actor.get("department") in ws["departments"] or bool(roles & ws["roles"])
+
+
+def workspace_url(config, service):
+    urls = (config or {}).get("WORKSPACE_URLS") or {}
+    if urls.get(service):
+        return urls[service]
+    offset = int(os.environ.get("CRM_PORT_OFFSET", "0") or 0)
+    return f"http://127.0.0.1:{HTTP_PORTS[service] + offset}/"
+
+
+def workspaces_for(config, actor):
+    """[(service, title key, url)] of the workspaces this actor may use, in port order."""
+    return [(svc, WORKSPACES[svc]["title"], workspace_url(config, svc))
+            for svc in HTTP_PORTS if svc in WORKSPACES and may_use(actor, svc)]
+
+
+def sign_in_hint(user_id):
+    """The `crm token` command line for a demo user (shown on the login page)."""
+    entry = DEV_USERS.get(user_id) or {"role": "staff", "department": "sales"}
+    return f"crm token --user {user_id} --role {entry['role']} --department {entry['department']}"

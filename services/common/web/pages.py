@@ -1,0 +1,330 @@
+"""``@page``: an HTML page on a gateway, next to the JSON routes.
+
+A page method returns ``render(template, **ctx)`` or ``redirect(url, flash=...)``
+(or a werkzeug Response). The decorator signs the user in from the session
+cookie (a missing, expired or invalid token -> 303 to /login with a message),
+puts the actor into the worker context like ``route`` does (so every RPC runs
+as the user), checks the CSRF token of every state-changing request (403 page,
+nothing called), and turns errors into pages: CrmError by its status (404
+"not found or not yours", 403, 409 "someone changed this record", 422 with the
+field errors, 503), RemoteError/anything else a 500 page without internals,
+a silent bus 503. No stack trace leaves the gateway.
+"""
+import functools
+import logging
+import time
+
+from nameko.exceptions import RemoteError
+from werkzeug.wrappers import Response
+
+from services.common import metrics
+from services.common.auth import verify_token
+from services.common.errors import CrmError, PayloadTooLarge, Unauthorized, ValidationError
+from services.common.web import directory, i18n, session
+from services.common.web.forms import Form
+from services.common.web.templating import environment, static_url
+
+log = logging.getLogger(__name__)
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+DEFAULT_MAX_BODY = 6 * 1024 * 1024  # a 5 MB attachment plus the form around it
+
+ERROR_KEYS = {  # status -> (title key, message key)
+    400: ("error.422.title", "error.422.message"),
+    401: ("error.401.title", "error.401.message"),
+    403: ("error.403.title", "error.403.message"),
+    404: ("error.404.title", "error.404.message"),
+    405: ("error.405.title", "error.405.message"),
+    409: ("error.409.title", "error.409.message"),
+    413: ("error.413.title", "error.413.message"),
+    422: ("error.422.title", "error.422.message"),
+    429: ("error.429.title", "error.429.message"),
+    500: ("error.500.title", "error.500.message"),
+    503: ("error.503.title", "error.503.message"),
+}
+
+
+class Rendered:
+    """What ``render`` returns; the decorator turns it into a Response."""
+
+    def __init__(self, template, status=200, headers=None, ctx=None):
+        self.template, self.status, self.headers, self.ctx = template, status, headers, ctx or {}
+
+
+class Redirect:
+    def __init__(self, url, flash=None, kind="info", status=303):
+        self.url, self.flash, self.kind, self.status = url, flash, kind, status
+
+
+def render(template, status=200, headers=None, **ctx):
+    """A page from ``template`` (service folder first, then kit/) with ``ctx``."""
+    return Rendered(template, status, headers, ctx)
+
+
+def redirect(url, flash=None, kind="info", status=303):
+    """303 to ``url`` (a local path); ``flash`` shows once on the next page.
+    ``kind``: info | success | warning | error."""
+    return Redirect(url, flash, kind, status)
+
+
+def service_of(gateway):
+    """'customers' for services.customers.gateway:CustomersGateway (class or instance)."""
+    cls = gateway if isinstance(gateway, type) else type(gateway)
+    parts = cls.__module__.split(".")
+    return parts[1] if len(parts) > 2 and parts[0] == "services" else None
+
+
+class PageContext:
+    """Per-request state of a page: language, translator, actor, CSRF, flash.
+    Reach it from a page method with ``page_context(request)``."""
+
+    def __init__(self, request, config, service=None):
+        self.request = request
+        self.config = config
+        self.service = service
+        asked = i18n.normalise_lang(request.args.get("lang"))
+        self.set_lang = asked
+        self.lang = asked or i18n.normalise_lang(request.cookies.get(session.LANG_COOKIE)) \
+            or i18n.DEFAULT_LANG
+        self.t = i18n.translator(self.lang, self.service)
+        self.actor = None
+        self.token = None
+        self.new_nonce = None
+        self.flash = session.decode_flash(self.config, request.cookies.get(session.FLASH_COOKIE))
+        self.flash_shown = False
+        request.crm_page = self
+
+    # --- sign-in ---------------------------------------------------------------------------
+    def sign_in_from_cookie(self):
+        """The actor of a valid session cookie, else None (never raises)."""
+        token = session.session_token(self.request)
+        if not token:
+            return None
+        try:
+            actor = verify_token(self.config, token)
+        except Unauthorized:
+            return None
+        self.actor, self.token = actor, token
+        return actor
+
+    # --- CSRF ------------------------------------------------------------------------------
+    @property
+    def csrf_token(self):
+        if self.token:
+            return session.csrf_token(self.config, self.token)
+        nonce = self.request.cookies.get(session.LOGIN_COOKIE) or self.new_nonce
+        if not nonce:
+            self.new_nonce = nonce = session.login_nonce()
+        return session.login_csrf(self.config, nonce)
+
+    def csrf_valid(self):
+        submitted = self.request.form.get(session.CSRF_FIELD) or \
+            self.request.headers.get("X-CSRF-Token")
+        if self.token:
+            return session.csrf_ok(self.config, self.token, submitted)
+        return session.login_csrf_ok(self.config, self.request.cookies.get(session.LOGIN_COOKIE),
+                                     submitted)
+
+    # --- rendering -------------------------------------------------------------------------
+    def lang_url(self, lang):
+        args = self.request.args.copy()
+        args["lang"] = lang
+        from urllib.parse import urlencode
+        return self.request.path + "?" + urlencode(list(args.items(multi=True)))
+
+    def base_context(self):
+        actor = self.actor
+        user = None
+        if actor:
+            user = dict(actor, display_name=directory.display_name(actor),
+                        is_manager=bool(set(actor.get("roles") or ()) & {"manager", "admin"}))
+        return {
+            "t": self.t, "lang": self.lang, "html_lang": i18n.HTML_LANG[self.lang],
+            "langs": i18n.LANGS, "lang_url": self.lang_url,
+            "user": user, "service": self.service,
+            "workspaces": directory.workspaces_for(self.config, actor) if actor else [],
+            "csrf_token": self.csrf_token, "csrf_field": session.CSRF_FIELD,
+            "flash": self.take_flash(), "request_path": self.request.path,
+            "full_path": self.request.full_path.rstrip("?"),
+            "static": lambda name: static_url(name, self.service),
+            "breadcrumbs": [], "form": None, "page_title": None,
+        }
+
+    def take_flash(self):
+        self.flash_shown = self.flash is not None
+        return self.flash
+
+    def render(self, template, status=200, headers=None, **ctx):
+        context = self.base_context()
+        context.update(ctx)
+        html = environment(self.service).get_template(template).render(context)
+        resp = Response(html, status=status, mimetype="text/html", headers=headers)
+        return self.finish(resp)
+
+    def finish(self, resp):
+        """Cookies every page answer carries: language, flash consumed, login nonce."""
+        if self.set_lang:
+            resp.set_cookie(session.LANG_COOKIE, self.set_lang, max_age=session.LANG_MAX_AGE,
+                            path="/", httponly=True, samesite="Lax",
+                            secure=session.is_https(self.request))
+        if self.flash_shown:
+            resp.delete_cookie(session.FLASH_COOKIE, path="/")
+        if self.new_nonce:
+            resp.set_cookie(session.LOGIN_COOKIE, self.new_nonce, path="/", httponly=True,
+                            samesite="Strict", secure=session.is_https(self.request))
+        resp.headers.setdefault("Cache-Control", "no-store")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        return resp
+
+    def to_response(self, result):
+        if isinstance(result, Rendered):
+            return self.render(result.template, result.status, result.headers, **result.ctx)
+        if isinstance(result, Redirect):
+            resp = Response(status=result.status, headers={"Location": result.url})
+            if result.flash:
+                session.set_flash(resp, self.request, self.config, result.flash, result.kind)
+            return self.finish(resp)
+        if isinstance(result, Response):
+            return self.finish(result)
+        if isinstance(result, str):
+            return self.finish(Response(result, mimetype="text/html"))
+        raise TypeError(f"a page returns render(...), redirect(...) or a Response, "
+                        f"not {type(result).__name__}")
+
+    def error_page(self, status, detail=None, form=None, title_key=None, message_key=None):
+        title, message = ERROR_KEYS.get(status, ERROR_KEYS[500])
+        return self.render("kit/error.html", status=status, status_code=status,
+                           title=self.t(title_key or title), message=self.t(message_key or message),
+                           detail=detail, form=form, page_title=self.t(title_key or title))
+
+    def login_redirect(self, reason="signin"):
+        from urllib.parse import urlencode
+        nxt = self.request.full_path.rstrip("?") if self.request.method == "GET" else "/"
+        resp = Response(status=303, headers={
+            "Location": "/login?" + urlencode({"reason": reason, "next": nxt})})
+        if session.session_token(self.request):
+            session.clear_session_cookie(resp, self.request)
+        return self.finish(resp)
+
+
+def page_context(request):
+    """The PageContext of the current page request (lang, t, actor, csrf_token …)."""
+    return request.crm_page
+
+
+def wants_html(request):
+    """True when the client prefers text/html over JSON explicitly (a browser);
+    ``*/*`` (curl, requests, API clients) and JSON-first clients get JSON."""
+    accept = request.accept_mimetypes
+    html = accept.quality("text/html") if "text/html" in accept.values() else 0
+    if not html:
+        html = max((q for v, q in accept if v == "text/html"), default=0)
+    json_q = max((q for v, q in accept if v == "application/json"), default=0)
+    return html > 0 and html > json_q
+
+
+def _unauthorized_reason(exc):
+    return "expired" if "expired" in str(exc) else "invalid"
+
+
+def page(method, url, *, auth=True, csrf=None, max_body=DEFAULT_MAX_BODY, form_template=None,
+         form_context=None):
+    """Decorate a gateway method as an HTML page (see module docstring).
+
+    ``auth``: sign-in required (False: public page; the actor is still read from a
+    valid cookie for the header). ``csrf``: check the CSRF token (default: every
+    method but GET/HEAD/OPTIONS). ``form_template``: on an escaping ValidationError,
+    re-render this template with ``form`` (entered values + errors) and status 422;
+    ``form_context(self, request, **path)`` supplies the rest of its context."""
+    from services.common.gateway import _UNAVAILABLE, JsonHttp, rate_limit_retry_after
+    check_csrf = (method.upper() not in SAFE_METHODS) if csrf is None else csrf
+
+    def decorator(fn):
+        @functools.wraps(fn)
+        def wrapper(self, request, **kwargs):
+            began = time.perf_counter()
+            ctx = None
+            try:
+                ctx = PageContext(request, self.container_config, service_of(self))
+                if (request.content_length or 0) > max_body:
+                    raise PayloadTooLarge(f"request body exceeds {max_body} bytes")
+                if auth:
+                    token = session.session_token(request)
+                    if not token:
+                        resp = ctx.login_redirect("signin")
+                        return resp
+                    try:
+                        actor = verify_token(self.container_config, token)
+                    except Unauthorized as exc:
+                        resp = ctx.login_redirect(_unauthorized_reason(exc))
+                        return resp
+                    ctx.actor, ctx.token = actor, token
+                    limit = int(self.container_config.get("RATE_LIMIT_PER_MINUTE", 600) or 0)
+                    if rate_limit_retry_after(self.name, actor["id"], limit) is not None:
+                        resp = ctx.error_page(429)
+                        return resp
+                else:
+                    ctx.sign_in_from_cookie()
+                if ctx.actor:
+                    self.actor.set(ctx.actor)
+                if check_csrf and not ctx.csrf_valid():
+                    resp = ctx.error_page(403, title_key="error.csrf.title",
+                                          message_key="error.csrf.message")
+                    return resp
+                resp = ctx.to_response(fn(self, request, **kwargs))
+            except ValidationError as exc:
+                form = Form(request).with_errors(exc)
+                if form_template:
+                    extra = form_context(self, request, **kwargs) if form_context else {}
+                    resp = ctx.render(form_template, status=422, form=form, **extra)
+                else:
+                    resp = ctx.error_page(422, form=form)
+            except CrmError as exc:
+                resp = _crm_error_page(ctx, request, exc)
+            except RemoteError as exc:
+                log.error("undeclared remote error on page %s %s: %s", method, url, exc.exc_type)
+                resp = _safe_error(ctx, request, 500)
+            except _UNAVAILABLE as exc:
+                log.warning("service unavailable on page %s %s: %r", method, url, exc)
+                resp = _safe_error(ctx, request, 503)
+            except Exception:
+                log.exception("unhandled error on page %s %s", method, url)
+                resp = _safe_error(ctx, request, 500)
+            finally:
+                if "resp" in locals():
+                    metrics.HTTP_REQUESTS.labels(self.name, url, method,
+                                                 str(resp.status_code)).inc()
+                    metrics.HTTP_LATENCY.labels(self.name, url, method).observe(
+                        time.perf_counter() - began)
+            return resp
+
+        wrapper.crm_page = {"method": method, "url": url, "auth": auth, "csrf": check_csrf}
+        return JsonHttp.decorator(method, url)(wrapper)
+
+    return decorator
+
+
+def _crm_error_page(ctx, request, exc):
+    if isinstance(exc, Unauthorized):
+        return ctx.login_redirect(_unauthorized_reason(exc))
+    status = exc.http_status if exc.http_status in ERROR_KEYS else 500
+    detail = exc.message if status in (403, 409, 413) else None
+    return _safe_error(ctx, request, status, detail)
+
+
+def _safe_error(ctx, request, status, detail=None):
+    """An error page; if even that fails (a broken template), a plain one."""
+    try:
+        return ctx.error_page(status, detail=detail)
+    except Exception:  # noqa: BLE001 - the last line of defence: never a traceback
+        log.exception("error page failed")
+        return Response(f"<!DOCTYPE html><title>{status}</title><h1>{status}</h1>",
+                        status=status, mimetype="text/html")
+
+
+def unmatched_error_page(request, status, config, service=None):
+    """The error page of a URL no route matched (asked for by a browser)."""
+    ctx = PageContext(request, config, service)
+    ctx.sign_in_from_cookie()
+    return _safe_error(ctx, request, status)
