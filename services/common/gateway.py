@@ -101,11 +101,22 @@ _ROUTING_ERRORS = {404: ("NOT_FOUND", "not found"),
                    405: ("METHOD_NOT_ALLOWED", "method not allowed on this route")}
 
 
-def routing_error_response(exc):
+def routing_error_response(exc, request=None, server=None):
     """werkzeug's routing errors (an HTML page by default) as the JSON error body
-    every route answers with; a redirect (a missing trailing slash) stays as it is."""
+    every route answers with; a redirect (a missing trailing slash) stays as it is.
+    A browser (Accept prefers text/html) gets the kit's error page instead, and
+    ``GET /`` sends it to the workspace (services/common/web/)."""
     if exc.code is None or exc.code < 400:
         return exc
+    if request is not None and server is not None and exc.code in (404, 405):
+        from services.common.web.pages import wants_html
+        if wants_html(request):
+            from services.common.web.pages import service_of, unmatched_error_page
+            from services.common.web.routes import home_redirect
+            cls, config = server.container.service_cls, server.container.config
+            if request.path == "/" and request.method in ("GET", "HEAD"):
+                return home_redirect(cls, request, config)
+            return unmatched_error_page(request, exc.code, config, service_of(cls))
     code, message = _ROUTING_ERRORS.get(exc.code, ("HTTP_ERROR", exc.name))
     allowed = getattr(exc, "valid_methods", None)
     return json_response(exc.code, {"error": code, "message": message, "fields": {}},
@@ -129,7 +140,7 @@ class _JsonWsgiApp(WsgiApp):
             request.path_values = values
             rv = provider.handle_request(request)
         except HTTPException as exc:
-            rv = routing_error_response(exc)
+            rv = routing_error_response(exc, request, self.server)
         return rv(environ, start_response)
 
 
@@ -206,8 +217,14 @@ def route(method, url, *, auth=True, summary="", body=None, response=None, query
     return decorator
 
 
-class GatewayBase:
-    """Mixin for department gateways: actor, metrics, health, metrics, rpc calls."""
+from services.common.web.routes import make_web_routes  # noqa: E402 - after route, JsonHttp
+
+WebRoutes = make_web_routes()
+
+
+class GatewayBase(WebRoutes):
+    """Mixin for department gateways: actor, metrics, health, metrics, rpc calls;
+    /login, /logout, /docs, /static for browsers (services/common/web/routes.py)."""
 
     name = "gateway"
     actor = CurrentActor()
