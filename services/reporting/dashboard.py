@@ -8,6 +8,8 @@ from html import escape
 import pygal
 from pygal.style import Style
 
+from services.reporting import channel_table
+
 LANGS = ("zh", "en")
 LABELS = {
     "zh": {
@@ -269,6 +271,7 @@ def render(data, lang="zh", today=None, interactive=True):
 <div id="chart-timeliness">{c['timeliness']}</div><div id="chart-csat">{c['csat']}</div>
 </div></section>
 <section id="campaigns"><h2>{t['campaigns']}</h2>{campaigns}</section>
+{channel_table.render(data.get("channels"), lang)}
 <div class="cols">
 <section id="scorecards"><h2>{t['scorecards']}</h2>
 <h3>{t['top']}</h3><div id="top-scorecards">{_scorecard_rows(data['top_scorecards'], t)}</div>

@@ -76,6 +76,12 @@ class ReportingGateway(GatewayBase):
         return Response(text, mimetype="text/csv", headers={
             "Content-Disposition": f"attachment; filename=kpis-{self._period(request)}.csv"})
 
+    @route("GET", "/kpis/by-source", summary="Sales channel KPIs of a period by lead source "
+           "and campaign (same figures as sales' GET /channel-analysis)",
+           query={"period": "string"}, tags=["kpis"])
+    def kpis_by_source(self, request):
+        return self.call(self.reporting, "kpis_by_source", self._period(request))
+
     @route("GET", "/trend", summary="Monthly KPIs of the months ending with the period",
            query=dict(KPI_QUERY, months="integer"), tags=["kpis"])
     def trend(self, request):

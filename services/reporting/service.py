@@ -12,7 +12,7 @@ from services.common.schemas import load, page_args, paged
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
 from services.contract import ALL_EVENTS
-from services.reporting import commands, domain
+from services.reporting import channels, commands, domain
 from services.reporting import repository as repo
 from services.reporting.batching import GroupCommitProvider
 from services.reporting.exceptions import EXPECTED, Forbidden, NotFound, ValidationError
@@ -121,6 +121,18 @@ class ReportingService(DomainService):
             for row in kpis["campaigns"]:
                 w.writerow(["" if row[c] is None else row[c] for c in cols])
         return out.getvalue()
+
+    @_rpc
+    def kpis_by_source(self, period):
+        """Sales channel KPIs of ``period`` from sales' events: for the leads created in
+        the period (cut in CRM_TIMEZONE), per lead source and per campaign, leads,
+        converted, won, lost, won_amount, conversion_rate, win_rate, avg_cycle_days —
+        the figures of ``sales.channel_analysis`` (company scope), to the cent."""
+        self._manager()
+        period = load(KpiQuerySchema(), {"period": period})["period"]
+        with self.db.read_uow() as uow:
+            out = channels.by_source(uow.session, period, self._tz())
+        return dict(out, period=period.label, timezone=self._tz())
 
     # --- scorecards ------------------------------------------------------------------------
     @_rpc
@@ -239,6 +251,7 @@ class ReportingService(DomainService):
                 "bottom_scorecards": list(reversed(scored[-5:])) if len(scored) > 5 else [],
                 "watchlist": {"items": items, "total": total},
                 "freshness": repo.freshness(s),
+                "channels": channels.by_source(s, period, tz),
             }
 
     # --- replay ----------------------------------------------------------------------------
