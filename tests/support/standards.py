@@ -46,7 +46,7 @@ ADDRESS_CODES = ["110101", "110102", "110105", "310101", "440304", "440305",
 def ric_check_char(body17):
     """The GB 11643 check character of a 17-digit body."""
     assert len(body17) == 17 and body17.isascii() and body17.isdigit(), body17
-    s = sum(int(c) * w for c, w in zip(body17, RIC_WEIGHTS))
+    s = sum(int(c) * w for c, w in zip(body17, RIC_WEIGHTS, strict=True))
     a1 = (12 - s % 11) % 11
     return "X" if a1 == 10 else str(a1)
 
@@ -77,7 +77,9 @@ def resident_id(rng=None, born=None, address=None, seq=None):
     """A valid 18-character resident ID (check may be X)."""
     rng = rng or random
     address = address or rng.choice(ADDRESS_CODES)
-    born = born or dt.date(1900, 1, 1) + dt.timedelta(days=rng.randrange((dt.date.today() - dt.date(1900, 1, 1)).days + 1))
+    if born is None:
+        span = (dt.date.today() - dt.date(1900, 1, 1)).days + 1
+        born = dt.date(1900, 1, 1) + dt.timedelta(days=rng.randrange(span))
     seq = rng.randrange(1000) if seq is None else seq
     body = f"{address}{born:%Y%m%d}{seq:03d}"
     return body + ric_check_char(body)
@@ -156,7 +158,7 @@ def _org_value(c):
 
 
 def org_check_char(body8):
-    s = sum(_org_value(c) * w for c, w in zip(body8, ORG_WEIGHTS))
+    s = sum(_org_value(c) * w for c, w in zip(body8, ORG_WEIGHTS, strict=True))
     c9 = 11 - s % 11
     return {10: "X", 11: "0"}.get(c9, str(c9))
 
@@ -190,7 +192,7 @@ USCC_SAMPLES_WRONG_ORG_CHECK = ["91110000600037342P"]  # USCC check right, org-c
 
 
 def uscc_check_char(body17):
-    s = sum(USCC_CHARSET.index(c) * w for c, w in zip(body17, USCC_WEIGHTS))
+    s = sum(USCC_CHARSET.index(c) * w for c, w in zip(body17, USCC_WEIGHTS, strict=True))
     return USCC_CHARSET[(31 - s % 31) % 31]
 
 

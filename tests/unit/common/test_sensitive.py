@@ -1,68 +1,247 @@
+"""The sensitive-data scanner against GB 11643 / ISO 7812 / GB 32100 references.
+
+Every expected value comes from tests/support/standards.py (written from the
+standards) or from a standard's published sample, never from python-stdnum
+nor from the scanner's own code.
+"""
 import datetime as dt
+import random
+import uuid
 
 import pytest
-from stdnum import luhn
-from stdnum.cn import ric
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.common.errors import ValidationError
 from services.common.schemas import load
+from services.common.sensitive import scan, scan_text
 from services.customers.schemas import CustomerInSchema
+from tests.support import standards as ref
+
+SAMPLE = ref.RIC_SAMPLE  # 11010519491231002X, published in GB 11643-1999
+ISSUE_SAMPLES = ["110101199003074477", "440308199901010012"]  # issue 16
+PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Zero of each decimal digit block (Unicode code charts), so digit d is chr(zero + d).
+DIGIT_ZEROS = {"ascii": 0x30, "fullwidth": 0xFF10, "arabic_indic": 0x0660,
+               "extended_arabic_indic": 0x06F0, "devanagari": 0x0966, "bengali": 0x09E6,
+               "thai": 0x0E50, "mathematical_bold": 0x1D7CE}
 
 
-def make_ric(area="110105", born="19491231", seq="002"):
-    body = area + born + seq
-    return body + ric.calc_check_digit(body)
+def in_script(value, script):
+    zero = DIGIT_ZEROS[script]
+    return "".join(chr(zero + int(c)) if c.isdigit() else c for c in value)
 
 
-def make_card(prefix="622202020011223"):
-    body = prefix + "344"
-    return body + luhn.calc_check_digit(body)
+def expected(token):
+    """What the scanner must say about one bare token, from the references."""
+    if ref.is_resident_id(token):
+        return "resident_id"
+    if 16 <= len(token) <= 19 and ref.luhn_valid(token) and not ref.is_uscc(token):
+        return "bank_card"
+    return None
 
 
-def test_resident_id_found_anywhere():
-    from services.common.sensitive import scan_text
-    assert scan_text(f"客户身份证 {make_ric()} 请核对") == "resident_id"
-    assert scan_text(make_ric().lower()) in ("resident_id", None)
+def rng():
+    return random.Random(uuid.uuid4().int)
+
+
+# --- fixed cases: the published sample and the issue's samples ---------------
+
+def test_reference_agrees_with_the_published_sample():
+    assert ref.is_resident_id(SAMPLE) and ref.ric_check_char(SAMPLE[:17]) == "X"
+    assert all(ref.is_resident_id(s) for s in ISSUE_SAMPLES)
+    assert not ref.is_resident_id("110105194912310022")  # the old tests' "valid" ID
+
+
+@pytest.mark.parametrize("text", [SAMPLE, SAMPLE.lower(), f"法人身份证 {SAMPLE}",
+                                  f"法人身份证{SAMPLE.lower()}，请核对", *ISSUE_SAMPLES,
+                                  f"客户 {ISSUE_SAMPLES[0]} 和 {ISSUE_SAMPLES[1]}",
+                                  f"ID{SAMPLE}", f"No.{SAMPLE}"])
+def test_published_and_issue_samples_are_resident_ids(text):
+    assert scan_text(text) == "resident_id"
+
+
+@pytest.mark.parametrize("text", [
+    "1101 0519 4912 3100 2X",                       # the issue's grouping
+    "1101\u00a00519\u00a04912\u00a03100\u00a02X",   # NBSP
+    "1101\u30000519\u30004912\u30003100\u30002X",   # ideographic space
+    "110105.19491231.002X", "110105-19491231-002X", "110105 1949 1231 002x",
+    "110105\u201319491231\u2013002X",               # en dash
+    "1101\u200b0519\u200b4912\u200b3100\u200b2X",   # zero-width spaces
+    "１１０１０５１９４９１２３１００２Ｘ", "１１０１０５１９４９１２３１００２ｘ",  # full width
+    "电话 13800138000 1101 0519 4912 3100 2X",       # next to another number
+])
+def test_sample_in_every_typed_form(text):
+    assert scan_text(text) == "resident_id"
+
+
+@pytest.mark.parametrize("script", sorted(DIGIT_ZEROS))
+def test_sample_in_any_digit_script(script):
+    assert scan_text(in_script(SAMPLE, script)) == "resident_id"
+    assert scan_text("身份证 " + in_script("11010519491231002", script) + "x") == "resident_id"
+
+
+def test_lowercase_x_is_an_id():
+    # the assertion `in ("resident_id", None)` that stood here could not fail
+    value = ref.resident_id_x(rng())
+    assert scan_text(value.lower()) == "resident_id"
+
+
+def test_wrong_check_character_is_not_an_id():
+    body = SAMPLE[:17]
+    for wrong in "0123456789":
+        assert scan_text(body + wrong) == expected(body + wrong) != "resident_id"
+
+
+def test_unreal_or_future_birth_date_is_not_an_id():
+    for born in ("19491332", "19490230", (dt.date.today() + dt.timedelta(days=400)).strftime("%Y%m%d"),
+                 "18991231"):
+        body = "110105" + born + "002"
+        value = body + ref.ric_check_char(body)
+        assert not ref.is_resident_id(value)
+        assert scan_text(value) == expected(value) != "resident_id"
 
 
 def test_unknown_birthplace_code_still_caught():
-    # 990000 is no district stdnum knows; checksum + date are enough.
-    from services.common.sensitive import scan_text
-    assert scan_text(make_ric(area="990000")) == "resident_id"
+    value = ref.resident_id(rng(), address="990000")
+    assert scan_text(value) == "resident_id"
 
 
-def test_checksum_or_date_wrong_is_not_an_id():
-    from services.common.sensitive import scan_text
-    good = make_ric()
-    # a wrong check character that does not happen to be a Luhn-valid card number
-    bad_check = next(good[:-1] + d for d in "0123456789"
-                     if d != good[-1] and not luhn.is_valid(good[:-1] + d))
-    assert scan_text(bad_check) is None
-    for born in ("19491332", (dt.date.today() + dt.timedelta(days=400)).strftime("%Y%m%d")):
-        body = next("110105" + born + f"{n:03d}" for n in range(1000)
-                    if not luhn.is_valid("110105" + born + f"{n:03d}"
-                                         + ric.calc_check_digit("110105" + born + f"{n:03d}")))
-        assert scan_text(body + ric.calc_check_digit(body)) is None
+def test_first_generation_15_digit_ids():
+    assert scan_text("身份证 110105491231002") == "resident_id"  # 1949-12-31
+    assert scan_text("110105 491231 002") == "resident_id"
+    assert scan_text("１１０１０５４９１２３１００２") == "resident_id"
+    assert scan_text("110105491331002") is None  # month 13
+    assert scan_text("110105490230002") is None  # 30 February
 
 
-@pytest.mark.parametrize("sep", ["", " ", "-"])
-def test_bank_card_found(sep):
-    from services.common.sensitive import scan_text
-    card = make_card()
-    grouped = sep.join(card[i:i + 4] for i in range(0, len(card), 4))
-    assert scan_text(f"卡号{grouped}") == "bank_card"
+# --- bank cards ------------------------------------------------------------------
+
+@pytest.mark.parametrize("sep", ["", " ", "-", ".", "\u00a0", "\u3000", "\u2009", "\u202f"])
+def test_bank_card_grouped_with_any_separator(sep):
+    card = ref.bank_card(rng(), length=16)
+    assert scan_text(f"卡号{ref.grouped(card, sep)}") == expected(card) == "bank_card"
 
 
-def test_luhn_invalid_number_passes():
-    from services.common.sensitive import scan_text
-    card = make_card()
-    wrong = card[:-1] + str((int(card[-1]) + 1) % 10)
-    assert scan_text(wrong) is None
+@pytest.mark.parametrize("length", [16, 17, 18, 19])
+def test_bank_card_every_length_and_full_width(length):
+    card = next(c for c in iter(lambda: ref.bank_card(rng(), length), None) if expected(c))
+    assert scan_text(card) == expected(card)
+    assert scan_text(ref.fullwidth(card)) == expected(card)
+    assert scan_text("卡号：" + ref.grouped(ref.fullwidth(card), "\u3000")) == expected(card)
 
+
+def test_luhn_invalid_number_is_not_a_card():
+    for _ in range(200):
+        wrong = ref.bank_card_wrong_check(rng())
+        assert not ref.luhn_valid(wrong)
+        assert scan_text(wrong) == expected(wrong) != "bank_card"
+
+
+def test_all_digit_uscc_is_not_a_card():
+    r = rng()
+    for _ in range(300):
+        code = ref.uscc(r, digits_only=True)
+        assert scan_text(f"统一社会信用代码 {code}") == expected(code) != "bank_card"
+
+
+def test_uuids_and_hashes_are_not_cards():
+    for _ in range(2000):
+        assert scan_text(str(uuid.uuid4())) is None
+    assert scan_text("12345678-1234-1234-1234-123456789012") is None
+
+
+# --- long numeric ids: what docs/KIT.md ("Sensitive data") promises -----------
+
+def test_unbroken_runs_of_20_or_more_digits_are_never_cards():
+    r = rng()
+    for n in range(20, 33):
+        order_no = "".join(str(r.randrange(10)) for _ in range(n))
+        assert scan_text(f"订单号 {order_no}") is None
+
+
+def test_numbers_glued_to_letters_are_not_cards():
+    card = ref.bank_card(rng(), length=16)
+    assert scan_text(f"SO{card}") is None and scan_text(f"{card}A") is None
+    assert scan_text(f"order-{card}") is None and scan_text(f"{card}.v2") is None
+
+
+def test_bare_luhn_valid_16_digit_order_number_is_refused_as_a_card():
+    # the scanner cannot tell an order number from a card: documented, not hidden
+    order_no = "2024" + "".join(str(random.randrange(10)) for _ in range(11))
+    order_no += ref.luhn_check_digit(order_no)
+    assert scan_text(f"订单号 {order_no}") == "bank_card"
+
+
+def test_dates_amounts_and_phones_in_a_note_are_not_numbers_to_refuse():
+    assert scan_text("2024-05-01 联系 13800138000，报价 1234567.89 元") is None
+    assert scan_text("2024-05-01 13800138000 010-12345678") is None
+
+
+# --- property tests against the references ------------------------------------
+
+def _typed(value, sep, layout, width):
+    groups = {"plain": [value], "fours": [value[i:i + 4] for i in range(0, len(value), 4)],
+              "id": [value[:6], value[6:14], value[14:]]}[layout]
+    text = sep.join(g for g in groups if g)
+    return ref.fullwidth(text) if width == "full" else text
+
+
+typing = st.tuples(ref.separators, st.sampled_from(["plain", "fours", "id"]),
+                   st.sampled_from(["ascii", "full"]))
+
+
+@PROPS
+@given(st.one_of(ref.resident_ids, ref.resident_ids_x, ref.resident_ids_15), typing,
+       st.booleans())
+def test_property_every_valid_id_is_caught(value, how, lower):
+    assert expected(value) == "resident_id"
+    value = value.lower() if lower else value
+    assert scan_text(f"客户资料：{_typed(value, *how)} 请核对") == "resident_id"
+
+
+@PROPS
+@given(ref.resident_ids_wrong_check)
+def test_property_wrong_check_is_never_an_id(value):
+    assert scan_text(value) == expected(value) != "resident_id"
+    assert scan_text(ref.fullwidth(value)) == expected(value)
+
+
+@PROPS
+@given(ref.bank_cards, typing)
+def test_property_cards_are_caught(card, how):
+    want = expected(card)
+    assert want in ("bank_card", "resident_id") or ref.is_uscc(card)
+    assert scan_text(f"卡号 {_typed(card, *how)}") == want
+
+
+@PROPS
+@given(ref.bank_cards_wrong_check)
+def test_property_luhn_invalid_is_never_a_card(value):
+    assert scan_text(value) == expected(value) != "bank_card"
+
+
+@PROPS
+@given(st.one_of(ref.usccs, ref.usccs_digits_only))
+def test_property_usccs_are_never_cards(code):
+    assert ref.is_uscc(code)
+    assert scan_text(f"代码 {code}") == expected(code) != "bank_card"
+
+
+@PROPS
+@given(st.text(alphabet=st.sampled_from("0123456789 -.Xx\u3000\u00a0中a"), max_size=40))
+def test_property_any_text_never_crashes_and_digit_free_text_is_clean(text):
+    kind = scan_text(text)
+    assert kind in (None, "resident_id", "bank_card")
+    if sum(c.isdigit() for c in text) < 15:
+        assert kind is None
+
+
+# --- the scanner on every text field (schemas) ----------------------------------
 
 def _customer(**over):
-    data = {"name": "上海某某机械有限公司", "uscc": "91110000600037341L", "industry_code": "C35",
-            "type": "potential",
+    data = {"name": "上海某某机械有限公司", "uscc": ref.uscc(rng(), "9", "1", "310000"),
+            "industry_code": "C35", "type": "potential",
             "contacts": [{"name": "张三", "title": "经理", "mobile": "13800138000"}]}
     data.update(over)
     return data
@@ -71,24 +250,28 @@ def _customer(**over):
 @pytest.mark.parametrize("field", ["name", "needs", "region", "source_channel"])
 def test_every_text_field_is_scanned(field):
     with pytest.raises(ValidationError) as exc:
-        load(CustomerInSchema(), _customer(**{field: f"备注 {make_ric()}"}))
+        load(CustomerInSchema(), _customer(**{field: f"备注 {ref.resident_id(rng())}"}))
     assert exc.value.code == "SENSITIVE_DATA"
     assert field in exc.value.fields
 
 
 def test_nested_contact_fields_and_tags_are_scanned():
-    data = _customer(tags=[make_card()])
-    data["contacts"][0]["title"] = make_ric()
+    card = next(c for c in iter(lambda: ref.bank_card(rng()), None) if expected(c) == "bank_card")
+    data = _customer(tags=[card])
+    data["contacts"][0]["title"] = ref.resident_id_x(rng()).lower()
     with pytest.raises(ValidationError) as exc:
         load(CustomerInSchema(), data)
     assert set(exc.value.fields) == {"tags.0", "contacts.0.title"}
 
 
-def test_uuids_and_hashes_are_not_cards():
-    import uuid
+def test_all_digit_uscc_in_needs_is_accepted():
+    r = rng()
+    codes = [c for c in (ref.uscc(r, digits_only=True) for _ in range(50)) if expected(c) is None]
+    loaded = load(CustomerInSchema(), _customer(needs="关联公司 " + "；".join(codes)))
+    assert codes[0] in loaded["needs"]
 
-    from services.common.sensitive import scan_text
-    # digit-heavy UUIDs: the dashed groups must not read as a grouped card number
-    for _ in range(2000):
-        assert scan_text(str(uuid.uuid4())) is None
-    assert scan_text("12345678-1234-1234-1234-123456789012") is None
+
+def test_scan_names_each_field():
+    hits = scan({"a": SAMPLE, "b": [{"c": "ok", "d": ref.fullwidth(SAMPLE)}]})
+    assert set(hits) == {"a", "b.0.d"}
+    assert "SENSITIVE_DATA" in hits["a"][0]
