@@ -62,7 +62,7 @@ def prepare_create(actor, data, when):
     for f in _CUSTOMER_DEFAULTS:
         record.setdefault(f, None)
     record["tier"] = domain.compute_tier(
-        0, domain.cooperation_years(record["cooperation_since"], when.date()),
+        0, domain.cooperation_years(record["cooperation_since"], domain.local_date(when)),
         record["influence"])
     profile = {f: record[f] for f in domain.PROFILE_FIELDS}
     filled = domain.filled_fields(profile, domain.primary_contact(contacts))
@@ -191,9 +191,9 @@ def update(uow, actor, customer, changes, when):
 def recompute_tier(uow, actor, customer, when, previous_tier=None):
     total, first = repo.orders_last_12_months(uow.session, customer.id, when)
     since = customer.cooperation_since
-    if first is not None and (since is None or first.date() < since):
-        since = first.date()
-    tier = domain.compute_tier(total, domain.cooperation_years(since, when.date()),
+    if first is not None and (since is None or domain.local_date(first) < since):
+        since = domain.local_date(first)
+    tier = domain.compute_tier(total, domain.cooperation_years(since, domain.local_date(when)),
                                customer.influence)
     previous = previous_tier or customer.tier
     if tier != customer.tier:

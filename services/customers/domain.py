@@ -2,7 +2,11 @@
 import datetime as dt
 import hashlib
 import json
+import os
 from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
 
 from services.common.identifiers import mask_email, mask_mobile
 
@@ -73,10 +77,40 @@ def normalise_contacts(contacts):
     return contacts, None
 
 
+# --- tier windows ---------------------------------------------------------------
+# KPIS.md's "orders in the last 12 months" and "cooperation >= N years" are calendar terms,
+# counted on dates in CRM_TIMEZONE (config.yml takes it from the environment; default
+# Asia/Shanghai), not on the UTC date and not as 365 / 365.25 days:
+# * cooperation years are the completed calendar years from the first day of cooperation
+#   (dateutil.relativedelta): since 2023-02-28 is 3 years on 2026-02-28; since a 29 February
+#   a year completes on 28 February of a common year (2024-02-29 -> 1 year on 2025-02-28),
+#   the same rule as a 29 February birthday's greeting;
+# * the last 12 months on local date D are the dates after D minus 12 months up to D:
+#   on 2026-12-07 from 2025-12-08 00:00 local time (2025-12-07 16:00 UTC).
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+def crm_zone(name=None):
+    return ZoneInfo(name or os.environ.get("CRM_TIMEZONE") or DEFAULT_TZ)
+
+
+def local_date(when, zone=None):
+    """The calendar date of the aware datetime ``when`` in CRM_TIMEZONE."""
+    return when.astimezone(zone or crm_zone()).date()
+
+
 def cooperation_years(since, today):
-    if since is None:
-        return 0.0
-    return (today - since).days / 365.25
+    """Completed calendar years from ``since`` to ``today`` (dates), 0 if none."""
+    if since is None or today <= since:
+        return 0
+    return relativedelta(today, since).years
+
+
+def tier_window_start(now, zone=None):
+    """The first instant (UTC) of the last 12 months ending on ``now``'s local date."""
+    zone = zone or crm_zone()
+    first = local_date(now, zone) - relativedelta(years=1) + dt.timedelta(days=1)
+    return dt.datetime.combine(first, dt.time(), zone).astimezone(dt.timezone.utc)
 
 
 def compute_tier(orders_12m, coop_years, influence):

@@ -371,7 +371,7 @@ def record_order(session, data, occurred_at, event_type):
 
 
 def orders_last_12_months(session, customer_id, now):
-    since = now - dt.timedelta(days=365)
+    since = domain.tier_window_start(now)  # calendar months in CRM_TIMEZONE
     total = session.scalar(select(func.coalesce(func.sum(OrderLedger.amount), 0)).where(
         OrderLedger.customer_id == customer_id, OrderLedger.cancelled.is_(False),
         OrderLedger.placed_at >= since))
