@@ -7,6 +7,7 @@ email: sales asks marketing's RPC for contact details when it needs them.
 from marshmallow import fields, validate
 
 from services.contract.events import Payload
+from services.contract.money import Money
 
 FORMATS = ("online", "offline", "exhibition", "salon", "promotion")
 Id = fields.Raw
@@ -19,7 +20,7 @@ class CampaignPayload(Payload):
     format = fields.String(validate=validate.OneOf(FORMATS))
     starts_at = fields.AwareDateTime()
     ends_at = fields.AwareDateTime()
-    cost = fields.Decimal(as_string=True)
+    cost = Money()
     audience_size = fields.Integer()
 
 

@@ -8,10 +8,10 @@ opportunity and its orders so marketing can evaluate campaigns.
 from marshmallow import fields, validate
 
 from services.contract.events import Payload
+from services.contract.money import Money
 
 SOURCES = ("trade_show", "website", "referral", "campaign", "phone", "other")
 STAGES = ("qualify", "propose", "negotiate")
-Money = fields.Decimal(as_string=True)
 Id = fields.Raw  # int or str: the owning service decides
 
 
@@ -44,7 +44,7 @@ class OpportunityPayload(Payload):
     opportunity_id = Id(required=True)
     customer_id = Id(required=True)
     owner_id = fields.String(allow_none=True, required=True)
-    amount = Money
+    amount = Money()
     stage = fields.String(validate=validate.OneOf(STAGES + ("won", "lost")))
     probability = fields.Float()
     expected_close_date = fields.Date(allow_none=True)
@@ -77,19 +77,19 @@ class OrderPayload(Payload):
     order_id = Id(required=True)
     customer_id = Id(required=True)
     owner_id = fields.String(allow_none=True, required=True)
-    amount = Money
+    amount = Money()
     opportunity_id = Id(allow_none=True)
     campaign_id = Id(allow_none=True)
 
 
 class OrderPlacedPayload(OrderPayload):
-    amount = fields.Decimal(as_string=True, required=True)
+    amount = Money(required=True)
     delivery_date = fields.Date(allow_none=True)
 
 
 class OrderChangedPayload(OrderPayload):
-    amount = fields.Decimal(as_string=True, required=True)
-    previous_amount = fields.Decimal(as_string=True)
+    amount = Money(required=True)
+    previous_amount = Money()
     changed_fields = fields.List(fields.String())
 
 
@@ -100,9 +100,9 @@ class OrderShippedPayload(OrderPayload):
 
 class PaymentPayload(OrderPayload):
     payment_id = Id(required=True)
-    amount = fields.Decimal(as_string=True, required=True)
-    paid_total = fields.Decimal(as_string=True)
-    outstanding = fields.Decimal(as_string=True)
+    amount = Money(required=True)
+    paid_total = Money()
+    outstanding = Money()
 
 
 class OrderCancelledPayload(OrderPayload):

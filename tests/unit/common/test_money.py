@@ -13,12 +13,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import Schema
+from sqlalchemy import Numeric
 
 from services.common.errors import ValidationError
 from services.common.schemas import Money, load
+from services.common.uow import make_envelope
+from services.contract.events import validate_event
+from services.customers.models import Base as CustomersBase
 from services.customers.schemas import CustomerInSchema
+from services.marketing.models import Base as MarketingBase
 from services.marketing.schemas import CampaignInSchema
+from services.reporting.models import Base as ReportingBase
 from services.reporting.schemas import TargetItemSchema
+from services.sales.models import Base as SalesBase
 from services.sales.schemas import OpportunityInSchema, OrderChangesSchema, OrderInSchema
 
 COLUMN_MAX = "999999999999.99"  # NUMERIC(14, 2): 12 integer digits, 2 places
@@ -177,3 +184,28 @@ def test_line_amount_property(q_whole, q_milli, p_whole, p_cents):
         if q_ok:
             assert list(line) == ["unit_price"]
     assert accepted == (q_ok and expected_cents <= COLUMN_MAX_CENTS)
+
+
+# --- the bounds are the columns' ------------------------------------------------------
+def test_every_numeric_column_is_the_one_the_bounds_are_written_for():
+    """If a column changes, the bound written above must be revisited."""
+    bases = (CustomersBase, MarketingBase, ReportingBase, SalesBase)
+    seen = {(t.name, c.name): (c.type.precision, c.type.scale)
+            for base in bases for t in base.metadata.tables.values() for c in t.columns
+            if type(c.type) is Numeric}
+    special = {("order_lines", "quantity"): (14, 3),
+               ("rpt_scorecard_targets", "target"): (16, 4),
+               ("rpt_scorecard_targets", "weight"): (8, 4)}
+    for key, ps in seen.items():
+        assert ps == special.get(key, (14, 2)), key
+    assert set(special) <= set(seen) and len(seen) >= 17  # 17 Numeric columns today
+
+
+def test_event_money_the_receivers_columns_cannot_hold_is_refused():
+    def placed(amount):
+        return validate_event(make_envelope("sales", "order_placed", {
+            "order_id": 1, "customer_id": 1, "owner_id": "u1", "amount": amount}))
+
+    assert placed(COLUMN_MAX) == {} and placed("12.5") == {}
+    for bad in ("1000000000000.00", "1.001", "NaN"):
+        assert "amount" in placed(bad)["data"], bad
