@@ -1,11 +1,14 @@
 """reporting_gateway: the managers' HTTP API and dashboard (port 8005).
 
-JSON endpoints take the usual bearer token. The HTML dashboard also accepts
-``?token=`` (then kept in an HttpOnly cookie) or the ``crm_token`` cookie, so
-a browser can open it. Staff tokens get 403 (the reporting service refuses).
+JSON endpoints take the usual bearer token. The HTML dashboard uses the web kit's
+sign-in (``/login``, the ``crm_token`` session cookie shared by every workspace);
+a browser without a valid session is sent to ``/login``. ``?token=`` still works
+(kept in the same HttpOnly, SameSite=Strict cookie); the language follows the kit's
+``crm_lang`` cookie. Staff tokens get 403 (the reporting service refuses).
 """
 import datetime as dt
 from html import escape
+from urllib.parse import urlencode
 
 from marshmallow import Schema, fields
 from nameko.exceptions import RemoteError
@@ -15,6 +18,15 @@ from services.common.auth import verify_token
 from services.common.errors import CrmError, Unauthorized
 from services.common.gateway import GatewayBase, json_body, query_int, route, rpc
 from services.common.openapi import build_spec
+from services.common.web.i18n import normalise_lang
+from services.common.web.pages import wants_html
+from services.common.web.session import (
+    LANG_COOKIE,
+    LANG_MAX_AGE,
+    clear_session_cookie,
+    set_session_cookie,
+)
+from services.common.web.session import SESSION_COOKIE as COOKIE
 from services.reporting import dashboard, domain
 from services.reporting.schemas import (
     CampaignReportSchema,
@@ -26,7 +38,6 @@ from services.reporting.schemas import (
     WatchPageSchema,
 )
 
-COOKIE = "crm_token"
 KPI_QUERY = {"period": "string", "owner_id": "string", "department": "string"}
 
 
@@ -49,6 +60,7 @@ def _html(status, title, message):
 
 class ReportingGateway(GatewayBase):
     name = "reporting_gateway"
+    web_home = "/dashboard"
     reporting = rpc("reporting")
 
     def _period(self, request):
@@ -158,7 +170,9 @@ class ReportingGateway(GatewayBase):
            query={"period": "string", "lang": "string", "token": "string",
                   "owner_id": "string", "department": "string"})
     def dashboard(self, request):
-        lang = request.args.get("lang") or "zh"
+        asked = normalise_lang(request.args.get("lang"))
+        lang = {"en": "en", "zh_CN": "zh"}.get(
+            asked or normalise_lang(request.cookies.get(LANG_COOKIE)), "zh")
         token = request.args.get("token") or request.cookies.get(COOKIE)
         header = request.headers.get("Authorization", "")
         if not token and header.lower().startswith("bearer "):
@@ -168,6 +182,17 @@ class ReportingGateway(GatewayBase):
                 raise Unauthorized("missing token")
             self.actor.set(verify_token(self.container_config, token))
             data = self.call(self.reporting, "dashboard", self._period(request), _scope(request))
+        except Unauthorized as exc:
+            if wants_html(request):  # a browser: the kit's sign-in page, as every workspace
+                reason = "expired" if "expired" in str(exc) else ("signin" if not token
+                                                                   else "invalid")
+                nxt = request.full_path.rstrip("?")
+                resp = Response(status=303, headers={"Location": "/login?" + urlencode(
+                    {"reason": reason, "next": nxt})})
+                if request.cookies.get(COOKIE):
+                    clear_session_cookie(resp, request)
+                return resp
+            return _html(exc.http_status, exc.code, exc.message)
         except CrmError as exc:
             return _html(exc.http_status, exc.code, exc.message)
         except RemoteError:
@@ -175,5 +200,8 @@ class ReportingGateway(GatewayBase):
         html = dashboard.render(data, lang)
         resp = Response(html, mimetype="text/html")
         if request.args.get("token"):
-            resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/")
+            set_session_cookie(resp, request, token)
+        if asked:
+            resp.set_cookie(LANG_COOKIE, asked, max_age=LANG_MAX_AGE, path="/", httponly=True,
+                            samesite="Lax")
         return resp
