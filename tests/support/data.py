@@ -1,16 +1,17 @@
-"""Test data: valid, unique customers (real USCC check characters)."""
+"""Test data: valid, unique customers (USCCs from the GB 32100 reference in
+tests/support/standards.py, not from the code under test)."""
 import itertools
 import random
 import uuid
 
-from services.common.cli.demo import make_uscc
+from tests.support import standards
 
 _rng = random.Random(uuid.uuid4().int)
 _counter = itertools.count(1)
 
 
 def uscc():
-    return make_uscc(_rng, "310000")
+    return standards.uscc(_rng, authority="9", category="1", division="310000")
 
 
 def customer(**over):

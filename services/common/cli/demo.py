@@ -2,7 +2,8 @@
 import random
 
 from faker import Faker
-from stdnum.cn import uscc as stdnum_uscc
+
+from services.common.uscc import check_char, org_check_char
 
 REGIONS = {"110000": "北京", "310000": "上海", "440100": "广州", "440300": "深圳",
            "330100": "杭州", "320100": "南京", "510100": "成都", "420100": "武汉"}
@@ -11,18 +12,18 @@ TAGS = ["高潜力客户", "投诉风险", "意向产品A", "意向产品B", "�
 TITLES = ["采购经理", "总经理", "技术总监", "财务经理", "行政主管"]
 SCALES = ["micro", "small", "medium", "large"]
 CHANNELS = ["trade_show", "website", "referral", "campaign", "phone"]
-_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def org_code(rng):
+    """A GB 11714 organisation code (8 digits + check character)."""
     body = "".join(rng.choice("0123456789") for _ in range(8))
-    check = 11 - sum(int(c) * w for c, w in zip(body, _ORG_WEIGHTS, strict=True)) % 11
-    return body + {10: "X", 11: "0"}.get(check, str(check))
+    return body + org_check_char(body)
 
 
 def make_uscc(rng, region_code):
+    """An enterprise USCC (authority 9 工商, category 1 企业) registered in region_code."""
     body = "91" + region_code + org_code(rng)
-    return body + stdnum_uscc.calc_check_digit(body)
+    return body + check_char(body)
 
 
 def demo_customers(count, owners, seed=2026):

@@ -1,6 +1,7 @@
+import random
+
 import pytest
 
-from services.common.cli.demo import make_uscc
 from services.common.identifiers import (
     industry_name,
     mask_email,
@@ -9,17 +10,22 @@ from services.common.identifiers import (
     validate_industry_code,
     validate_uscc,
 )
+from tests.support import standards
 
+
+# USCC and GB/T 4754 in depth: test_uscc.py and test_industry.py; these check
+# that the re-exports services import from identifiers.py keep working.
 
 def test_known_uscc():
+    assert standards.is_uscc("91110000600037341L")  # the sample is checked, not trusted
     assert validate_uscc("91110000600037341L") == "91110000600037341L"
 
 
 def test_generated_uscc_is_valid():
-    import random
     rng = random.Random(1)
     for _ in range(50):
-        assert validate_uscc(make_uscc(rng, "110000"))
+        code = standards.uscc(rng)  # independent GB 32100 generator
+        assert validate_uscc(code) == code
 
 
 @pytest.mark.parametrize("code,msg", [
