@@ -156,15 +156,20 @@ def disqualify_lead(uow, lead, reason, when):
     return lead
 
 
-def lead_from_campaign(uow, data, when):
+def lead_from_campaign(uow, data, when, contact=None):
     """marketing's campaign_lead_generated → a lead, assigned by the rules.
-    One lead per (campaign_id, participant_id), whatever the event id."""
+    One lead per (campaign_id, participant_id), whatever the event id. ``contact``
+    (contact_name / contact_mobile / contact_email) was fetched from marketing: the
+    event carries no contact data."""
     campaign_id, participant_id = str(data["campaign_id"]), str(data["participant_id"])
     if repo.lead_for_participant(uow.session, campaign_id, participant_id) is not None:
         return None
+    contact = contact or {}
     lead = Lead(source="campaign", status="new", customer_id=_int_or_none(data.get("customer_id")),
                 customer_name=str(data["company_name"])[:200],
-                contact_name=(data.get("contact_name") or None),
+                contact_name=(data.get("contact_name") or contact.get("contact_name") or None),
+                contact_mobile=(contact.get("contact_mobile") or None),
+                contact_email=(contact.get("contact_email") or None),
                 need=data.get("need"), region=data.get("region"),
                 industry_code=(data.get("industry_code") or None),
                 campaign_id=campaign_id, participant_id=participant_id,
@@ -173,6 +178,19 @@ def lead_from_campaign(uow, data, when):
     uow.session.flush()
     uow.emit("lead_created", repo.lead_event(lead), when)
     assign_lead(uow, _System(), lead, None, when, required=False)
+    return lead
+
+
+def fill_contact(uow, lead_id, contact):
+    """Store a campaign lead's contact fetched later (no event: contact data never
+    travels in events)."""
+    lead = uow.session.get(Lead, lead_id)
+    if lead is None or lead.contact_mobile or lead.contact_email:
+        return None
+    lead.contact_name = lead.contact_name or contact.get("contact_name")
+    lead.contact_mobile = contact.get("contact_mobile") or None
+    lead.contact_email = contact.get("contact_email") or None
+    uow.session.flush()
     return lead
 
 

@@ -287,3 +287,13 @@ def channel_cohort(session, start, end, owner_scope):
              "converted": r.status == "converted", "stage": r.stage, "amount": r.amount,
              "won_at": r.closed_at if r.stage == "won" else None}
             for r in session.execute(stmt)]
+
+
+def campaign_leads_without_contact(session, since, limit):
+    """(id, campaign_id, participant_id, customer_id) of recent campaign leads whose
+    contact could not be fetched when they were made."""
+    return session.execute(
+        select(Lead.id, Lead.campaign_id, Lead.participant_id, Lead.customer_id).where(
+            Lead.participant_id.is_not(None), Lead.contact_mobile.is_(None),
+            Lead.contact_email.is_(None), Lead.created_at >= since)
+        .order_by(Lead.id.desc()).limit(limit)).all()

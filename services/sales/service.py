@@ -6,13 +6,14 @@ Every method: load (sensitive-data scan + schema) → RPC to customers if needed
 import datetime as dt
 import logging
 
+from nameko.exceptions import UnknownService
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from prometheus_client import Gauge
 
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import PoisonEvent, event_handler
-from services.common.peers import call_peer
+from services.common.peers import SystemRpcProxy, call_peer, get_or_none
 from services.common.schemas import load, page_args, paged
 from services.common.sensitive import scan
 from services.common.service import DomainService, declared_rpc
@@ -20,7 +21,13 @@ from services.common.uow import Database
 from services.sales import channels, commands, domain
 from services.sales import repository as repo
 from services.sales.channel_schemas import ChannelAnalysisOutSchema
-from services.sales.exceptions import EXPECTED, Conflict, NotFound, ValidationError
+from services.sales.exceptions import (
+    EXPECTED,
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    ValidationError,
+)
 from services.sales.models import Base
 from services.sales.schemas import (
     ActivityFiltersSchema,
@@ -66,6 +73,7 @@ LEAD_IN = LeadInSchema()
 
 
 _rpc = declared_rpc(EXPECTED)
+CONTACT_TIMEOUT = 2.5  # s: call_peer bounds the contact look-up at 80 % of it
 
 
 def _prefixed(fields, prefix):
@@ -83,6 +91,9 @@ class SalesService(DomainService):
 
     db = Database(Base)
     customers = RpcProxy("customers")
+    # a campaign lead's contact data is fetched as the system, never carried by events
+    marketing_system = SystemRpcProxy("marketing")
+    customers_system = SystemRpcProxy("customers")
 
     # --- helpers -------------------------------------------------------------------
     def _customers_call(self, method, *args):
@@ -488,11 +499,65 @@ class SalesService(DomainService):
         hits = scan(envelope["data"])
         if hits:  # never store it; the dead-letter queue keeps it for a human
             raise PoisonEvent(f"sensitive data in {sorted(hits)}")
+        data = envelope["data"]
+        with self.db.read_uow() as uow:  # a re-sent lead needs no RPC
+            known = repo.lead_for_participant(uow.session, str(data["campaign_id"]),
+                                              str(data["participant_id"])) is not None
+        contact = None if known else self._campaign_contact(data)  # RPC before the uow
         with self.db.uow() as uow:
             if uow.already_applied(envelope):
                 return
-            commands.lead_from_campaign(uow, envelope["data"], when)
+            commands.lead_from_campaign(uow, envelope["data"], when, contact)
             uow.commit()
+
+    def _campaign_contact(self, data):
+        """The participant's contact (name, mobile, email) from marketing, as a system
+        call; for a participant registered as a customer without its own contact data,
+        the customer's primary contact. Best effort, bounded at CONTACT_TIMEOUT: if a
+        peer is down the lead is made without it (a lead must not wait for marketing)
+        and ``refill_campaign_contacts`` fetches it later → dict or None."""
+        try:
+            return self._fetch_contact(data)
+        except (ServiceUnavailable, UnknownService) as exc:
+            log.warning("campaign lead contact not fetched now (%s); refilled later",
+                        type(exc).__name__)
+            return None
+
+    def _fetch_contact(self, data):
+        cfg = {"RPC_TIMEOUT": CONTACT_TIMEOUT}
+        p = get_or_none(self.marketing_system, "get_participant", data["campaign_id"],
+                        data["participant_id"], config=cfg) or {}
+        contact = {"contact_name": p.get("contact_name"), "contact_mobile": p.get("mobile"),
+                   "contact_email": p.get("email")}
+        if not (contact["contact_mobile"] or contact["contact_email"]) and (
+                p.get("customer_id") or data.get("customer_id")):
+            customer = get_or_none(self.customers_system, "get_customer",
+                                   p.get("customer_id") or data.get("customer_id"),
+                                   config=cfg) or {}
+            primary = next((c for c in customer.get("contacts") or () if c.get("is_primary")),
+                           None) or next(iter(customer.get("contacts") or ()), None) or {}
+            contact = {"contact_name": contact["contact_name"] or primary.get("name"),
+                       "contact_mobile": primary.get("mobile"),
+                       "contact_email": primary.get("email")}
+        return contact
+
+    @timer(interval=60)
+    def refill_campaign_contacts(self):
+        """Campaign leads of the last 7 days made while marketing was silent get their
+        contact now (a few per run; stops at the first silent peer)."""
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
+        with self.db.read_uow() as uow:
+            todo = repo.campaign_leads_without_contact(uow.session, since, limit=20)
+        for lead_id, campaign_id, participant_id, customer_id in todo:
+            contact = self._campaign_contact({"campaign_id": campaign_id,
+                                              "participant_id": participant_id,
+                                              "customer_id": customer_id})
+            if contact is None:
+                return
+            if contact.get("contact_mobile") or contact.get("contact_email"):
+                with self.db.uow() as uow:
+                    commands.fill_contact(uow, lead_id, contact)
+                    uow.commit()
 
     @timer(interval=30)
     def refresh_overdue_gauge(self):

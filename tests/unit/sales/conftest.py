@@ -60,13 +60,19 @@ class _ActorDep:
 @pytest.fixture
 def svc(database):
     """svc(actor_dict=None, customers=None) → a SalesService worker."""
-    def make(who=None, customers=None):
+    def make(who=None, customers=None, marketing=None):
         actor = Actor(who)
         if customers is None:
             customers = mock.Mock()
             customers.get_customer.side_effect = lambda cid: {
                 "id": cid, "name": f"客户{cid}", "region": "上海", "industry_code": "C35"}
+        if marketing is None:
+            marketing = mock.Mock()
+            marketing.get_participant.side_effect = lambda cid, pid: {
+                "id": pid, "campaign_id": cid, "contact_name": "赵敏", "mobile": "13712345678",
+                "email": "zhao@example.cn", "customer_id": None}
         return worker_factory(SalesService, db=_Db(database, actor), actor=_ActorDep(actor),
-                              customers=customers,
+                              customers=customers, marketing_system=marketing,
+                              customers_system=customers,
                               config={"RPC_TIMEOUT": 5, "CRM_TIMEZONE": "Asia/Shanghai"})
     return make
