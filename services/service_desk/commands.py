@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from services.common.errors import Conflict, Forbidden, validation_error
-from services.service_desk import care_contacts, care_legacy, domain
+from services.service_desk import care_contacts, care_legacy, domain, queue
 from services.service_desk import repository as repo
 from services.service_desk.models import (
     Agent,
@@ -30,6 +30,7 @@ def _entry(ticket, actor, when, kind, text=None, **extra):
     ticket.entries.append(TicketEntry(kind=kind, author_id=actor.label, at=when, text=text,
                                       **extra))
     ticket.updated_at = when
+    ticket.next_due_at = queue.next_due(ticket)  # every state change passes here
 
 
 # --- tickets ------------------------------------------------------------------
@@ -212,7 +213,19 @@ def birthdays_of(customer):
     return care_contacts.incoming(customer)
 
 
-def upsert_customer(session, customer_id, facts, event_at=None, birthdays=None):
+def contact_of(customer):
+    """The primary contact's name and masked mobile (or email) of a
+    customers.get_customer result, for the service desk's customer picker."""
+    from services.common.identifiers import mask_email, mask_mobile
+    contacts = customer.get("contacts") or []
+    c = next((c for c in contacts if c.get("is_primary")), contacts[0] if contacts else None)
+    if not c:
+        return ""
+    reach = mask_mobile(c.get("mobile")) or mask_email(c.get("email")) or ""
+    return f"{c.get('name') or ''} {reach}".strip()[:120]
+
+
+def upsert_customer(session, customer_id, facts, event_at=None, birthdays=None, contact=None):
     """Keep our copy; facts older than what we hold (events race per type) are ignored."""
     copy = session.get(CustomerCopy, customer_id)
     created = False
@@ -234,6 +247,8 @@ def upsert_customer(session, customer_id, facts, event_at=None, birthdays=None):
                 setattr(copy, key, facts[key])
         if event_at is not None:
             copy.updated_at = event_at
+    if contact is not None:
+        copy.contact_masked = contact
     if birthdays is not None:  # contacts keep their keys across syncs (care_contacts)
         copy.birthdays = care_contacts.merge(copy.birthdays, birthdays)
         copy.contacts_synced_at = dt.datetime.now(dt.UTC)
@@ -241,10 +256,11 @@ def upsert_customer(session, customer_id, facts, event_at=None, birthdays=None):
     return copy
 
 
-def apply_customer_event(uow, envelope, birthdays, today):
+def apply_customer_event(uow, envelope, birthdays, today, contact=None):
     data = envelope["data"]
     occurred = dt.datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00"))
-    copy = upsert_customer(uow.session, data["customer_id"], data, occurred, birthdays)
+    copy = upsert_customer(uow.session, data["customer_id"], data, occurred, birthdays,
+                           contact=contact)
     sync_visit_plan(uow.session, copy, today)
 
 

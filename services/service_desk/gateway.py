@@ -8,6 +8,14 @@ from marshmallow import Schema, fields
 from services.common.errors import ValidationError
 from services.common.gateway import GatewayBase, json_body, query_int, route, rpc
 from services.common.openapi import build_spec
+from services.service_desk.report_schemas import (
+    CustomerPickSchema,
+    ImprovementInSchema,
+    ImprovementOutSchema,
+    RootCausesOutSchema,
+    SurveyLinkInSchema,
+    SurveyLinkOutSchema,
+)
 from services.service_desk.schemas import (
     AgentInSchema,
     AgentOutSchema,
@@ -35,6 +43,7 @@ from services.service_desk.schemas import (
 
 TICKET_QUERY = {"status": "string", "kind": "string", "severity": "string",
                 "assignee_id": "string", "customer_id": "integer", "breached": "boolean",
+                "mine": "boolean", "active": "boolean", "q": "string", "sort": "string",
                 "page": "integer", "page_size": "integer"}
 TICKETS = ["tickets"]
 CARE = ["care"]
@@ -70,13 +79,14 @@ def _bool_arg(request, name):
 
 
 def _ticket_filters(request):
-    filters = {k: request.args[k] for k in ("status", "kind", "severity", "assignee_id")
-               if request.args.get(k)}
+    filters = {k: request.args[k] for k in ("status", "kind", "severity", "assignee_id",
+                                             "q", "sort") if request.args.get(k)}
     if request.args.get("customer_id"):
         filters["customer_id"] = query_int(request, "customer_id", None)
-    breached = _bool_arg(request, "breached")
-    if breached is not None:
-        filters["breached"] = breached
+    for name in ("breached", "mine", "active"):
+        value = _bool_arg(request, name)
+        if value is not None:
+            filters[name] = value
     return filters
 
 
@@ -169,6 +179,31 @@ class ServiceDeskGateway(GatewayBase):
     def scan_sla(self, request):
         return self.call(self.desk, "scan_sla_breaches")
 
+    @route("POST", "/tickets/<int:ticket_id>/survey-link",
+           summary="A signed, single-use, expiring survey link for the customer",
+           body=SurveyLinkInSchema, response=SurveyLinkOutSchema, status=201, tags=TICKETS)
+    def issue_survey_link(self, request, ticket_id):
+        body = json_body(request, required=False)
+        return self.call(self.desk, "issue_survey_link", ticket_id, body.get("days", 14))
+
+    @route("GET", "/root-causes", summary="Resolved complaints by root cause, with actions",
+           query={"period": "string"}, response=RootCausesOutSchema, tags=TICKETS)
+    def root_causes(self, request):
+        return self.call(self.desk, "root_causes", request.args.get("period"))
+
+    @route("POST", "/improvements", summary="Record an improvement action for a root cause",
+           body=ImprovementInSchema, response=ImprovementOutSchema, status=201, tags=TICKETS)
+    def record_improvement(self, request):
+        return self.call(self.desk, "record_improvement", json_body(request))
+
+    @route("GET", "/customers/search",
+           summary="Pick a customer by name (the service desk's copy; contact masked)",
+           query={"q": "string", "limit": "integer"}, response=CustomerPickSchema(many=True),
+           tags=TICKETS)
+    def search_customers(self, request):
+        return self.call(self.desk, "search_customers", request.args.get("q"),
+                         query_int(request, "limit", 10))
+
     # --- roster ---------------------------------------------------------------
     @route("GET", "/agents", summary="The service roster", response=AgentOutSchema(many=True),
            tags=["agents"])
@@ -207,6 +242,12 @@ class ServiceDeskGateway(GatewayBase):
         overdue = _bool_arg(request, "include_overdue")
         return self.call(self.desk, "due_care_tasks", request.args.get("date"),
                          True if overdue is None else overdue)
+
+    @route("POST", "/care-tasks/generate",
+           summary="Make the care tasks due up to a date now, as the timer does (managers)",
+           query={"date": "string"}, tags=CARE)
+    def generate_care_tasks(self, request):
+        return self.call(self.desk, "generate_care_tasks", request.args.get("date") or None)
 
     @route("POST", "/care-tasks/<int:task_id>/visit", summary="Record the visit of a care task",
            body=VisitInSchema, response=CareTaskOutSchema, tags=CARE)

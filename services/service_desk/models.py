@@ -34,10 +34,12 @@ class Ticket(Base):
     subject: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     assignee_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_by: Mapped[str] = mapped_column(String(64), index=True)
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     first_response_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     resolution_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # the running clock's due time (first response, then resolution); None once resolved
+    next_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     first_responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -87,6 +89,38 @@ class Survey(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
 
 
+class SurveyLink(Base):
+    """A survey link sent to the customer: the signed token's nonce, used once."""
+
+    __tablename__ = "survey_links"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"),
+                                           index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ImprovementAction(Base):
+    """An improvement proposed after analysing a root cause (policy 003 §四(三)5)."""
+
+    __tablename__ = "improvement_actions"
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    root_cause: Mapped[str] = mapped_column(String(32), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+Index("ix_tickets_queue", Ticket.assignee_id, Ticket.next_due_at)
+Index("ix_tickets_next_due", Ticket.next_due_at)
+Index("ix_tickets_complaint_resolved", Ticket.kind, Ticket.resolved_at)
+
+
 class CustomerCopy(Base):
     """What service_desk keeps of a customer (fed by customers events / RPC)."""
 
@@ -97,6 +131,7 @@ class CustomerCopy(Base):
     type: Mapped[str | None] = mapped_column(String(16))
     tier: Mapped[str] = mapped_column(String(16), default="normal")
     birthdays: Mapped[list] = mapped_column(JSON, default=list)  # [[name, "YYYY-MM-DD"]]
+    contact_masked: Mapped[str | None] = mapped_column(String(120))  # "张三 138****8000"
     contacts_synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -21,12 +21,15 @@ def _is_pg(session):
 
 
 # --- tickets ------------------------------------------------------------------
-def get_ticket(session, ticket_id, actor, for_update=False):
+def get_ticket(session, ticket_id, actor, for_update=False, read=False):
+    """The ticket if ``actor`` may act on it (assignee, managers); with ``read`` also
+    for the staff member who opened it (they keep seeing it once reassigned)."""
     stmt = select(Ticket).where(Ticket.id == ticket_id)
     if for_update and _is_pg(session):
         stmt = stmt.with_for_update()
     ticket = session.scalar(stmt)
-    if ticket is None or not actor.can_see(ticket.assignee_id):
+    if ticket is None or not (actor.can_see(ticket.assignee_id) or (
+            read and actor.id is not None and ticket.opened_by == actor.id)):
         raise NotFound(f"ticket {ticket_id} not found")
     return ticket
 
@@ -43,21 +46,58 @@ def ticket_event_data(ticket, **extra):
     return data
 
 
-def list_tickets(session, filters, owner_scope, page, page_size):
+def list_tickets(session, filters, owner_scope, page, page_size, actor_id=None):
+    """Staff (``owner_scope``) see tickets assigned to them or opened by them;
+    ``mine`` narrows a manager's list the same way. ``q``: subject, complainant or
+    customer name (the service desk's copy), or ``#id``; ``sort``: ``due`` (the
+    running clock's due time first, resolved last) or newest first."""
     stmt = select(Ticket)
-    if owner_scope is not None:
-        stmt = stmt.where(Ticket.assignee_id == owner_scope)
+    me = owner_scope if owner_scope is not None else (actor_id if filters.get("mine") else None)
+    if me is not None:
+        stmt = stmt.where(or_(Ticket.assignee_id == me, Ticket.opened_by == me))
     for key in ("status", "kind", "severity", "assignee_id", "customer_id"):
         if filters.get(key) is not None:
             stmt = stmt.where(getattr(Ticket, key) == filters[key])
+    if filters.get("active"):
+        stmt = stmt.where(Ticket.status.in_(domain.ACTIVE_STATUSES))
+    q = (filters.get("q") or "").strip()
+    if q:
+        if q.lstrip("#").isdigit() and len(q) < 19:
+            stmt = stmt.where(Ticket.id == int(q.lstrip("#")))
+        else:
+            like = f"%{q.lower()}%"
+            names = select(CustomerCopy.customer_id).where(
+                func.lower(CustomerCopy.name).like(like))
+            stmt = stmt.where(or_(func.lower(Ticket.subject).like(like),
+                                  func.lower(Ticket.complainant_name).like(like),
+                                  Ticket.customer_id.in_(names)))
     if filters.get("breached") is not None:
         breached = or_(Ticket.first_response_breached_at.is_not(None),
                        Ticket.resolution_breached_at.is_not(None))
         stmt = stmt.where(breached if filters["breached"] else ~breached)
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(stmt.order_by(Ticket.id.desc()).offset((page - 1) * page_size)
+    order = ((Ticket.next_due_at.asc().nulls_last(), Ticket.id.desc())
+             if filters.get("sort") == "due" else (Ticket.id.desc(),))
+    rows = session.scalars(stmt.order_by(*order).offset((page - 1) * page_size)
                            .limit(page_size)).all()
     return rows, total
+
+
+def customer_names(session, customer_ids):
+    ids = {i for i in customer_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(CustomerCopy.customer_id, CustomerCopy.name)
+                                .where(CustomerCopy.customer_id.in_(ids))).all())
+
+
+def search_customers(session, q, limit):
+    """Customers of the service desk's copy whose name contains ``q`` (lost ones last)."""
+    like = f"%{q.strip().lower()}%"
+    stmt = (select(CustomerCopy).where(func.lower(CustomerCopy.name).like(like))
+            .order_by((CustomerCopy.type == "lost"), func.length(CustomerCopy.name),
+                      CustomerCopy.customer_id).limit(limit))
+    return session.scalars(stmt).all()
 
 
 def open_loads(session):

@@ -74,6 +74,10 @@ class TicketFiltersSchema(Strict):
     assignee_id = _ID
     customer_id = fields.Integer()
     breached = fields.Boolean()
+    mine = fields.Boolean()  # managers: only tickets assigned to or opened by them
+    active = fields.Boolean()  # only open / in progress
+    q = fields.String(validate=validate.Length(min=1, max=100))
+    sort = fields.String(validate=validate.OneOf(("due", "new")))
 
 
 class AgentInSchema(Strict):
@@ -158,6 +162,7 @@ class TicketOutSchema(Schema):
     severity = fields.String()
     status = fields.String()
     customer_id = fields.Integer(allow_none=True)
+    customer_name = fields.String(allow_none=True)  # the service desk's copy
     complainant_name = fields.String()
     complainant_contact = fields.String(allow_none=True)
     channel = fields.String()

@@ -43,6 +43,7 @@ from services.service_desk.schemas import (
     TicketOutSchema,
     VisitInSchema,
 )
+from services.service_desk.workspace_rpc import WorkspaceRpc
 
 log = logging.getLogger(__name__)
 TICKET = TicketOutSchema()
@@ -57,7 +58,7 @@ GAUGE_REFRESH = 2.0  # seconds between open-ticket recounts triggered by writes
 _gauge_refreshed_at = [float("-inf")]  # per process (a service instance lives one call)
 
 
-class ServiceDeskService(DomainService):
+class ServiceDeskService(WorkspaceRpc, DomainService):
     name = "service_desk"
 
     db = Database(Base)
@@ -95,7 +96,7 @@ class ServiceDeskService(DomainService):
                 action(uow, actor, ticket, when)
                 self._refresh_gauge(uow.session)
                 uow.commit()
-                return TICKET.dump(ticket)
+                return self._dump_tickets(uow.session, [ticket])[0]
         except StaleDataError:
             raise Conflict("the ticket was changed by someone else; retry",
                            code="STALE_VERSION") from None
@@ -112,29 +113,40 @@ class ServiceDeskService(DomainService):
         with self.db.uow() as uow:
             if customer:
                 commands.upsert_customer(uow.session, customer["id"], customer,
-                                         birthdays=commands.birthdays_of(customer))
+                                         birthdays=commands.birthdays_of(customer),
+                                         contact=commands.contact_of(customer))
             ticket = commands.open_ticket(uow, actor, data, when)
             self._refresh_gauge(uow.session)
             uow.commit()
-            return TICKET.dump(ticket)
+            return self._dump_tickets(uow.session, [ticket])[0]
 
     @_rpc
     def get_ticket(self, ticket_id):
-        """The ticket with its timeline. NotFound (also when not yours)."""
+        """The ticket with its timeline. NotFound (also when not yours: staff see
+        tickets assigned to them and the ones they opened)."""
         actor = self.actor.get()
         with self.db.uow() as uow:
-            return TICKET.dump(repo.get_ticket(uow.session, ticket_id, actor))
+            return self._dump_tickets(uow.session, [
+                repo.get_ticket(uow.session, ticket_id, actor, read=True)])[0]
+
+    def _dump_tickets(self, session, tickets):
+        names = repo.customer_names(session, [t.customer_id for t in tickets])
+        out = TICKET.dump(tickets, many=True)
+        for o in out:
+            o["customer_name"] = names.get(o["customer_id"])
+        return out
 
     @_rpc
     def list_tickets(self, filters=None, page=1, page_size=20):
-        """Tickets you may see (staff: assigned to them) → {items, total, page, page_size}."""
+        """Tickets you may see (staff: assigned to them or opened by them) → {items,
+        total, page, page_size}. Filters also ``mine``, ``active``, ``q``, ``sort=due``."""
         actor = self.actor.get()
         filters = load(TicketFiltersSchema(), filters or {})
         page, page_size = page_args(page, page_size)
         with self.db.uow() as uow:
             rows, total = repo.list_tickets(uow.session, filters, actor.owner_scope(), page,
-                                            page_size)
-            return paged(TICKET.dump(rows, many=True), total, page, page_size)
+                                            page_size, actor_id=actor.id)
+            return paged(self._dump_tickets(uow.session, rows), total, page, page_size)
 
     @_rpc
     def assign_ticket(self, ticket_id, assignee_id=None, at=None):
@@ -206,7 +218,7 @@ class ServiceDeskService(DomainService):
         """The ticket's survey. NotFound if none (or the ticket is not yours)."""
         actor = self.actor.get()
         with self.db.uow() as uow:
-            repo.get_ticket(uow.session, ticket_id, actor)
+            repo.get_ticket(uow.session, ticket_id, actor, read=True)
             survey = repo.get_survey(uow.session, ticket_id)
             if survey is None:
                 raise NotFound(f"ticket {ticket_id} has no survey")
@@ -278,7 +290,8 @@ class ServiceDeskService(DomainService):
         customer = self._customer(data["customer_id"])
         with self.db.uow() as uow:
             copy = commands.upsert_customer(uow.session, customer["id"], customer,
-                                            birthdays=commands.birthdays_of(customer))
+                                            birthdays=commands.birthdays_of(customer),
+                                            contact=commands.contact_of(customer))
             plan = commands.create_plan(uow, actor, data, copy, when, self._today(when))
             uow.commit()
             return PLAN.dump(repo.plan_out(plan))
@@ -296,14 +309,13 @@ class ServiceDeskService(DomainService):
     @_rpc
     def due_care_tasks(self, date, include_overdue=True):
         """Care tasks due on ``date`` (YYYY-MM-DD), plus earlier ones not yet done
-        → {date, items}. Tasks are created as their occasions fall due."""
+        → {date, items}. A read: the tasks are made by the ``make_care_tasks`` timer
+        (or ``generate_care_tasks``) as their occasions fall due."""
         actor = self.actor.get()
         args = load(DueSchema(), {"date": date, "include_overdue": include_overdue})
-        with self.db.uow() as uow:
-            commands.materialise_tasks(uow, actor.owner_scope(), args["date"])
+        with self.db.read_uow() as uow:
             tasks = repo.due_tasks(uow.session, actor.owner_scope(), args["date"],
                                    args["include_overdue"])
-            uow.commit()
             return {"date": args["date"].isoformat(), "items": TASK.dump(tasks, many=True)}
 
     @_rpc
@@ -405,16 +417,17 @@ class ServiceDeskService(DomainService):
         """Keep our copy of the customer (tier, type, contacts' birthdays) and the
         automatic periodic-visit plan of strategic/key customers."""
         data = envelope["data"]
-        birthdays = None
+        birthdays = contact = None
         if envelope["type"] == "customer_created" or "contacts" in (
                 data.get("changed_fields") or ()):
             customer = get_or_none(self.customers, "get_customer", data["customer_id"],
                                    config=self.config)
             birthdays = commands.birthdays_of(customer) if customer else None
+            contact = commands.contact_of(customer) if customer else None
         with self.db.uow() as uow:
             if uow.already_applied(envelope):
                 return
             commands.apply_customer_event(uow, envelope, birthdays,
-                                          self._today(dt.datetime.now(dt.UTC)))
+                                          self._today(dt.datetime.now(dt.UTC)), contact)
             uow.commit()
 

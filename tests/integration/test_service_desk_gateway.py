@@ -136,6 +136,10 @@ def test_care_over_http(http, manager, customer_id):
     assert me.post(f"{me.base}/care-plans", json={"customer_id": customer_id, "kind": "holiday",
                                                   "bogus": 1}).status_code == 422
     assert me.get(f"{me.base}/care-tasks", params={"date": "2027-13-01"}).status_code == 422
+    # a GET makes no task (the timer does; a manager may run it for a date)
+    assert me.get(f"{me.base}/care-tasks", params={"date": "2027-03-30"}).json()["items"] == []
+    assert manager.post(f"{me.base}/care-tasks/generate",
+                        params={"date": "2027-03-30"}).status_code == 200
     due = me.get(f"{me.base}/care-tasks", params={"date": "2027-03-30"})
     assert due.status_code == 200
     task = next(t for t in due.json()["items"] if t["customer_id"] == customer_id)
