@@ -12,10 +12,11 @@ from services.customers.models import Base, Customer, HistoryEntry
 from services.customers.service import CustomersService
 from tests.support import data
 from tests.support.fixtures import actor, offline_database
+from tests.support.standards import RIC_SAMPLE
 
 pytestmark = pytest.mark.integration
 M = actor("im-m1", "manager", "management")
-RESIDENT_ID = "110105194912310022"  # checksum-valid: the scanner refuses it
+RESIDENT_ID = RIC_SAMPLE  # GB 11643-1999's published sample: the scanner refuses it
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -22,9 +22,10 @@ from tests.integration.test_marketing_support import (
     tag,
 )
 from tests.support import data
+from tests.support.standards import RIC_SAMPLE
 
 pytestmark = pytest.mark.integration
-RID = "110105194912310022"  # a valid resident ID (GB 11643 checksum)
+RID = RIC_SAMPLE  # GB 11643-1999's published sample resident ID
 
 
 @pytest.fixture(scope="module", autouse=True)

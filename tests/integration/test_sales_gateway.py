@@ -10,6 +10,7 @@ from services.common.cli.demo import demo_customers
 from services.customers.service import CustomersService
 from services.sales.gateway import SalesGateway
 from services.sales.service import SalesService
+from tests.support.standards import RIC_SAMPLE
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +54,7 @@ def test_full_flow_over_http(base, who, config):
     r = requests.post(f"{base}/leads", data="{not json", headers=h, timeout=10)
     assert r.status_code == 422
     r = requests.post(f"{base}/leads", json={"source": "website", "customer_name": "网关客户",
-                                             "need": "身份证 110105194912310022"},
+                                             "need": f"身份证 {RIC_SAMPLE}"},
                       headers=h, timeout=10)
     assert r.status_code == 422 and r.json()["error"] == "SENSITIVE_DATA"
     assert requests.get(f"{base}/leads", headers=h, timeout=10).json()["total"] == 0

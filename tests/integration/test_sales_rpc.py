@@ -18,10 +18,11 @@ from services.contract.events import validate_event
 from services.customers.service import CustomersService
 from services.sales.service import SalesService
 from tests.support.fixtures import actor
+from tests.support.standards import RIC_SAMPLE, bank_card
 
 pytestmark = pytest.mark.integration
 
-RESIDENT_ID = "110105194912310022"
+RESIDENT_ID = RIC_SAMPLE  # GB 11643-1999's published sample
 MANAGER = actor("sales-mgr", "manager")
 ADMIN = actor("sales-admin", "admin")
 ALL_SALES = ("lead_created", "lead_assigned", "lead_converted", "lead_disqualified",
@@ -162,7 +163,7 @@ def test_bad_input_is_rejected_and_nothing_written(stack, rpc, tap):
                 p.sales.create_lead(data)
             assert field in err.value.fields, (field, err.value.fields)
         with pytest.raises(ValidationError) as err:
-            p.sales.create_lead(lead_data(need=f"卡号 {6222021001123456789}"))
+            p.sales.create_lead(lead_data(need=f"卡号 {bank_card(length=16)}"))
         assert err.value.code == "SENSITIVE_DATA"
         with pytest.raises(ValidationError):
             p.sales.create_opportunity({"customer_id": 1, "amount": "-1"})

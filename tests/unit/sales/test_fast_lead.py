@@ -17,6 +17,7 @@ from services.sales import commands
 from services.sales import repository as repo
 from services.sales.models import Base, Lead
 from services.sales.schemas import LeadOutSchema, dump_lead, wire_id
+from tests.support.standards import RIC_SAMPLE
 from tests.unit.sales.test_service import MANAGER, lead_in, staff
 
 UTC = dt.timezone.utc
@@ -179,7 +180,7 @@ _BAD = [
     ({"industry_code": "ZZ"}, "industry_code"),
     ({"customer_id": "7"}, "customer_id"),
     ({"surprise": 1}, "surprise"),
-    ({"need": "身份证 110105194912310022"}, "need"),
+    ({"need": f"身份证 {RIC_SAMPLE}"}, "need"),
     ({"owner_id": "someone-else"}, "owner_id"),
 ]
 
