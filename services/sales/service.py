@@ -18,7 +18,7 @@ from services.common.schemas import load, page_args, paged
 from services.common.sensitive import scan
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
-from services.sales import channels, commands, domain
+from services.sales import channels, commands, day, domain
 from services.sales import repository as repo
 from services.sales.channel_schemas import ChannelAnalysisOutSchema
 from services.sales.exceptions import (
@@ -490,6 +490,61 @@ class SalesService(DomainService):
         result = channels.analyse(cohort)
         result.update(period=period, from_date=first, to_date=last, timezone=self._tz())
         return ChannelAnalysisOutSchema().dump(result)
+
+    # --- the workspace's read models ----------------------------------------------------------
+    @_rpc
+    def my_day(self):
+        """The caller's day → {today, follow_ups (open, due before tonight, overdue first,
+        each with ``opportunity_name``), counts {overdue, due_today}, new_leads (assigned to
+        me in the last 7 days, still open), past_close (my open opportunities whose expected
+        close date has passed), orders (mine waiting for shipment or payment),
+        unassigned {items, total} (managers: leads waiting for assignment)}."""
+        actor = self.actor.get()
+        now = dt.datetime.now(dt.UTC)
+        today, tonight = day.end_of_local_day(now, self._tz())
+        with self.db.read_uow() as uow:
+            s = uow.session
+            out = {"today": today.isoformat(),
+                   "counts": day.follow_up_counts(s, actor.id, now, tonight),
+                   "follow_ups": [dict(FU_OUT.dump(repo.follow_up_output(fu, now)),
+                                       opportunity_name=name)
+                                  for fu, name in day.due_follow_ups(s, actor.id, tonight)],
+                   "new_leads": [LEAD_OUT.dump(repo.lead_output(x, actor)) for x in
+                                 day.new_leads(s, actor.id, now - dt.timedelta(days=7))],
+                   "past_close": [OPP_OUT.dump(repo.opportunity_output(o, now))
+                                  for o in day.past_close(s, actor.id, today)],
+                   "orders": [ORDER_OUT.dump(repo.order_output(o))
+                              for o in day.waiting_orders(s, actor.id)],
+                   "unassigned": {"items": [], "total": 0}}
+            if actor.is_manager:
+                rows, total = day.unassigned_leads(s)
+                out["unassigned"] = {"items": [LEAD_OUT.dump(repo.lead_output(x, actor))
+                                               for x in rows], "total": total}
+        return out
+
+    @_rpc
+    def follow_up_counts(self):
+        """The caller's open follow-ups → {overdue, due_today} (the page header's count)."""
+        actor = self.actor.get()
+        now = dt.datetime.now(dt.UTC)
+        _, tonight = day.end_of_local_day(now, self._tz())
+        with self.db.read_uow() as uow:
+            return day.follow_up_counts(uow.session, actor.id, now, tonight)
+
+    @_rpc
+    def pipeline_totals(self, owner_id=None):
+        """Per stage (qualify … lost): {count, amount, weighted_amount} of the opportunities
+        you may see (managers: optionally one owner's); weighted = Σ amount × the stage's
+        probability, rounded once per stage (the board's column totals)."""
+        actor = self.actor.get()
+        scope = actor.owner_scope()
+        if scope is None and owner_id:
+            scope = str(owner_id)[:64]
+        with self.db.read_uow() as uow:
+            totals = day.stage_totals(uow.session, scope)
+        return {stage: {"count": v["count"], "amount": str(v["amount"]),
+                        "weighted_amount": str(v["weighted_amount"])}
+                for stage, v in totals.items()}
 
     # --- events and timers ------------------------------------------------------------------------
     @event_handler("marketing", "campaign_lead_generated")
