@@ -13,6 +13,7 @@ from services.contract.events import validate_event
 from services.customers.service import CustomersService
 from services.service_desk.service import ServiceDeskService
 from tests.support.fixtures import actor
+from tests.support.standards import RIC_SAMPLE
 
 pytestmark = pytest.mark.integration
 
@@ -203,7 +204,7 @@ def test_validation_refuses_and_writes_nothing(roster, customer, rpc, tap):
                 sd.open_ticket(data)
         with pytest.raises(ValidationError) as err:
             sd.open_ticket(ticket_data(customer["id"],
-                                       description="客户身份证号 110105194912310022 请核实"))
+                                       description=f"客户身份证号 {RIC_SAMPLE} 请核实"))
         assert err.value.code == "SENSITIVE_DATA" and "description" in err.value.fields
         with pytest.raises(ValidationError) as err:
             sd.open_ticket(ticket_data(99_999_999))
