@@ -1,0 +1,312 @@
+"""The page kit without a broker: catalogues complete in both languages (every
+catalogue, every t('…') used in a template), CSRF tokens (HMAC-SHA256 as RFC 2104
+defines it, computed here with the standard library), session cookie flags, error
+pages without internals, forms keeping values and errors, content negotiation."""
+import hashlib
+import hmac
+import json
+import re
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request, Response
+
+from services.common.errors import Conflict, Forbidden, NotFound, ValidationError
+from services.common.web import forms, i18n, session
+from services.common.web.pages import PageContext, page, render, wants_html
+from services.common.web.templating import environment
+
+ROOT = Path(__file__).resolve().parents[3]
+CONFIG = {"WEB_SECRET": "unit-test-secret", "JWT": {"key": "k" * 40}}
+PLACEHOLDER = re.compile(r"{(\w+)}")
+T_CALL = re.compile(r"""\bt\(\s*['"]([\w.\-]+)['"]\s*[,)]""")  # literal keys only
+
+
+def request(path="/", method="GET", headers=None, data=None, cookies=None, base="http://x"):
+    builder = EnvironBuilder(path=path, method=method, headers=headers or {}, data=data,
+                             base_url=base)
+    env = builder.get_environ()
+    if cookies:
+        env["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    return Request(env)
+
+
+# --- catalogues ---------------------------------------------------------------------------
+def catalogue_pairs():
+    pairs = []
+    for folder in i18n.all_catalogue_folders():
+        files = {lang: folder / f"{lang}.json" for lang in i18n.LANGS}
+        present = [lang for lang, f in files.items() if f.exists()]
+        if not present:
+            continue  # an empty messages/ folder holds no keys
+        assert len(present) == len(files), (folder, "needs", sorted(files))
+        pairs.append((folder, *(json.loads(files[lang].read_text(encoding="utf-8"))
+                                for lang in i18n.LANGS)))
+    return pairs
+
+
+def test_every_catalogue_has_every_key_in_both_languages():
+    pairs = catalogue_pairs()
+    assert pairs and pairs[0][0] == ROOT / "services/common/web/messages"
+    for folder, zh, en in pairs:
+        where = folder.relative_to(ROOT)
+        assert set(zh) == set(en), (where, sorted(set(zh) ^ set(en)))
+        for key in zh:
+            assert isinstance(zh[key], str) and zh[key].strip(), (where, key, "zh_CN")
+            assert isinstance(en[key], str) and en[key].strip(), (where, key, "en")
+            assert set(PLACEHOLDER.findall(zh[key])) == set(PLACEHOLDER.findall(en[key])), \
+                (where, key)
+
+
+def test_every_key_a_template_uses_is_in_its_catalogues():
+    missing = []
+    kit_templates = ROOT / "services/common/web/templates"
+    folders = [(kit_templates, None)] + [(p, p.parent.name)
+                                         for p in sorted(ROOT.glob("services/*/templates"))]
+    for folder, service in folders:
+        zh, en = i18n.catalogue("zh_CN", service), i18n.catalogue("en", service)
+        for path in folder.rglob("*.html"):
+            for key in T_CALL.findall(path.read_text(encoding="utf-8")):
+                if key not in zh or key not in en:
+                    missing.append(f"{path.relative_to(ROOT)}: {key}")
+    assert not missing, missing
+
+
+def test_policy_words_and_zh_cn_first():
+    t = i18n.translator("zh_CN")
+    assert t("customer.name") == "客户名称" and t("customer.uscc") == "统一社会信用代码"
+    assert [t(f"customer.type.{v}") for v in ("potential", "closed", "lost")] == \
+        ["潜在客户", "成交客户", "流失客户"]
+    assert i18n.DEFAULT_LANG == "zh_CN"
+    assert i18n.translator("en")("list.total", n=3) == "3 in total"
+    assert t("no.such.key") == "no.such.key"
+    for raw, code in (("en", "en"), ("en-US", "en"), ("zh", "zh_CN"), ("zh-CN", "zh_CN"),
+                      ("fr", None), ("", None), (None, None)):
+        assert i18n.normalise_lang(raw) == code
+
+
+# --- CSRF, cookies, flash --------------------------------------------------------------------
+def test_csrf_token_is_hmac_sha256_of_the_session_token():
+    token = "header.payload.signature"
+    expected = hmac.new(b"unit-test-secret", b"csrf:" + token.encode(),
+                        hashlib.sha256).hexdigest()
+    assert session.csrf_token(CONFIG, token) == expected
+    assert session.csrf_ok(CONFIG, token, expected)
+    assert not session.csrf_ok(CONFIG, token, expected[:-1] + "0")
+    assert not session.csrf_ok(CONFIG, token, "")
+    assert not session.csrf_ok(CONFIG, token, None)
+    assert not session.csrf_ok(CONFIG, "", expected)
+    assert not session.csrf_ok(CONFIG, "other.session.token", expected)
+    other_secret = dict(CONFIG, WEB_SECRET="another")
+    assert session.csrf_token(other_secret, token) != expected
+    # without WEB_SECRET the HS256 key is the secret (dev)
+    dev = {"JWT": {"key": "k" * 40}}
+    assert session.csrf_token(dev, token) == hmac.new(
+        b"k" * 40, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
+    with pytest.raises(RuntimeError):
+        session.server_secret({})
+
+
+def test_hmac_matches_rfc_4231_case_2():
+    # RFC 4231 4.3: key "Jefe", data "what do ya want for nothing?"
+    assert hmac.new(b"Jefe", b"what do ya want for nothing?", hashlib.sha256).hexdigest() == \
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    # the kit's MAC is that HMAC over "<purpose>:<value>"
+    assert session._mac({"WEB_SECRET": "Jefe"}, "what do ya want for nothing?", "") == \
+        hmac.new(b"Jefe", b"what do ya want for nothing?:", hashlib.sha256).hexdigest()
+
+
+def set_cookie_lines(resp):
+    return resp.headers.getlist("Set-Cookie")
+
+
+@pytest.mark.parametrize("base,headers,secure", [
+    ("http://x", {}, False), ("https://x", {}, True),
+    ("http://x", {"X-Forwarded-Proto": "https"}, True),
+    ("http://x", {"X-Forwarded-Proto": "http"}, False)])
+def test_session_cookie_flags(base, headers, secure):
+    req = request(base=base, headers=headers)
+    resp = Response()
+    session.set_session_cookie(resp, req, "tok.en.x", expires_at=None)
+    (line,) = set_cookie_lines(resp)
+    parts = [p.strip() for p in line.split(";")]
+    assert parts[0] == "crm_token=tok.en.x"
+    assert "HttpOnly" in parts and "SameSite=Strict" in parts and "Path=/" in parts
+    assert ("Secure" in parts) is secure
+    resp = Response()
+    session.clear_session_cookie(resp, req)
+    (line,) = set_cookie_lines(resp)
+    assert "Max-Age=0" in line and "HttpOnly" in line
+
+
+def test_flash_is_signed():
+    value = session.encode_flash(CONFIG, "已保存 <b>", "success")
+    assert session.decode_flash(CONFIG, value) == ("已保存 <b>", "success")
+    body, mac = value.rsplit(".", 1)
+    assert session.decode_flash(CONFIG, body + "." + "0" * len(mac)) is None
+    assert session.decode_flash(CONFIG, "garbage") is None
+    assert session.decode_flash(dict(CONFIG, WEB_SECRET="x"), value) is None
+
+
+@pytest.mark.parametrize("url,ok", [
+    ("/app/customers?q=1", True), ("/", True), ("//evil.example/x", False),
+    ("http://evil.example/", False), ("javascript:alert(1)", False), ("/\\evil", False),
+    ("", False), (None, False), ("/a\nb", False)])
+def test_next_is_local_only(url, ok):
+    assert session.safe_next(url, "/home") == (url if ok else "/home")
+
+
+@pytest.mark.parametrize("accept,html", [
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", True),
+    ("text/html", True), ("*/*", False), ("application/json", False), ("", False),
+    ("application/json, text/html;q=0.5", False), ("text/html;q=0.9, application/json", False)])
+def test_content_negotiation(accept, html):
+    assert wants_html(request(headers={"Accept": accept} if accept else {})) is html
+
+
+# --- forms -----------------------------------------------------------------------------------
+def test_errors_flatten_to_dotted_names():
+    nested = {"contacts": {0: {"mobile": ["bad mobile"]}, "_schema": ["one primary"]},
+              "uscc": ["bad check character"], "name": "required"}
+    assert forms.flatten_errors(nested) == {
+        "contacts.0.mobile": ["bad mobile"], "contacts._schema": ["one primary"],
+        "uscc": ["bad check character"], "name": ["required"]}
+    assert forms.flatten_errors({"contacts.0.email": ["bad"]}) == {"contacts.0.email": ["bad"]}
+    assert forms.flatten_errors({"tags": [{"x": ["a"]}, "b"]}) == {"tags.x": ["a"],
+                                                                    "tags": ["b"]}
+
+
+def test_nest_builds_lists_from_numeric_parts():
+    flat = {"name": "甲", "contacts.1.name": "乙", "contacts.0.name": "丙",
+            "contacts.0.mobile": "139", "tags.0": "x", "address.city": "上海"}
+    assert forms.nest(flat) == {"name": "甲", "tags": ["x"], "address": {"city": "上海"},
+                                "contacts": [{"name": "丙", "mobile": "139"}, {"name": "乙"}]}
+
+
+names = st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=6)
+leaves = st.text(min_size=1, max_size=8)
+trees = st.recursive(leaves, lambda c: st.one_of(
+    st.dictionaries(names, c, min_size=1, max_size=3),
+    st.lists(c, min_size=1, max_size=3)), max_leaves=12)
+
+
+def dotted(node, prefix=""):
+    """The reference flattening written here: dict keys and list indexes joined by '.'."""
+    if isinstance(node, dict):
+        items = node.items()
+    elif isinstance(node, list):
+        items = ((str(i), v) for i, v in enumerate(node))
+    else:
+        return {prefix: node}
+    out = {}
+    for k, v in items:
+        out.update(dotted(v, f"{prefix}.{k}" if prefix else k))
+    return out
+
+
+@given(st.dictionaries(names, trees, min_size=1, max_size=4))
+def test_nest_inverts_dotted_names(tree):
+    assert forms.nest(dotted(tree)) == tree
+
+
+def test_form_keeps_values_and_puts_errors_next_to_fields():
+    req = request("/x", "POST", data={"name": "<script>x</script>", "contacts.0.mobile": "12",
+                                      "tags": ["a", "b"], "csrf_token": "t"})
+    form = forms.Form(req)
+    assert "csrf_token" not in form.values and form.values_of("tags") == ["a", "b"]
+    form.with_errors(ValidationError("bad", {"contacts": {0: {"mobile": ["手机号码格式不正确"]}}}))
+    env = environment(None)
+    html = env.from_string(
+        '{% import "kit/macros.html" as ui %}{{ ui.error_summary(form, t) }}'
+        '{{ ui.field(form, "name", "客户名称") }}{{ ui.field(form, "contacts.0.mobile", "手机") }}'
+    ).render(form=form, t=i18n.translator("zh_CN"))
+    assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>x" not in html  # autoescape
+    assert 'href="#f-contacts-0-mobile"' in html and "请修改以下问题" in html
+    field = html[html.index('id="f-contacts-0-mobile"') - 400:]
+    assert "手机号码格式不正确" in field and 'value="12"' in field
+    assert 'aria-invalid="true"' in field
+    assert form.nested() == {"name": "<script>x</script>", "contacts": [{"mobile": "12"}],
+                             "tags": ["a", "b"]}
+
+
+# --- error pages -----------------------------------------------------------------------------
+class FakeActor:
+    def set(self, actor):
+        self.value = actor
+
+
+class Probe:
+    name = "probe"
+    container_config = CONFIG
+
+    def __init__(self):
+        self.actor = FakeActor()
+
+    @page("GET", "/p/boom", auth=False)
+    def boom(self, request):
+        raise RuntimeError("secret internals at /srv/app.py line 3")
+
+    @page("GET", "/p/<kind>", auth=False)
+    def declared(self, request, kind):
+        raise {"404": NotFound("customer 7 not found"), "403": Forbidden("managers only"),
+               "409": Conflict("version 3 is stale"),
+               "422": ValidationError("bad", {"uscc": ["校验码不正确"]})}[kind]
+
+    @page("POST", "/p/write", auth=False)
+    def write(self, request):
+        raise AssertionError("must not run without CSRF")
+
+    @page("GET", "/p/ok", auth=False)
+    def ok(self, request):
+        return render("kit/error.html", status_code=200, title="t", message="m")
+
+
+@pytest.mark.parametrize("kind,status,text", [
+    ("404", 404, "记录不存在，或不属于您"), ("403", 403, "无权操作"),
+    ("409", 409, "其他人修改了这条记录"), ("422", 422, "校验码不正确")])
+def test_declared_errors_become_pages(kind, status, text):
+    resp = Probe().declared(request(f"/p/{kind}"), kind=kind)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == status and resp.mimetype == "text/html" and text in body
+    assert "customer 7" not in body  # a 404 says nothing about what exists
+    assert "Traceback" not in body
+
+
+def test_unexpected_errors_show_no_internals():
+    resp = Probe().boom(request("/p/boom"))
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 500 and "系统出错" in body
+    assert "secret internals" not in body and "Traceback" not in body and "/srv" not in body
+
+
+def test_post_without_csrf_never_runs_the_page():
+    resp = Probe().write(request("/p/write", "POST", data={"x": "1"}))
+    assert resp.status_code == 403 and "表单已失效" in resp.get_data(as_text=True)
+
+
+def test_signed_in_pages_send_you_to_the_login_page():
+    class Private(Probe):
+        @page("GET", "/q")
+        def q(self, request):
+            raise AssertionError("not signed in")
+
+    resp = Private().q(request("/q?a=1"))
+    assert resp.status_code == 303
+    assert resp.headers["Location"] == "/login?reason=signin&next=%2Fq%3Fa%3D1"
+    resp = Private().q(request("/q", cookies={"crm_token": "bad.token.x"}))
+    assert resp.headers["Location"].startswith("/login?reason=invalid")
+    assert "Max-Age=0" in " ".join(set_cookie_lines(resp))
+
+
+def test_security_headers_and_language_cookie():
+    resp = Probe().ok(request("/p/ok?lang=en"))
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert 'lang="en"' in resp.get_data(as_text=True)
+    assert any(c.startswith("crm_lang=en;") for c in set_cookie_lines(resp))
+    ctx = PageContext(request("/", cookies={"crm_lang": "en"}), CONFIG)
+    assert ctx.lang == "en" and ctx.t("nav.sign_out") == "Sign out"
