@@ -108,7 +108,10 @@ def test_update_plan_only_before_running_cost_until_completed(rpc):
         p.marketing.launch_campaign(c["id"])
         with pytest.raises(Conflict):
             p.marketing.update_campaign(c["id"], {"theme": "改名"})
-        assert p.marketing.update_campaign(c["id"], {"cost": "12345.675"})["cost"] == "12345.68"
+        with pytest.raises(ValidationError) as exc:  # more than 2 places: refused, not rounded
+            p.marketing.update_campaign(c["id"], {"cost": "12345.675"})
+        assert "cost" in exc.value.fields
+        assert p.marketing.update_campaign(c["id"], {"cost": "12345.68"})["cost"] == "12345.68"
 
 
 def test_milestones(rpc):
