@@ -27,9 +27,11 @@ run: install  ## bus setup, migrations, then every service and gateway (Ctrl-C s
 demo: install  ## load realistic demo data through the public RPC (needs `make run`)
 	$(CRM) demo
 
-test-deps:  ## system tools the suite uses: promtool, chromium (installed with apt when root)
+test-deps:  ## system tools the suite uses: promtool, chromium + chromedriver, CJK fonts (apt when root)
 	@missing=""; command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	  [ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; \
 	  if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	      echo "installing:$$missing"; \

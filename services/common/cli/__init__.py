@@ -27,12 +27,24 @@ def _cfg():
 
 @app.command()
 def token(user: str = typer.Option(..., help="employee id (sub)"),
-          role: str = typer.Option("staff", help="staff | manager | admin"),
-          department: str = typer.Option("sales", help="sales|marketing|service|management"),
+          role: str = typer.Option(None, help="staff | manager | admin (demo users: theirs)"),
+          department: str = typer.Option(None, help="sales|marketing|service|management "
+                                                    "(demo users: theirs)"),
           name: str = typer.Option(None), ttl: int = typer.Option(720, help="minutes")):
-    """Mint a dev JWT (HS256 dev key from config)."""
+    """Mint a dev JWT (HS256 dev key from config). Demo users (u1-u3 sales, s1-s3
+    service, mk1-mk2 marketing, m1 manager) get their role, department and name.
+    Sign in to a workspace: open http://127.0.0.1:8001/login and paste the token."""
     from services.common.auth import mint_token
-    typer.echo(mint_token(_cfg(), user, role, department, name=name, ttl_minutes=ttl))
+    from services.common.web.directory import dev_user
+    entry = dev_user(user) or {}
+    role = role or entry.get("role", "staff")
+    department = department or entry.get("department", "sales")
+    typer.echo(mint_token(_cfg(), user, role, department, name=name or entry.get("name"),
+                          ttl_minutes=ttl))
+    if sys.stderr.isatty():  # scripts read the token alone from stdout
+        typer.echo(f"# {user}: {role}, {department}. Sign in: open a workspace (e.g. "
+                   "http://127.0.0.1:8001/login) and paste the line above; the JSON API "
+                   "takes it as 'Authorization: Bearer <token>'.", err=True)
 
 
 @bus_app.command("setup")
@@ -206,13 +218,17 @@ def run():
         base = name.removesuffix("_gateway")
         if name.endswith("_gateway"):
             console.print(f"  {name:24} http://127.0.0.1:{http_port(base)}/  "
-                          f"(openapi: /openapi.json, metrics: /metrics)")
+                          f"(workspace; API docs: /docs, /openapi.json; metrics: /metrics)")
         else:
             console.print(f"  {name:24} metrics http://127.0.0.1:{metrics_port(base)}/metrics")
     console.print("\nDev tokens (12 h):")
     console.print(f"  STAFF_TOKEN={mint_token(cfg, 'u1', 'staff', 'sales')}", soft_wrap=True)
     console.print(f"  MANAGER_TOKEN={mint_token(cfg, 'm1', 'manager', 'management')}",
                   soft_wrap=True)
+    console.print("\nSign in to a workspace: open http://127.0.0.1:"
+                  f"{http_port('customers')}/login and paste a token from "
+                  "`crm token --user u1` (demo users: u1-u3 sales, s1-s3 service, "
+                  "mk1-mk2 marketing, m1 manager; `make demo` loads their data).")
     console.print("\nCtrl-C stops everything.\n")
     sys.exit(supervise(echo=console.print))
 
