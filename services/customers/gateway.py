@@ -7,6 +7,9 @@ from werkzeug.wrappers import Response
 from services.common.gateway import GatewayBase, json_body, query_int, route, rpc
 from services.common.openapi import build_spec
 from services.customers import export
+from services.customers.page_actions import CustomerActions
+from services.customers.page_import import CustomerImport
+from services.customers.pages import CustomerPages
 from services.customers.schemas import (
     AttachmentInSchema,
     AttachmentOutSchema,
@@ -62,7 +65,10 @@ def _list_filters(request):
     return filters
 
 
-class CustomersGateway(GatewayBase):
+class CustomersGateway(CustomerPages, CustomerActions, CustomerImport, GatewayBase):
+    """JSON API (below) and the customers workspace's pages (pages.py, page_actions.py,
+    page_import.py)."""
+
     name = "customers_gateway"
     customers = rpc("customers")
 

@@ -1,0 +1,217 @@
+"""The customers workspace (8001): list, create/edit form, detail page.
+
+Views call the same RPCs as the JSON routes, as the signed-in user: staff see
+exactly what ``customers`` lets them see (someone else's customer is the 404
+page; contacts come masked from the service for non-owners).
+State changes (tags, attachments, lost, owner) are in ``page_actions.py``, the
+import page in ``page_import.py``.
+"""
+from urllib.parse import urlencode
+
+from services.common.errors import Conflict, ValidationError
+from services.common.web import directory
+from services.common.web.forms import Form
+from services.common.web.pages import page, page_context, redirect, render
+from services.customers import crosslinks, industries, page_forms
+from services.customers.domain import LOST_REASONS, SCALES
+
+BASE = "/app/customers"
+PAGE_SIZE = 20
+LIST_KEYS = ("q", "tags", "tags_mode", "type", "tier", "region", "industry", "owner_id",
+             "sort")
+SORTS = ("-updated", "updated", "name", "-name", "id")
+
+
+def list_filters(form, is_manager):
+    """The list form (GET) as ``list_customers`` filters."""
+    filters = {}
+    for key in ("q", "type", "tier", "region", "sort"):
+        value = (form.value(key) or "").strip()
+        if value:
+            filters[key] = value
+    industry = (form.value("industry") or "").strip()
+    if industry:
+        filters["industry_code"] = industry.split()[0].upper()
+    if is_manager and (form.value("owner_id") or "").strip():
+        filters["owner_id"] = form.value("owner_id").strip()
+    tags = [t.strip() for t in str(form.value("tags") or "").replace("，", ",").split(",")
+            if t.strip()]
+    if tags:
+        filters["tags_any" if form.value("tags_mode") == "any" else "tags_all"] = tags
+    return filters
+
+
+def list_query(form, **over):
+    """The list's query string with the current filters (for paging and exports)."""
+    args = {k: form.value(k) for k in LIST_KEYS if form.value(k)}
+    args.update({k: v for k, v in over.items() if v is not None})
+    return urlencode(args)
+
+
+def page_number(form):
+    try:
+        return max(1, min(int(form.value("page") or 1), 10 ** 6))
+    except (TypeError, ValueError):
+        return 1
+
+
+def is_manager(ctx):
+    return bool(set((ctx.actor or {}).get("roles") or ()) & {"manager", "admin"})
+
+
+class CustomerPages:
+    """Page routes mixed into CustomersGateway (``self.customers`` is its RPC proxy)."""
+
+    web_home = BASE
+
+    @page("GET", BASE)
+    def customers_list_page(self, request):
+        ctx = page_context(request)
+        form = Form(request)
+        manager = is_manager(ctx)
+        filters = list_filters(form, manager)
+        number = page_number(form)
+        try:
+            result = self.call(self.customers, "list_customers", filters, page=number,
+                               page_size=PAGE_SIZE)
+        except ValidationError as exc:
+            form.with_errors(_list_errors(exc))
+            result = {"items": [], "total": 0, "page": 1, "page_size": PAGE_SIZE}
+        pages = max(1, -(-result["total"] // PAGE_SIZE))
+        return render("customers/list.html", status=422 if form.has_errors else 200,
+                      form=form, result=result, pages=pages, manager=manager,
+                      sorts=SORTS, query=list_query(form),
+                      page_url=lambda n: f"{BASE}?{list_query(form, page=n)}",
+                      industry_options=industries.options(), owners=sorted(directory.DEV_USERS),
+                      page_title=ctx.t("customers.list.title"),
+                      breadcrumbs=[(ctx.t("workspace.customers"), None)])
+
+    @page("GET", BASE + "/new")
+    def customer_new_page(self, request):
+        ctx = page_context(request)
+        form = Form(values={"type": "potential", "primary": "0"})
+        return self._form(ctx, form, None, page_forms.MIN_ROWS)
+
+    @page("POST", BASE + "/new")
+    def customer_create_page(self, request):
+        ctx = page_context(request)
+        form = Form(request)
+        rows = page_forms.row_count(form)
+        if form.value("add_row"):
+            return self._form(ctx, form, None, rows + 1)
+        data, positions, own = page_forms.to_data(form, rows, True, ctx.t)
+        try:
+            # an industry the page could not resolve leaves no industry_code: the service
+            # refuses the create (nothing is written) and names the other bad fields too
+            created = self.call(self.customers, "create_customer", data)
+        except ValidationError as exc:
+            form.with_errors(dict(page_forms.page_errors(exc.fields, positions), **own))
+            return self._form(ctx, form, None, rows, status=422)
+        except Conflict as exc:  # the USCC is registered already
+            if not exc.fields:
+                raise
+            form.with_errors(exc.fields)
+            return self._form(ctx, form, None, rows, status=409)
+        return redirect(f"{BASE}/{created['id']}", flash=ctx.t("customers.flash.created"),
+                        kind="success")
+
+    @page("GET", BASE + "/<int:customer_id>/edit")
+    def customer_edit_page(self, request, customer_id):
+        ctx = page_context(request)
+        customer = self.call(self.customers, "get_customer", customer_id)
+        form = page_forms.from_customer(customer)
+        return self._form(ctx, form, customer, page_forms.row_count(form))
+
+    @page("POST", BASE + "/<int:customer_id>/edit")
+    def customer_update_page(self, request, customer_id):
+        """A stale ``version`` is the conflict page (409), whatever else was typed."""
+        ctx = page_context(request)
+        form = Form(request)
+        rows = page_forms.row_count(form)
+        customer = self.call(self.customers, "get_customer", customer_id)
+        if form.value("add_row"):
+            return self._form(ctx, form, customer, rows + 1)
+        changes, positions, own = page_forms.to_data(form, rows, False, ctx.t)
+        if own:  # nothing is sent while part of the form is unresolved
+            form.with_errors(own)
+            return self._form(ctx, form, customer, rows, status=422)
+        try:
+            if customer["type"] == "lost":
+                changes.pop("type", None)
+            self.call(self.customers, "update_customer", customer_id, changes)
+        except ValidationError as exc:
+            form.with_errors(page_forms.page_errors(exc.fields, positions))
+            return self._form(ctx, form, customer, rows, status=422)
+        except Conflict as exc:
+            if exc.code != "DUPLICATE_USCC":
+                raise  # STALE_VERSION: the conflict page
+            form.with_errors(exc.fields)
+            return self._form(ctx, form, customer, rows, status=409)
+        return redirect(f"{BASE}/{customer_id}", flash=ctx.t("customers.saved"), kind="success")
+
+    def _form(self, ctx, form, customer, rows, status=200):
+        title = ctx.t("customers.edit.title") if customer else ctx.t("customers.new.title")
+        crumbs = [(ctx.t("workspace.customers"), BASE)]
+        if customer:
+            crumbs.append((customer["name"], f"{BASE}/{customer['id']}"))
+        crumbs.append((title, None))
+        action = f"{BASE}/{customer['id']}/edit" if customer else f"{BASE}/new"
+        return render("customers/form.html", status=status, form=form, customer=customer,
+                      rows=min(rows, page_forms.MAX_ROWS), action=action, scales=SCALES,
+                      industry_options=industries.options(), page_title=title,
+                      breadcrumbs=crumbs)
+
+    @page("GET", BASE + "/<int:customer_id>")
+    def customer_detail_page(self, request, customer_id):
+        ctx = page_context(request)
+        return self.detail(ctx, customer_id)
+
+    def detail(self, ctx, customer_id, form=None, status=200):
+        """The detail page (also re-rendered with a form's errors by the actions)."""
+        customer = self.call(self.customers, "get_customer", customer_id)
+        attachments = self.call(self.customers, "list_attachments", customer_id)
+        history = self.call(self.customers, "get_history", customer_id)
+        verified = self.call(self.customers, "verify_history", customer_id)
+        mine = (ctx.actor or {}).get("id") == customer.get("owner_id")
+        return render("customers/detail.html", status=status, c=customer,
+                      attachments=attachments, history=history_rows(history),
+                      verified=verified, form=form or Form(values={}), mine=mine,
+                      manager=is_manager(ctx), lost_reasons=LOST_REASONS,
+                      industry=industries.label(customer["industry_code"]),
+                      links=crosslinks.for_customer(ctx.config, customer["id"]),
+                      owners=sorted(directory.DEV_USERS), base=BASE,
+                      page_title=customer["name"],
+                      breadcrumbs=[(ctx.t("workspace.customers"), BASE),
+                                   (customer["name"], None)])
+
+
+def _list_errors(exc):
+    """A filter the service refused, on the list form's own field names."""
+    names = {"tags_all": "tags", "tags_any": "tags", "industry_code": "industry"}
+    return {names.get(k, k): v for k, v in (exc.fields or {}).items()}
+
+
+def show_value(value):
+    """A logged value as text: contacts as 'name (title, mobile)' (masked in the log)."""
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(show_value(v) for v in value)
+    if isinstance(value, dict):
+        if "name" in value:
+            extra = ", ".join(str(value[k]) for k in ("title", "mobile", "email")
+                              if value.get(k))
+            primary = " ★" if value.get("is_primary") else ""
+            return f"{value['name']}{primary}" + (f" ({extra})" if extra else "")
+        return ", ".join(f"{k}={show_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+def history_rows(history):
+    """The log newest first, each entry with its changed fields as rows of text."""
+    out = []
+    for entry in reversed(history):
+        rows = [{"field": ch.get("field", ""), "before": show_value(ch.get("before")),
+                 "after": show_value(ch.get("after"))} for ch in entry.get("changes") or ()]
+        out.append(dict(entry, rows=rows or [{"field": "", "before": "", "after": ""}]))
+    return out

@@ -1,0 +1,165 @@
+"""The customers workspace in headless Chromium (Debian ``chromium`` + selenium), as a
+salesperson uses it: sign in, a customer with a bad USCC (error next to the field,
+nothing saved), then a good one; tag it, filter by tag, upload and download an
+attachment, edit it from two sessions (the second gets the conflict page), export
+the list, sign out. Screenshots of each page go to var/screenshots/customers-*.png.
+
+The customers service and its gateway run in-process on the test bus (the kit's
+browser harness); the pages are the ones ``make run`` serves on 8001."""
+import base64
+import csv
+import io
+import uuid
+
+import pytest
+
+from services.customers.gateway import CustomersGateway
+from services.customers.service import CustomersService
+from tests.support import data
+from tests.support.browser import (  # noqa: F401 (fixtures)
+    browser,
+    browser_factory,
+    screenshot,
+    sign_in,
+    sign_out,
+    wait_for,
+)
+from tests.support.fixtures import actor
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100-2015, the 31 code characters
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def wrong_check(uscc):
+    """The same code with another check character: GB 32100 admits exactly one."""
+    other = next(ch for ch in USCC_ALPHABET if ch != uscc[-1])
+    return uscc[:-1] + other
+
+
+def by_id(driver, element_id):
+    from selenium.webdriver.common.by import By
+    return driver.find_element(By.ID, element_id)
+
+
+def fill(driver, values):
+    for element_id, value in values.items():
+        box = by_id(driver, element_id)
+        box.clear()
+        box.send_keys(value)
+
+
+def fetch(driver, url):
+    """GET ``url`` with the page's session (cookies) -> (status, content type, bytes)."""
+    got = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0], {credentials: 'same-origin'}).then(async r => {
+            const buf = new Uint8Array(await r.arrayBuffer());
+            let s = ''; for (const b of buf) s += String.fromCharCode(b);
+            done([r.status, r.headers.get('content-type'), btoa(s)]);
+        }).catch(e => done([0, String(e), '']));""", url)
+    return got[0], got[1], base64.b64decode(got[2])
+
+
+@pytest.fixture(scope="module")
+def base(module_gateway):
+    return module_gateway(CustomersGateway, CustomersService)
+
+
+def test_a_salesperson_day_in_the_customers_workspace(base, config, browser,  # noqa: F811
+                                                     browser_factory, rpc, tmp_path):  # noqa: F811
+    from selenium.webdriver.common.by import By
+    browser.set_script_timeout(60)
+    user = f"e2e-{uuid.uuid4().hex[:6]}"
+    sign_in(browser, base, config, user, "staff", "sales")
+    assert browser.current_url.startswith(base + "/app/customers")
+    screenshot(browser, "customers-list-empty")
+
+    # a bad USCC: the error sits next to the field, the values stay, nothing is saved
+    name = f"北京浏览器测试科技有限公司{uuid.uuid4().hex[:4]}"
+    good = data.uscc()
+    browser.get(base + "/app/customers/new")
+    fill(browser, {"f-name": name, "f-uscc": wrong_check(good), "f-industry": "专用设备制造业",
+                   "f-region": "北京", "f-annual_budget": "50",
+                   "f-needs": "需要一套客户管理系统",
+                   "f-contacts-0-name": "张三", "f-contacts-0-title": "采购经理",
+                   "f-contacts-0-mobile": "13800138000",
+                   "f-contacts-0-email": "zhang@example.cn"})
+    by_id(browser, "f-primary-0").click()
+    by_id(browser, "save").click()
+    error = by_id(browser, "f-uscc-error-1")
+    field = error.find_element(By.XPATH, "..")
+    assert "field--error" in field.get_attribute("class")
+    assert by_id(browser, "f-uscc").get_attribute("value") == wrong_check(good)
+    assert by_id(browser, "f-name").get_attribute("value") == name
+    screenshot(browser, "customers-form-errors")
+    with rpc(actor(user)) as p:
+        assert p.customers.list_customers({"q": name})["total"] == 0
+
+    # the good USCC: saved, the detail page
+    fill(browser, {"f-uscc": good})
+    by_id(browser, "save").click()
+    wait_for(browser, lambda d: "/edit" not in d.current_url and "/new" not in d.current_url)
+    customer_id = int(browser.current_url.rstrip("/").split("/")[-1].split("?")[0])
+    assert name in by_id(browser, "main").text
+    with rpc(actor(user)) as p:
+        saved = p.customers.get_customer(customer_id)
+    assert saved["uscc"] == good and saved["industry_code"] == "C35"
+    assert saved["annual_budget"] == "50.00"
+    assert saved["contacts"][0]["mobile"] == "13800138000"
+
+    # tag it, then filter the list by the tag
+    tag = f"浏览器{uuid.uuid4().hex[:4]}"
+    fill(browser, {"f-tags": tag})
+    by_id(browser, "add-tags").click()
+    wait_for(browser, lambda d: tag in by_id(d, "tags").text)
+    browser.get(base + "/app/customers?tags=" + tag)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#customers tbody tr[data-id]")
+    assert [r.get_attribute("data-id") for r in rows] == [str(customer_id)]
+    screenshot(browser, "customers-list")
+
+    # upload a PDF and download it again
+    browser.get(f"{base}/app/customers/{customer_id}")
+    pdf = tmp_path / "营业执照.pdf"
+    pdf.write_bytes(PDF)
+    by_id(browser, "f-file").send_keys(str(pdf))
+    by_id(browser, "upload").click()
+    link = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#attachments a"))
+    assert link.text == "营业执照.pdf"
+    status, ctype, body = fetch(browser, link.get_attribute("href"))
+    assert (status, ctype, body) == (200, "application/pdf", PDF)
+    screenshot(browser, "customers-detail")
+
+    # two sessions edit it: the second save gets the conflict page, nothing of it lands
+    other = browser_factory()
+    sign_in(other, base, config, user, "staff", "sales")
+    browser.get(f"{base}/app/customers/{customer_id}/edit")
+    other.get(f"{base}/app/customers/{customer_id}/edit")
+    screenshot(browser, "customers-edit")
+    fill(other, {"f-region": "上海"})
+    by_id(other, "save").click()
+    wait_for(other, lambda d: d.current_url.endswith(f"/app/customers/{customer_id}"))
+    fill(browser, {"f-region": "广州"})
+    by_id(browser, "save").click()
+    heading = browser.find_element(By.TAG_NAME, "h1").text
+    assert "记录已被修改" in heading
+    screenshot(browser, "customers-conflict")
+    with rpc(actor(user)) as p:
+        assert p.customers.get_customer(customer_id)["region"] == "上海"
+
+    # export the filtered list
+    browser.get(base + "/app/customers?tags=" + tag)
+    status, ctype, body = fetch(browser, by_id(browser, "export-csv").get_attribute("href"))
+    assert status == 200 and ctype.startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert [(r["name"], r["uscc"], r["tags"]) for r in rows] == [(name, good, tag)]
+    status, ctype, body = fetch(browser, by_id(browser, "export-xlsx").get_attribute("href"))
+    assert status == 200 and body[:2] == b"PK"
+
+    browser.get(base + "/app/customers/import")
+    screenshot(browser, "customers-import")
+    sign_out(browser)
+    assert "/login" in browser.current_url
+    screenshot(browser, "customers-signed-out")
+    browser.get(base + "/app/customers")
+    assert "/login" in browser.current_url  # the session is gone
