@@ -74,7 +74,8 @@ def lookup(value):
 
 def validate_industry_code(value):
     """Return the code upper-cased (as typed otherwise) or raise ValueError
-    saying which level does not exist."""
+    saying which level does not exist. Messages name only codes of the table
+    (never an invalid part of the input: error texts reach logs)."""
     _resolve(value)
     return value.strip().upper()
 
@@ -93,21 +94,25 @@ def _resolve(value):
         return table[section]  # every letter A-T is a section
     division = table.get(digits[:2])
     if division is None:
-        raise ValueError(f"{digits[:2]} is not a GB/T 4754-2017 division (大类 01-97)")
+        raise ValueError("the first two digits are not a GB/T 4754-2017 division (大类 01-97)")
     if section and section != division.section:
         raise ValueError(f"division {digits[:2]} belongs to section {division.section}, "
                          f"not {section}")
     entry = division
     for size in range(3, len(digits) + 1):
         code = digits[:size]
-        entry = table.get(code)
+        parent, entry = entry, table.get(code)
         if entry is None:
             level = LEVELS[size]
             hint = ""
             if len(digits) == 4 and digits.endswith("00"):
                 hint = f"; a division is written with two digits ({section or ''}{digits[:2]})"
-            raise ValueError(f"{code} is not a GB/T 4754-2017 {level} ({_LEVEL_ZH[level]}) "
-                             f"of {LEVELS[size - 1]} {code[:-1]}{hint}")
+            children = [c for c in table if c.isdigit() and len(c) == size
+                        and c.startswith(parent.code)]
+            plural = "classes" if level == "class" else "groups"
+            raise ValueError(f"no such GB/T 4754-2017 {level} ({_LEVEL_ZH[level]}) in "
+                             f"{parent.level} {parent.full_code} {parent.name} "
+                             f"(its {plural}: {', '.join(children)}){hint}")
     return entry
 
 

@@ -87,33 +87,33 @@ def org_check_char(body8):
 
 
 def validate_uscc(value):
-    """Return the code or raise ValueError naming the first part that is wrong."""
+    """Return the code or raise ValueError naming the first part that is wrong.
+
+    Messages name positions and the table, never the characters typed (error
+    texts reach logs)."""
     if not isinstance(value, str) or len(value) != 18:
         raise ValueError("unified social credit code must be exactly 18 characters")
     if value != value.upper():
         raise ValueError("unified social credit code must use upper-case letters")
     for i, c in enumerate(value, 1):
         if c not in CHARSET:
-            raise ValueError(f"not a valid unified social credit code: character {i} ({c!r}) "
-                             f"is not allowed (digits and A-Z except {_NOT_IN_CHARSET})")
+            raise ValueError(f"not a valid unified social credit code: character {i} is not "
+                             f"allowed (digits and A-Z except {_NOT_IN_CHARSET})")
     authority, category = value[0], value[1]
     if authority not in AUTHORITIES:
-        raise ValueError(f"registering authority code {authority!r} (character 1) is not "
-                         f"defined by GB 32100-2015 (defined: {', '.join(AUTHORITIES)})")
+        raise ValueError("registering authority code (character 1) is not defined by "
+                         f"GB 32100-2015 (defined: {', '.join(AUTHORITIES)})")
     name, categories = AUTHORITIES[authority]
     if category not in categories:
-        raise ValueError(f"category code {category!r} (character 2) is not defined for "
-                         f"registering authority {authority} ({name}); defined: "
-                         f"{', '.join(categories)}")
+        raise ValueError("category code (character 2) is not defined for registering "
+                         f"authority {authority} ({name}); defined: {', '.join(categories)}")
     division = value[2:8]
     if not (division.isdigit() and (division[:2] in PROVINCES or division == NATIONAL)):
-        raise ValueError(f"administrative division code {division!r} (characters 3-8) is not "
-                         "a GB/T 2260 code: six digits starting with a province code, "
-                         f"or {NATIONAL}")
-    org = value[8:17]
-    if org_check_char(org[:8]) != org[8]:
-        raise ValueError(f"organisation code {org} (characters 9-17) has a wrong "
-                         "GB 11714 check character")
+        raise ValueError("administrative division code (characters 3-8) is not a GB/T 2260 "
+                         f"code: six digits starting with a province code, or {NATIONAL}")
+    if org_check_char(value[8:16]) != value[16]:
+        raise ValueError("organisation code (characters 9-17) has a wrong GB 11714 "
+                         "check character")
     if check_char(value[:17]) != value[17]:
         raise ValueError("unified social credit code has a wrong check character")
     return value
