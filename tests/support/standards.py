@@ -30,6 +30,7 @@ Each function below is written from the text of its standard:
 """
 import datetime as dt
 import random
+import re
 
 from hypothesis import strategies as st
 
@@ -258,3 +259,48 @@ bank_cards_wrong_check = _rng_strategy().map(bank_card_wrong_check)
 usccs = _rng_strategy().map(uscc)
 usccs_digits_only = _rng_strategy().map(lambda r: uscc(r, digits_only=True))
 separators = st.sampled_from(SEPARATORS)
+
+
+# --- an independent finder for artifacts (databases, logs, dumps) --------------
+
+def ascii_digits(text):
+    """NFKC, then every decimal digit of any script as its ASCII digit (the
+    Unicode digit value property), so ``１``, ``١`` and ``1`` read alike."""
+    import unicodedata
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+
+
+_GROUPS = re.compile(r"(?<![0-9A-Za-z])[0-9]+(?:([ .\-])[0-9]+(?:\1[0-9]+)*)?(?:\1?[Xx])?"
+                     r"(?![0-9A-Za-z])")
+_BARE18 = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+
+
+def _kind_of(token):
+    if is_uscc(token.upper()):
+        return None  # a unified social credit code is stored on purpose
+    if is_resident_id(token):
+        return "resident_id"
+    if 16 <= len(token) <= 19 and luhn_valid(token):
+        return "bank_card"
+    return None
+
+
+def find_ids_and_cards(text):
+    """[(kind, token)] for every resident ID / bank card in ``text``: bare numbers,
+    numbers grouped by one kind of separator (space, dot, dash), 18-character IDs
+    glued to letters; full width and other digit scripts read as ASCII."""
+    text = ascii_digits(text)
+    found = []
+    for m in _GROUPS.finditer(text):
+        run = m.group(0)
+        tokens = {re.sub(r"[ .\-]", "", run), *re.split(r"[ .\-]", run)}
+        found += [(k, t) for t in tokens if (k := _kind_of(t))]
+    found += [(k, t) for t in _BARE18.findall(text) if (k := _kind_of(t))]
+    return sorted(set(found))
+
+
+def digits_of(text):
+    """The digits (and X) of ``text`` in order: to look for a known number in
+    whatever form it was written."""
+    return "".join(c for c in ascii_digits(text).upper() if c.isdigit() or c == "X")
