@@ -2,7 +2,9 @@
 
 Field names in HTML forms are the dotted names the services use in
 ``ValidationError.fields`` (``company``, ``contacts.0.mobile``), so an error
-lands next to its field without any mapping::
+lands next to its field without any mapping. The services' messages are English;
+a form made from a page's request shows them in the page's language where a
+catalogue has ``"msg:<the English text>"`` (see i18n.message)::
 
     form = Form(request)                      # request.form for POST, args for GET
     data = form.nested(skip_empty=True)        # {"contacts": [{"mobile": "..."}], ...}
@@ -80,6 +82,8 @@ class Form:
                       if k != CSRF_FIELD}
         self.values = dict(values)
         self.errors = flatten_errors(errors or {})
+        ctx = getattr(request, "crm_page", None)
+        self._say = ctx.message if ctx is not None else (lambda text: text)
 
     # values -------------------------------------------------------------------------------
     def value(self, name, default=""):
@@ -117,7 +121,7 @@ class Form:
 
     def error(self, name):
         """Messages of one field (and of its sub-fields: ``contacts`` gets contacts.0.x)."""
-        return list(self.errors.get(name, []))
+        return [self._say(m) for m in self.errors.get(name, [])]
 
     def errors_under(self, prefix):
         return {k: v for k, v in self.errors.items()
@@ -129,4 +133,5 @@ class Form:
 
     def summary(self):
         """[(field, message)] in a stable order for the error summary at the top."""
-        return [(name, msg) for name in sorted(self.errors) for msg in self.errors[name]]
+        return [(name, self._say(msg)) for name in sorted(self.errors)
+                for msg in self.errors[name]]

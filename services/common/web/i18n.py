@@ -66,3 +66,11 @@ def all_catalogue_folders():
     folders = [KIT_DIR / "messages"]
     folders += sorted(p for p in SERVICES_DIR.glob("*/messages") if p.is_dir())
     return folders
+
+
+def message(lang, service, text):
+    """A service's (English) message in ``lang``: the catalogue's ``"msg:<text>"``
+    entry if there is one, else the text as it came."""
+    if not isinstance(text, str):
+        return text
+    return catalogue(lang, service).get("msg:" + text, text)

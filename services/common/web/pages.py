@@ -93,6 +93,10 @@ class PageContext:
         self.flash_shown = False
         request.crm_page = self
 
+    def message(self, text):
+        """A service's English message in the page's language (``msg:<text>`` keys)."""
+        return i18n.message(self.lang, self.service, text)
+
     # --- sign-in ---------------------------------------------------------------------------
     def sign_in_from_cookie(self):
         """The actor of a valid session cookie, else None (never raises)."""
@@ -138,7 +142,8 @@ class PageContext:
             user = dict(actor, display_name=directory.display_name(actor),
                         is_manager=bool(set(actor.get("roles") or ()) & {"manager", "admin"}))
         return {
-            "t": self.t, "lang": self.lang, "html_lang": i18n.HTML_LANG[self.lang],
+            "t": self.t, "tmsg": self.message, "lang": self.lang,
+            "html_lang": i18n.HTML_LANG[self.lang],
             "langs": i18n.LANGS, "lang_url": self.lang_url,
             "user": user, "service": self.service,
             "workspaces": directory.workspaces_for(self.config, actor) if actor else [],

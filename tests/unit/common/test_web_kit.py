@@ -310,3 +310,15 @@ def test_security_headers_and_language_cookie():
     assert any(c.startswith("crm_lang=en;") for c in set_cookie_lines(resp))
     ctx = PageContext(request("/", cookies={"crm_lang": "en"}), CONFIG)
     assert ctx.lang == "en" and ctx.t("nav.sign_out") == "Sign out"
+
+
+def test_service_messages_shown_in_the_page_language():
+    req = request("/x", "POST", data={"age": "x"}, cookies={"crm_lang": "zh_CN"})
+    PageContext(req, CONFIG)  # a page request: forms made from it speak its language
+    form = forms.Form(req).with_errors({"age": ["Not a valid integer."], "b": ["odd text"]})
+    assert form.error("age") == ["请输入整数。"] and form.error("b") == ["odd text"]
+    assert ("age", "请输入整数。") in form.summary()
+    en = request("/x", "POST", data={}, cookies={"crm_lang": "en"})
+    PageContext(en, CONFIG)
+    assert forms.Form(en).with_errors({"a": ["Not a valid integer."]}).error("a") == \
+        ["Not a valid integer."]
