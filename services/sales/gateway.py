@@ -5,6 +5,7 @@ from services.common.errors import ValidationError
 from services.common.gateway import GatewayBase, json_body, query_int, route, rpc
 from services.common.openapi import build_spec
 from services.sales.channel_schemas import ChannelAnalysisOutSchema
+from services.sales.pages import SalesPages
 from services.sales.schemas import (
     ActivityInSchema,
     ActivityOutSchema,
@@ -37,7 +38,8 @@ from services.sales.schemas import (
 
 PAGING = {"page": "integer", "page_size": "integer"}
 LEAD_QUERY = dict(PAGING, status="string", source="string", owner_id="string",
-                  campaign_id="string", customer_id="integer", unassigned="boolean", q="string")
+                  campaign_id="string", customer_id="integer", unassigned="boolean", q="string",
+                  region="string", industry_code="string")
 OPP_QUERY = dict(PAGING, stage="string", open="boolean", owner_id="string",
                  customer_id="integer", campaign_id="string")
 FU_QUERY = dict(PAGING, opportunity_id="integer", status="string", overdue="boolean",
@@ -75,7 +77,7 @@ def _paging(request):
             "page_size": query_int(request, "page_size", 20)}
 
 
-class SalesGateway(GatewayBase):
+class SalesGateway(SalesPages, GatewayBase):
     name = "sales_gateway"
     sales = rpc("sales")
 

@@ -208,9 +208,14 @@ def leads_query(filters, owner_scope):
         stmt = stmt.where(Lead.owner_id.is_(None))
     elif filters.get("unassigned") is False:
         stmt = stmt.where(Lead.owner_id.is_not(None))
+    if filters.get("region"):
+        stmt = stmt.where(Lead.region == filters["region"].strip())
+    if filters.get("industry_code"):
+        stmt = stmt.where(Lead.industry_code.like(filters["industry_code"].strip().upper() + "%"))
     if filters.get("q"):
         like = f"%{filters['q']}%"
-        stmt = stmt.where(or_(Lead.customer_name.like(like), Lead.need.like(like)))
+        stmt = stmt.where(or_(Lead.customer_name.like(like), Lead.need.like(like),
+                              Lead.contact_name.like(like)))
     return stmt
 
 

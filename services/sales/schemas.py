@@ -103,6 +103,8 @@ class LeadFiltersSchema(_Strict):
     customer_id = fields.Integer()
     unassigned = fields.Boolean()
     q = fields.String(validate=validate.Length(max=100))
+    region = fields.String(validate=validate.Length(max=64))
+    industry_code = fields.String(validate=validate.Length(max=8))  # a prefix: C, C35
 
 
 # --- opportunities -----------------------------------------------------------------
