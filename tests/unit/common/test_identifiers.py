@@ -12,7 +12,6 @@ from services.common.identifiers import (
 )
 from tests.support import standards
 
-
 # USCC and GB/T 4754 in depth: test_uscc.py and test_industry.py; these check
 # that the re-exports services import from identifiers.py keep working.
 
