@@ -11,31 +11,27 @@ from pathlib import Path
 
 import pytest
 import requests
-from stdnum import luhn
-from stdnum.cn import ric
 
 from services.common.auth import mint_token
 from services.common.cli.rpc_client import cluster
 from services.common.config import ROOT
 from services.common.errors import ValidationError
 from tests.reliability.figures import converge
-from tests.reliability.pii import SEEDED_MOBILES, dump_stack_artifacts, scan_tree
+from tests.reliability.pii import ATTEMPTED, SEEDED_MOBILES, dump_stack_artifacts, scan_tree
 from tests.reliability.stack import wait_for
 from tests.reliability.test_chaos import SERVICES, publish_raw
 from tests.reliability.workload import Workload, staff
+from tests.support import standards as ref
 
 pytestmark = pytest.mark.integration
 CRM = str(Path(sys.executable).with_name("crm"))
 
 
-def _ric():
-    body = "330106" + "19880417" + "051"
-    return body + ric.calc_check_digit(body)
-
-
-def _card():
-    body = "621700" + "000012345678"
-    return body + luhn.calc_check_digit(body)
+# What the test tries to store, in the forms people type; from tests/support/standards.py
+# (GB 11643 / ISO 7812 written out), never from the scanner or library under test.
+BAD = [ref.RIC_SAMPLE, ref.resident_id_x().lower(), ref.resident_id_15(),
+       ref.grouped(ref.resident_id(), "\u3000"), ref.fullwidth(ref.resident_id()),
+       ref.bank_card(length=16), ref.grouped(ref.fullwidth(ref.bank_card(length=19)), "\u00a0")]
 
 
 def test_no_pii_in_any_artifact(make_stack, chaos_dir):
@@ -46,7 +42,7 @@ def test_no_pii_in_any_artifact(make_stack, chaos_dir):
     # attempts to store an ID-card or a bank card number, through RPC and HTTP: refused
     refused = 0
     with cluster(stack.config(), staff("pii-u0"), timeout=20) as p:
-        for bad in (f"证件号 {_ric()}", f"卡号 {_card()}"):
+        for bad in (f"证件号 {value}" for value in BAD):
             attempts = [
                 (p.customers.create_customer, dict(load.customer_data(), needs=bad)),
                 (p.sales.create_lead, {"source": "website", "customer_name": "线索PII",
@@ -59,7 +55,7 @@ def test_no_pii_in_any_artifact(make_stack, chaos_dir):
                 refused += 1
     token = mint_token(stack.config(), "pii-u0", "staff", "sales")
     h = {"Authorization": f"Bearer {token}"}
-    for bad in (_ric(), _card()):
+    for bad in BAD:
         r = requests.post(stack.url("customers_gateway") + "/customers", headers=h, timeout=20,
                           json=dict(load.customer_data(), name=f"公司{bad}"))
         assert r.status_code == 422 and "SENSITIVE_DATA" in r.text, r.text
@@ -80,8 +76,10 @@ def test_no_pii_in_any_artifact(make_stack, chaos_dir):
     dump_stack_artifacts(stack)
     stack.stop_all()  # logs flushed
 
+    ATTEMPTED.update(ref.digits_of(b) for b in BAD)
     report = scan_tree(chaos_dir)
     print("\n" + report.line() + f" refused_attempts={refused}")
+    assert refused == 3 * len(BAD)
     assert report.files["db"] and report.files["log"] and report.files["dlq"]
     assert report.files["metrics"] and SEEDED_MOBILES
     assert report.sensitive == [], report.sensitive[:5]

@@ -267,6 +267,8 @@ def ascii_digits(text):
     """NFKC, then every decimal digit of any script as its ASCII digit (the
     Unicode digit value property), so ``１``, ``١`` and ``1`` read alike."""
     import unicodedata
+    if text.isascii():
+        return text
     text = unicodedata.normalize("NFKC", text)
     return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
 
