@@ -79,3 +79,18 @@ def test_dashboard_with_the_same_sign_in(browser, config, start_service,  # noqa
     sign_in(browser, reporting, config, "u2", next_path="/app")
     browser.get(reporting + "/dashboard")
     assert "FORBIDDEN" in text(browser) or "403" in text(browser)
+
+
+def test_api_docs_render_offline(browser, start_gateway):  # noqa: F811
+    base = start_gateway(CustomersGateway)
+    browser.get(base + "/docs")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .info .title"))
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock"))
+    assert "Kehu CRM" in browser.find_element(By.CSS_SELECTOR, ".swagger-ui .info .title").text
+    ops = browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")
+    assert "/customers" in {o.text.replace("\u200b", "") for o in ops}
+    # nothing was fetched from outside the gateway
+    urls = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)")
+    assert urls and all(u.startswith(base) for u in urls), urls
+    screenshot(browser, "signin-docs", full_page=False)

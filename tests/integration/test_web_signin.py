@@ -278,3 +278,30 @@ def test_json_routes_unchanged(base, config):
     assert r.status_code == 303 and r.headers["Location"] == CustomersGateway.web_home
     r = requests.delete(f"{base}/login", headers=HTML, timeout=10)
     assert r.status_code == 405 and r.headers["Content-Type"].startswith("text/html")
+
+
+GATEWAYS = ["services.customers.gateway:CustomersGateway", "services.sales.gateway:SalesGateway",
+            "services.service_desk.gateway:ServiceDeskGateway",
+            "services.marketing.gateway:MarketingGateway",
+            "services.reporting.gateway:ReportingGateway"]
+
+
+@pytest.mark.parametrize("target", GATEWAYS)
+def test_every_gateway_serves_the_kit(target, start_gateway, config):
+    import importlib
+    module, cls = target.split(":")
+    gateway = getattr(importlib.import_module(module), cls)
+    base = start_gateway(gateway)
+    page_ = requests.get(f"{base}/login", headers=HTML, timeout=10)
+    assert page_.status_code == 200 and "crm token" in page_.text
+    assert requests.get(f"{base}/docs", timeout=10).status_code == 200
+    assert requests.get(f"{base}/static/kit.css", timeout=10).status_code == 200
+    r = requests.get(f"{base}/", headers=HTML, allow_redirects=False, timeout=10)
+    assert r.status_code in (302, 303)  # browsers: to sign-in (8005: to its dashboard)
+    r = requests.get(f"{base}/no-such-path", headers=HTML, timeout=10)
+    assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/html")
+    r = requests.get(f"{base}/no-such-path", timeout=10)
+    assert r.status_code == 404 and r.json()["error"] == "NOT_FOUND"
+    paths = requests.get(f"{base}/openapi.json", timeout=10).json()["paths"]
+    assert not {"/login", "/logout", "/docs", "/app"} & set(paths)
+    assert not any(p.startswith("/static") for p in paths)
