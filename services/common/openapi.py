@@ -1,11 +1,14 @@
 """OpenAPI 3 document for a gateway, generated with apispec from its routes
 and their marshmallow schemas."""
+from decimal import Decimal
+
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import fields
+from marshmallow import fields, validate
 
+from services.common import money
 from services.common.gateway import openapi_path, path_params
-from services.common.schemas import MAX_PAGE_SIZE
+from services.common.schemas import MAX_PAGE_SIZE, ColumnDecimal
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -25,6 +28,15 @@ _QUERY_BOUNDS = {"page": {"minimum": 1}, "page_size": {"minimum": 1, "maximum": 
 def _decimal_as_string(self, field, **kwargs):
     """Money is a string on the wire (``"1234.50"``); apispec documents every
     Decimal as a number."""
+    if isinstance(field, ColumnDecimal) and field.as_string:  # bounded by its column
+        sign = "-?" if field.signed else ""
+        top = min([money.column_max(field.precision, field.scale)] +
+                  [Decimal(str(v.max)) for v in field.validators
+                   if isinstance(v, validate.Range) and v.max is not None])
+        return {"type": "string", "format": "decimal",
+                "pattern": rf"^{sign}\d{{1,{field.precision - field.scale}}}"
+                           rf"(\.\d{{1,{field.scale}}})?$",
+                "x-maximum": str(top), "x-decimal-places": field.scale}
     if isinstance(field, fields.Decimal) and field.as_string:
         return {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}
     return {}

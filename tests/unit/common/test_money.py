@@ -209,3 +209,15 @@ def test_event_money_the_receivers_columns_cannot_hold_is_refused():
     assert placed(COLUMN_MAX) == {} and placed("12.5") == {}
     for bad in ("1000000000000.00", "1.001", "NaN"):
         assert "amount" in placed(bad)["data"], bad
+
+
+def test_openapi_documents_each_bound():
+    from services.common.openapi import build_spec
+    from services.sales.gateway import SalesGateway
+    schemas = build_spec(SalesGateway, "t")["components"]["schemas"]
+    price = schemas["OrderLine"]["properties"]["unit_price"]
+    assert (price["x-maximum"], price["x-decimal-places"]) == (COLUMN_MAX, 2)
+    assert re.match(price["pattern"], COLUMN_MAX)
+    assert not re.match(price["pattern"], "1000000000000.00")
+    assert not re.match(price["pattern"], "1.005") and not re.match(price["pattern"], "-0.00")
+    assert schemas["OrderLine"]["properties"]["quantity"]["x-maximum"] == "10000000"
