@@ -1,7 +1,14 @@
 """Errors customers declares (the kit's, registered for RPC callers)."""
-from services.common.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationError
+from services.common.errors import (
+    Conflict,
+    Forbidden,
+    Merged,
+    NotFound,
+    PayloadTooLarge,
+    ValidationError,
+)
 
-EXPECTED = (ValidationError, NotFound, Conflict, Forbidden, PayloadTooLarge)
+EXPECTED = (ValidationError, NotFound, Merged, Conflict, Forbidden, PayloadTooLarge)
 
-__all__ = ["Conflict", "Forbidden", "NotFound", "PayloadTooLarge", "ValidationError",
+__all__ = ["Conflict", "Forbidden", "Merged", "NotFound", "PayloadTooLarge", "ValidationError",
            "EXPECTED"]

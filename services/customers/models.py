@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     ForeignKey,
     Index,
@@ -43,6 +44,12 @@ class Customer(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # duplicate detection (services.customers.names): looked up through their indexes
+    name_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    similar_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    # a merged customer stays as a tombstone pointing at the kept one
+    merged_into_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    merged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     contacts: Mapped[list["Contact"]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="Contact.id",
@@ -64,7 +71,7 @@ class Contact(Base):
                                              index=True)
     name: Mapped[str] = mapped_column(String(64))
     title: Mapped[str | None] = mapped_column(String(64))
-    mobile: Mapped[str | None] = mapped_column(String(11))
+    mobile: Mapped[str | None] = mapped_column(String(11), index=True)  # duplicate check
     email: Mapped[str | None] = mapped_column(String(254))
     birthday: Mapped[dt.date | None] = mapped_column(Date)
     preferred_channel: Mapped[str | None] = mapped_column(String(16))

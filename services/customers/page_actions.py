@@ -9,7 +9,7 @@ from services.common.web.forms import Form, flatten_errors
 from services.common.web.pages import page, page_context, redirect
 from services.customers import export
 from services.customers.domain import MAX_ATTACHMENT_BYTES
-from services.customers.pages import BASE, is_manager, list_filters
+from services.customers.pages import BASE, is_manager, list_filters, tr
 
 ITEM = BASE + "/<int:customer_id>"
 
@@ -27,7 +27,7 @@ class CustomerActions:
     def _again(self, ctx, customer_id, request, exc, status=422, name=None):
         """The detail page again with the refused form's errors next to its field
         (``name``: the form's one input the errors belong to)."""
-        fields = flatten_errors(exc.fields) or {"_form": [exc.message]}
+        fields = flatten_errors(tr(ctx, exc.fields)) or {"_form": [tr(ctx, exc.message)]}
         if name:
             fields = {name: [m for msgs in fields.values() for m in msgs]}
         return self.detail(ctx, customer_id, form=Form(request).with_errors(fields),

@@ -7,7 +7,7 @@ import io
 from services.common.errors import ValidationError
 from services.common.web.pages import page, page_context, render
 from services.customers import export
-from services.customers.pages import BASE
+from services.customers.pages import BASE, tr
 
 MAX_FILE = 4 * 1024 * 1024
 CHUNK = 1000  # import_customers takes at most 1000 rows per call
@@ -73,7 +73,8 @@ class CustomerImport:
             result = self.call(self.customers, "import_customers", rows[start:start + CHUNK])
             created += result["created"]
             updated += result["updated"]
-            errors += [dict(e, row=e["row"] + start) for e in result["errors"]]
+            errors += [dict(e, row=e["row"] + start, fields=tr(ctx, e["fields"]))
+                       for e in result["errors"]]
         report = base64.b64encode(report_csv(rows, errors)).decode("ascii") if errors else None
         return self._import_page(ctx, result={"created": created, "updated": updated,
                                               "errors": errors, "rows": len(rows)},

@@ -12,7 +12,7 @@ from services.common.errors import Conflict, ValidationError
 from services.common.web import directory
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect, render
-from services.customers import crosslinks, industries, page_forms
+from services.customers import crosslinks, industries, page_forms, page_messages
 from services.customers.domain import LOST_REASONS, SCALES
 
 BASE = "/app/customers"
@@ -55,6 +55,16 @@ def page_number(form):
         return 1
 
 
+def tr(ctx, fields):
+    """The service's field messages in the page's language."""
+    return page_messages.translate_fields(fields, ctx.t, ctx.lang)
+
+
+def owns(ctx, customer):
+    """Only the owner sees (and may edit) a customer's contact data unmasked."""
+    return (ctx.actor or {}).get("id") == customer.get("owner_id")
+
+
 def is_manager(ctx):
     return bool(set((ctx.actor or {}).get("roles") or ()) & {"manager", "admin"})
 
@@ -75,7 +85,7 @@ class CustomerPages:
             result = self.call(self.customers, "list_customers", filters, page=number,
                                page_size=PAGE_SIZE)
         except ValidationError as exc:
-            form.with_errors(_list_errors(exc))
+            form.with_errors(tr(ctx, _list_errors(exc)))
             result = {"items": [], "total": 0, "page": 1, "page_size": PAGE_SIZE}
         pages = max(1, -(-result["total"] // PAGE_SIZE))
         return render("customers/list.html", status=422 if form.has_errors else 200,
@@ -105,12 +115,12 @@ class CustomerPages:
             # refuses the create (nothing is written) and names the other bad fields too
             created = self.call(self.customers, "create_customer", data)
         except ValidationError as exc:
-            form.with_errors(dict(page_forms.page_errors(exc.fields, positions), **own))
+            form.with_errors(dict(tr(ctx, page_forms.page_errors(exc.fields, positions)), **own))
             return self._form(ctx, form, None, rows, status=422)
         except Conflict as exc:  # the USCC is registered already
             if not exc.fields:
                 raise
-            form.with_errors(exc.fields)
+            form.with_errors(tr(ctx, exc.fields))
             return self._form(ctx, form, None, rows, status=409)
         return redirect(f"{BASE}/{created['id']}", flash=ctx.t("customers.flash.created"),
                         kind="success")
@@ -135,17 +145,19 @@ class CustomerPages:
         if own:  # nothing is sent while part of the form is unresolved
             form.with_errors(own)
             return self._form(ctx, form, customer, rows, status=422)
+        if not owns(ctx, customer):
+            changes.pop("contacts", None)  # shown masked, not editable: never saved back
         try:
             if customer["type"] == "lost":
                 changes.pop("type", None)
             self.call(self.customers, "update_customer", customer_id, changes)
         except ValidationError as exc:
-            form.with_errors(page_forms.page_errors(exc.fields, positions))
+            form.with_errors(tr(ctx, page_forms.page_errors(exc.fields, positions)))
             return self._form(ctx, form, customer, rows, status=422)
         except Conflict as exc:
             if exc.code != "DUPLICATE_USCC":
                 raise  # STALE_VERSION: the conflict page
-            form.with_errors(exc.fields)
+            form.with_errors(tr(ctx, exc.fields))
             return self._form(ctx, form, customer, rows, status=409)
         return redirect(f"{BASE}/{customer_id}", flash=ctx.t("customers.saved"), kind="success")
 
@@ -157,6 +169,7 @@ class CustomerPages:
         crumbs.append((title, None))
         action = f"{BASE}/{customer['id']}/edit" if customer else f"{BASE}/new"
         return render("customers/form.html", status=status, form=form, customer=customer,
+                      contacts_locked=bool(customer) and not owns(ctx, customer),
                       rows=min(rows, page_forms.MAX_ROWS), action=action, scales=SCALES,
                       industry_options=industries.options(), page_title=title,
                       breadcrumbs=crumbs)
@@ -172,7 +185,7 @@ class CustomerPages:
         attachments = self.call(self.customers, "list_attachments", customer_id)
         history = self.call(self.customers, "get_history", customer_id)
         verified = self.call(self.customers, "verify_history", customer_id)
-        mine = (ctx.actor or {}).get("id") == customer.get("owner_id")
+        mine = owns(ctx, customer)
         return render("customers/detail.html", status=status, c=customer,
                       attachments=attachments, history=history_rows(history),
                       verified=verified, form=form or Form(values={}), mine=mine,

@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, exists, func, or_, select
 
 from services.common import wire
-from services.common.errors import Conflict, NotFound
+from services.common.errors import Conflict, Merged, NotFound
 from services.common.models import as_utc
 from services.customers import domain
 from services.customers.models import (
@@ -91,7 +91,8 @@ def _read_stmt(dialect):
         tags = select(agg(TAGS.c.tag)).where(TAGS.c.customer_id == CUSTOMERS.c.id) \
             .scalar_subquery().label("tags_json")
         stmt = (select(*(CUSTOMERS.c[f] for f in OUTPUT_FIELDS),
-                       *(CONTACTS.c[f].label(f"k_{f}") for f in _CONTACT_COLS), tags)
+                       *(CONTACTS.c[f].label(f"k_{f}") for f in _CONTACT_COLS),
+                       CUSTOMERS.c.merged_into_id, tags)
                 .select_from(CUSTOMERS.outerjoin(CONTACTS,
                                                  CONTACTS.c.customer_id == CUSTOMERS.c.id))
                 .where(CUSTOMERS.c.id == bindparam("cid")).order_by(CONTACTS.c.id))
@@ -110,6 +111,7 @@ def read(connection, customer_id, actor):
     if not rows or not actor.can_see(rows[0].owner_id):
         raise NotFound(f"customer {customer_id} not found")
     first = rows[0]
+    ensure_not_merged(customer_id, first.merged_into_id)
     out = {f: first[i] for i, f in enumerate(OUTPUT_FIELDS)}
     tags = first.tags_json
     if isinstance(tags, str):
@@ -202,6 +204,7 @@ def read_fast(ro, customer_id, actor):
     if not rows or not actor.can_see(rows[0][OUTPUT_FIELDS.index("owner_id")]):
         raise NotFound(f"customer {customer_id} not found")
     first = rows[0]
+    ensure_not_merged(customer_id, first[-2])
     out = {}
     for i, f in enumerate(OUTPUT_FIELDS):
         conv = _OUT_CONVERT.get(f)
@@ -254,7 +257,15 @@ def get(session, customer_id, actor, for_update=False):
     customer = session.scalar(stmt)
     if customer is None or not actor.can_see(customer.owner_id):
         raise NotFound(f"customer {customer_id} not found")
+    ensure_not_merged(customer_id, customer.merged_into_id)
     return customer
+
+
+def ensure_not_merged(customer_id, merged_into_id):
+    """A merged customer (a tombstone) answers with the declared Merged error."""
+    if merged_into_id is not None:
+        raise Merged(f"customer {customer_id} was merged into customer {merged_into_id}",
+                     kept_id=merged_into_id)
 
 
 def ensure_uscc_free(session, uscc, except_id=None):
@@ -308,7 +319,7 @@ def verify_history(session, customer_id):
 
 
 def list_query(filters, owner_scope):
-    stmt = select(Customer)
+    stmt = select(Customer).where(Customer.merged_into_id.is_(None))  # no merge tombstones
     if owner_scope is not None:
         stmt = stmt.where(Customer.owner_id == owner_scope)
     if filters.get("owner_id"):

@@ -1,0 +1,82 @@
+"""Likely duplicates of customers just written (warnings, never a refusal).
+
+A candidate is another live customer (not a merge tombstone) with
+  - ``same_name``: the same ``name_key`` (services.customers.names),
+  - ``same_mobile``: a contact mobile equal to one of the probe's contact mobiles,
+  - ``similar_name_same_region``: the same ``similar_key`` and the same ``region_key``.
+Every look-up goes through an index (customers.name_key, customers.similar_key,
+contacts.mobile) with one ``IN`` statement per kind for a whole batch of probes (an
+import chunk is three statements, not three per row).
+
+Who may see them: every caller, whoever owns the candidate — staff learn that a
+likely duplicate exists (its id, its company name, why), never its contacts or owner;
+get_customer on the id still answers NotFound for someone else's customer.
+"""
+from sqlalchemy import bindparam, select
+
+from services.customers import names
+from services.customers.models import Contact, Customer
+
+REASONS = ("same_name", "same_mobile", "similar_name_same_region")  # strongest first
+LIMIT = 10  # candidates reported per customer
+CHUNK = 500
+_C, _K = Customer.__table__.c, Contact.__table__.c
+_BY_NAME = select(_C.id, _C.name, _C.name_key).where(
+    _C.name_key.in_(bindparam("keys", expanding=True)), _C.merged_into_id.is_(None))
+_BY_SIMILAR = select(_C.id, _C.name, _C.similar_key, _C.region).where(
+    _C.similar_key.in_(bindparam("keys", expanding=True)), _C.merged_into_id.is_(None))
+_BY_MOBILE = select(_K.mobile, _C.id, _C.name).select_from(
+    Contact.__table__.join(Customer.__table__, _C.id == _K.customer_id)).where(
+    _K.mobile.in_(bindparam("keys", expanding=True)), _C.merged_into_id.is_(None))
+
+
+def probe(customer_id, name, region, contacts):
+    """What one written customer is looked up by."""
+    k = names.keys(name, region)
+    return {"id": customer_id, "name_key": k["name_key"], "similar_key": k["similar_key"],
+            "region_key": names.region_key(region) or None,
+            "mobiles": sorted({c.get("mobile") for c in contacts or () if c.get("mobile")})}
+
+
+def probe_of(customer):
+    """``probe`` of an ORM customer."""
+    return probe(customer.id, customer.name, customer.region,
+                 [{"mobile": c.mobile} for c in customer.contacts])
+
+
+def _rows(conn, stmt, keys):
+    keys = sorted({k for k in keys if k})
+    for i in range(0, len(keys), CHUNK):
+        yield from conn.execute(stmt, {"keys": keys[i:i + CHUNK]})
+
+
+def find(conn, probes):
+    """For each probe, its candidates ``[{"id", "name", "reason"}]`` (strongest reason
+    per candidate, then by id; at most LIMIT)."""
+    by_name, by_similar, by_mobile = {}, {}, {}
+    for cid, name, key in _rows(conn, _BY_NAME, (p["name_key"] for p in probes)):
+        by_name.setdefault(key, []).append((cid, name))
+    for cid, name, key, region in _rows(conn, _BY_SIMILAR, (p["similar_key"] for p in probes)):
+        by_similar.setdefault(key, []).append((cid, name, names.region_key(region) or None))
+    for mobile, cid, name in _rows(conn, _BY_MOBILE, (m for p in probes for m in p["mobiles"])):
+        by_mobile.setdefault(mobile, []).append((cid, name))
+    out = []
+    for p in probes:
+        found = {}  # id -> (rank, name)
+
+        def note(cid, name, rank, p=p, found=found):
+            if cid != p["id"] and (cid not in found or found[cid][0] > rank):
+                found[cid] = (rank, name)
+        for cid, name in by_name.get(p["name_key"], ()):
+            note(cid, name, 0)
+        for mobile in p["mobiles"]:
+            for cid, name in by_mobile.get(mobile, ()):
+                note(cid, name, 1)
+        if p["region_key"]:
+            for cid, name, region in by_similar.get(p["similar_key"], ()):
+                if region == p["region_key"]:
+                    note(cid, name, 2)
+        ranked = sorted(found.items(), key=lambda item: (item[1][0], item[0]))[:LIMIT]
+        out.append([{"id": cid, "name": name, "reason": REASONS[rank]}
+                    for cid, (rank, name) in ranked])
+    return out
