@@ -6,9 +6,15 @@ on exactly what ``sales`` lets them (someone else's lead / opportunity / order i
 pages_opportunity, pages_orders, pages_reports (forecast, channel analysis),
 pages_exports (CSV / XLSX)."""
 from services.sales.pages_day import DayPages
+from services.sales.pages_exports import ExportPages
 from services.sales.pages_leads import LeadPages
+from services.sales.pages_opportunity import OpportunityPages
+from services.sales.pages_orders import OrderPages
+from services.sales.pages_pipeline import PipelinePages
+from services.sales.pages_reports import ReportPages
 from services.sales.pages_rules import RulePages
 
 
-class SalesPages(DayPages, LeadPages, RulePages):
+class SalesPages(DayPages, LeadPages, RulePages, PipelinePages, OpportunityPages,
+                 OrderPages, ReportPages, ExportPages):
     """Mixed into SalesGateway."""

@@ -44,3 +44,74 @@ def test_create_lead_with_bad_input_keeps_values_and_writes_nothing(base, config
     lead_id = int(re.search(r"/app/leads/(\d+)", r.headers["Location"]).group(1))
     page = u.get(f"/app/leads/{lead_id}").text
     assert name in page and "13800001111" in page
+
+
+def _customer(rpc, owner):
+    from services.common.cli.demo import demo_customers
+    from tests.support.fixtures import actor
+    data = next(demo_customers(1, [owner], seed=uuid.uuid4().int % 10**9))
+    with rpc(actor(owner)) as p:
+        return p.customers.create_customer(dict(data, type="potential", influence=1))
+
+
+def test_every_page_renders_through_a_small_day(base, config, rpc):
+    me = f"pw-{uuid.uuid4().hex[:6]}"
+    u = Browserless(base, config, me)
+    c = _customer(rpc, me)
+    r = u.post("/app/leads/new", {"source": "referral", "customer_name": "走查公司",
+                                  "customer_id": str(c["id"])}, token_from="/app/leads/new")
+    lead_id = int(re.search(r"/app/leads/(\d+)", r.headers["Location"]).group(1))
+    r = u.post(f"/app/leads/{lead_id}/convert", {"amount": "", "expected_close_date": "x"},
+               token_from=f"/app/leads/{lead_id}")
+    assert r.status_code == 422 and 'id="f-amount"' in r.text
+    r = u.post(f"/app/leads/{lead_id}/convert",
+               {"amount": "1000.00", "expected_close_date": "2030-06-30",
+                "competitors.0.name": "对手甲", "competitors.0.price_position": "lower"},
+               token_from=f"/app/leads/{lead_id}")
+    assert r.status_code == 303, r.text[-1500:]
+    opp_id = int(re.search(r"/app/opportunities/(\d+)", r.headers["Location"]).group(1))
+    assert "对手甲" in u.get(f"/app/opportunities/{opp_id}").text
+    board = u.get("/app/pipeline").text
+    assert f'data-opportunity="{opp_id}"' in board
+    # illegal move explained
+    r = u.post(f"/app/opportunities/{opp_id}/stage", {"stage": "negotiate",
+                                                      "back": "/app/pipeline"}, follow=True)
+    assert "一个阶段" in r.text or "one step" in r.text
+    r = u.post(f"/app/opportunities/{opp_id}/follow-ups", {"due_at": "2020-01-01T10:00"},
+               token_from=f"/app/opportunities/{opp_id}")
+    assert r.status_code == 422 and "field--error" in r.text
+    r = u.post(f"/app/opportunities/{opp_id}/follow-ups", {"due_at": "2031-01-01T10:00",
+                                                           "note": "回访"})
+    assert r.status_code == 303
+    r = u.post(f"/app/opportunities/{opp_id}/activities", {"channel": "phone",
+                                                           "summary": "电话沟通"})
+    assert r.status_code == 303
+    r = u.post("/app/orders/new", {"customer_id": str(c["id"]), "opportunity_id": str(opp_id),
+                                   "lines.0.product": "A", "lines.0.quantity": "2",
+                                   "lines.0.unit_price": "10.005",
+                                   "lines.2.product": "B", "lines.2.quantity": "x",
+                                   "lines.2.unit_price": "1"}, token_from="/app/orders/new")
+    assert r.status_code == 422 and 'id="f-lines-2-quantity"' in r.text
+    r = u.post("/app/orders/new", {"customer_id": str(c["id"]), "opportunity_id": str(opp_id),
+                                   "lines.0.product": "A", "lines.0.quantity": "2",
+                                   "lines.0.unit_price": "10.00",
+                                   "lines.1.product": "B", "lines.1.quantity": "1.5",
+                                   "lines.1.unit_price": "3.33"})
+    assert r.status_code == 303, r.text[-1500:]
+    order_id = int(re.search(r"/app/orders/(\d+)", r.headers["Location"]).group(1))
+    page = u.get(f"/app/orders/{order_id}").text
+    assert 'id="server-total">25.00<' in page  # 20.00 + 1.5 × 3.33 = 4.995 → 5.00
+    r = u.post(f"/app/orders/{order_id}/payments", {"amount": "30.00"})
+    assert r.status_code == 422 and "field--error" in r.text
+    assert u.post(f"/app/orders/{order_id}/payments", {"amount": "5.00"}).status_code == 303
+    for path in ("/app/my-day", "/app/leads", "/app/pipeline", "/app/orders",
+                 "/app/orders?status=partially_paid", "/app/forecast?period=2030-Q2",
+                 "/app/channels", "/app/forecast?period=bad"):
+        r = u.get(path)
+        assert r.status_code == 200, (path, r.text[-1500:])
+    assert "<svg" in u.get("/app/forecast?period=2030-Q2").text
+    for kind in ("leads", "opportunities", "orders"):
+        r = u.get(f"/app/{kind}/export.csv")
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+        r = u.get(f"/app/{kind}/export.xlsx")
+        assert r.status_code == 200 and r.content[:2] == b"PK"

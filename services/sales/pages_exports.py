@@ -1,0 +1,112 @@
+"""Exports of the leads, opportunities and orders lists (CSV with a BOM for Excel, and
+XLSX with openpyxl): the list's filters, only the rows the user may see — every page
+comes from the same list RPC, run as the user."""
+import csv
+import io
+
+from openpyxl import Workbook
+from werkzeug.wrappers import Response
+
+from services.common.web.forms import Form
+from services.common.web.pages import page, page_context
+from services.sales.pages_base import SalesPageBase, is_manager
+from services.sales.pages_leads import lead_filters
+
+MAX_ROWS = 10_000
+BATCH = 100
+COLUMNS = {
+    "leads": ("id", "source", "status", "customer_name", "contact_name", "contact_mobile",
+              "contact_email", "region", "industry_code", "campaign_id", "owner_id",
+              "created_at"),
+    "opportunities": ("id", "name", "customer_id", "stage", "probability", "amount",
+                      "weighted_amount", "expected_close_date", "owner_id", "campaign_id",
+                      "created_at", "closed_at"),
+    "orders": ("id", "customer_id", "opportunity_id", "status", "amount", "paid_total",
+               "outstanding", "delivery_date", "owner_id", "placed_at"),
+}
+RPC = {"leads": "list_leads", "opportunities": "list_opportunities", "orders": "list_orders"}
+
+
+def filters_for(kind, form, manager):
+    if kind == "leads":
+        return lead_filters(form, manager)
+    out = {}
+    keys = ("stage",) if kind == "opportunities" else ("status",)
+    for key in keys:
+        if form.value(key):
+            out[key] = form.value(key)
+    if manager and form.value("owner_id").strip():
+        out["owner_id"] = form.value("owner_id").strip()
+    return out
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    # a spreadsheet must not run a cell as a formula (CSV/formula injection)
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _number(text) else text
+
+
+def _number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def to_csv(columns, rows):
+    out = io.StringIO()
+    out.write("\ufeff")
+    w = csv.writer(out)
+    w.writerow(columns)
+    for row in rows:
+        w.writerow([_cell(row.get(c)) for c in columns])
+    return out.getvalue().encode("utf-8")
+
+
+def to_xlsx(kind, columns, rows):
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(kind)
+    ws.append(list(columns))
+    for row in rows:
+        ws.append([_cell(row.get(c)) for c in columns])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+class ExportPages(SalesPageBase):
+    def _rows(self, kind, filters):
+        page_no = 1
+        while True:
+            result = self.call(self.sales, RPC[kind], filters, page=page_no, page_size=BATCH)
+            yield from result["items"]
+            if page_no * BATCH >= min(result["total"], MAX_ROWS):
+                return
+            page_no += 1
+
+    def _export(self, request, kind, fmt):
+        form = Form(request)
+        rows = list(self._rows(kind, filters_for(kind, form, is_manager(page_context(request)))))
+        columns = COLUMNS[kind]
+        if fmt == "csv":
+            body, mime = to_csv(columns, rows), "text/csv; charset=utf-8"
+        else:
+            body = to_xlsx(kind, columns, rows)
+            mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(body, mimetype=mime, headers={
+            "Content-Disposition": f"attachment; filename={kind}.{fmt}"})
+
+    @page("GET", "/app/leads/export.<any(csv, xlsx):fmt>")
+    def export_leads(self, request, fmt):
+        return self._export(request, "leads", fmt)
+
+    @page("GET", "/app/opportunities/export.<any(csv, xlsx):fmt>")
+    def export_opportunities(self, request, fmt):
+        return self._export(request, "opportunities", fmt)
+
+    @page("GET", "/app/orders/export.<any(csv, xlsx):fmt>")
+    def export_orders(self, request, fmt):
+        return self._export(request, "orders", fmt)
