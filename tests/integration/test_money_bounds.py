@@ -159,6 +159,21 @@ def test_customer_annual_budget_bounded(base, rpc):
         assert p.customers.get_customer(c["id"])["annual_budget"] == MAX
 
 
+def test_imported_annual_budget_bounded_row_by_row(base, rpc):
+    def row(budget):
+        c = data.customer()
+        return {"name": c["name"], "uscc": c["uscc"], "industry_code": "C35",
+                "type": "potential", "owner_id": "m-import", "annual_budget": budget,
+                "contact_name": "陈静", "contact_title": "经理",
+                "contact_mobile": c["contacts"][0]["mobile"]}
+    rows = [row(MAX), row(OVER), row("-0.00"), row("0.001")]
+    with rpc(MANAGER) as p:
+        res = p.customers.import_customers(rows)
+    assert res["created"] == 1, res
+    assert [(e["row"], sorted(e["fields"])) for e in res["errors"]] == [
+        (2, ["annual_budget"]), (3, ["annual_budget"]), (4, ["annual_budget"])]
+
+
 def test_campaign_budget_and_cost_bounded(base, rpc):
     mk = actor("mk1", "staff", "marketing")
     with rpc(mk) as p:
