@@ -19,12 +19,14 @@ Sums are exact and rounded once (``round_cents``, half-up to cents): a total of
 weighted amounts is Σ amount × probability, exact, then rounded; never a sum of
 amounts rounded one by one.
 """
+import functools
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 COLUMN = (14, 2)  # Numeric(precision, scale) of every money column
 CENT = Decimal("0.01")
 
 
+@functools.cache
 def column_max(precision, scale):
     """The largest value Numeric(precision, scale) holds: 10^(p-s) - 10^-s."""
     return Decimal(10) ** (precision - scale) - Decimal(10) ** -scale
@@ -55,7 +57,7 @@ def problem(value, precision=COLUMN[0], scale=COLUMN[1], signed=False):
         return "not a finite number"
     if not signed and num.is_signed():
         return "must not be negative" if num else "must not be negative (-0 included)"
-    places = decimal_places(num)
+    places = 0 if num.as_tuple().exponent >= -scale else decimal_places(num)
     if places > scale:
         return f"at most {scale} decimal places (got {places})"
     top = column_max(precision, scale)
