@@ -2,7 +2,7 @@
 by static/order_lines.js, the server's amount authoritative), change with before/after,
 ship, payments with the balance (over-payment refused), cancel with a reason."""
 from services.common.errors import Conflict, ValidationError
-from services.common.web.forms import Form
+from services.common.web.forms import Form, flatten_errors
 from services.common.web.pages import page, page_context, redirect
 from services.sales.pages_base import (
     ORDER_STATUSES,
@@ -53,7 +53,7 @@ def lines_of(form):
 def renumbered(exc, rows):
     """Errors of lines.<k> (k-th submitted line) → lines.<form row>."""
     fields = {}
-    for key, msgs in (exc.fields or {}).items():
+    for key, msgs in flatten_errors(exc.fields or {}).items():
         parts = key.split(".")
         if parts[0] == "lines" and len(parts) > 1 and parts[1].isdigit() \
                 and int(parts[1]) < len(rows):
