@@ -724,6 +724,12 @@ class Bench:
             "p50_ms": pct(echo["latencies_ms"], 0.5), "p99_ms": pct(echo["latencies_ms"], 0.99)}
         self.say(f"  get_kpis: {kpis}; bare echo {self.res['figures']['R5']['echo_rpc_1_caller']}")
 
+    def w1(self):
+        """The customers workspace's pages at 100k customers (bench/pages.py)."""
+        from bench import pages
+        n = 5000 if self.mode_name == "quick" else 100000
+        self.res["figures"]["W1"] = pages.run(self, n, 10 if self.mode_name == "quick" else 40)
+
     def pg_phase(self):
         st = self.stack
         st.stop("customers_gateway")
@@ -781,6 +787,7 @@ class Bench:
             self.phase("R6", self.r6)
             self.phase("R4", self.r4)
             self.phase("R5", self.r5)
+            self.phase("W1", self.w1)
             if self.want("R2pg") or self.want("R8"):
                 self.phase("PG", self.pg_phase)
             self._kpi_client.close()
@@ -991,7 +998,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smoke run (< ~3 min)")
     ap.add_argument("--long", action="store_true", help="R7 memory over 10 minutes")
-    ap.add_argument("--only", default="", help="comma list: C1,C2,C3,R2,R3,R4,R5,R6,R7,R2pg,R8")
+    ap.add_argument("--only", default="", help="comma list: C1,C2,C3,R2,R3,R4,R5,R6,R7,R2pg,R8,W1")
     ap.add_argument("--profile", default="",
                     help="py-spy these phases (R2,R3,R4,R5,R6) -> results/profile-*.txt")
     ap.add_argument("--out", default=str(RESULTS), help="results folder")

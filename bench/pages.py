@@ -1,0 +1,116 @@
+"""W1: the customers workspace's pages over HTTP at N customers (default 100k).
+
+The customers database of the bench stack gets N customers (one primary contact,
+one or two of ten tags, twenty owners u1-u20) written straight into its tables;
+then each page is fetched one request at a time with a session cookie, as a browser
+does, and p50/p95 are reported against the issue's bound (p95 < 300 ms):
+list (staff: their own ~N/20; manager: all N, first and a deep page), search,
+tag filter, sort by name, detail page.
+
+    .venv/bin/python -m bench --quick --only W1 --out /tmp/bench-w1   # ~5k customers
+    .venv/bin/python -m bench --only W1 --out /tmp/bench-w1           # 100k customers
+"""
+import datetime as dt
+import http.client
+import random
+import time
+from urllib.parse import quote
+
+from sqlalchemy import create_engine, func, select
+
+from services.common.cli.demo import make_uscc
+
+TAGS = [f"标签{i}" for i in range(10)]
+OWNERS = 20
+BOUND_MS = 300
+
+
+def seed(db_url, n, seed_value=7):
+    """N customers, their contacts and tags, in bulk (a few seconds per 100k)."""
+    from services.customers.models import Contact, Customer, CustomerTag
+    rng = random.Random(seed_value)
+    engine = create_engine(db_url)
+    now = dt.datetime.now(dt.timezone.utc)
+    usccs = set()
+    with engine.begin() as conn:
+        start = conn.execute(select(func.coalesce(func.max(Customer.id), 0))).scalar() + 1
+        for lo in range(start, start + n, 5000):
+            ids = range(lo, min(lo + 5000, start + n))
+            rows, contacts, tags = [], [], []
+            for i in ids:
+                uscc = make_uscc(rng, "310000")
+                while uscc in usccs:
+                    uscc = make_uscc(rng, "310000")
+                usccs.add(uscc)
+                rows.append({"id": i, "name": f"上海基准{i}科技有限公司", "uscc": uscc,
+                             "industry_code": "C35", "region": "上海", "type": "potential",
+                             "owner_id": f"u{i % OWNERS + 1}", "tier": "normal",
+                             "completeness": 0.5, "needs": f"需求{i % 97}",
+                             "created_at": now, "updated_at": now - dt.timedelta(seconds=i),
+                             "version": 1})
+                contacts.append({"customer_id": i, "name": "王芳", "title": "采购经理",
+                                 "mobile": f"139{i:08d}"[-11:], "is_primary": True})
+                for tag in {TAGS[i % 10], TAGS[(i * 7) % 10]}:
+                    tags.append({"customer_id": i, "tag": tag})
+            conn.execute(Customer.__table__.insert(), rows)
+            conn.execute(Contact.__table__.insert(), contacts)
+            conn.execute(CustomerTag.__table__.insert(), tags)
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    return start, start + n - 1
+
+
+def timed_get(port, path, cookie):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    t0 = time.perf_counter()
+    conn.request("GET", quote(path, safe="/?=&,"), headers={"Cookie": f"crm_token={cookie}",
+                                       "Accept": "text/html"})
+    resp = conn.getresponse()
+    body = resp.read()
+    ms = (time.perf_counter() - t0) * 1000
+    conn.close()
+    return resp.status, ms, len(body)
+
+
+def pct(values, p):
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(p * len(values)))], 1)
+
+
+def run(bench, n, samples):
+    from services.common.auth import mint_token
+    from services.common.config import load_config
+    cfg = load_config()
+    first, last = seed(bench.sqlite["customers"], n)
+    staff = mint_token(cfg, "u1", "staff", "sales")
+    manager = mint_token(cfg, "m1", "manager", "management")
+    own = [i for i in range(first, last + 1) if i % OWNERS == 0]  # u1's customers
+    rng = random.Random(11)
+    deep = max(1, n // 20 // 2)
+    cases = {
+        "list_staff_own": (staff, lambda: "/app/customers"),
+        "list_manager_all": (manager, lambda: "/app/customers"),
+        f"list_manager_page_{deep}": (manager, lambda: f"/app/customers?page={deep}"),
+        "search_manager_name_fragment": (
+            manager, lambda: f"/app/customers?q=基准{rng.randrange(first, last)}"),
+        "search_staff_no_hit": (staff, lambda: "/app/customers?q=瀚海蓝天"),
+        "tags_all_two_manager": (manager, lambda: "/app/customers?tags=标签1,标签7"),
+        "sort_name_manager": (manager, lambda: "/app/customers?sort=name"),
+        "detail_staff": (staff, lambda: f"/app/customers/{rng.choice(own)}"),
+    }
+    out = {"customers": n, "samples_per_case": samples, "bound_p95_ms": BOUND_MS,
+           "how": "sequential GETs with the session cookie, one connection each"}
+    for name, (token, path) in cases.items():
+        timed_get(bench.gw_port, path(), token)  # warm
+        times, statuses = [], set()
+        for _ in range(samples):
+            status, ms, _ = timed_get(bench.gw_port, path(), token)
+            statuses.add(status)
+            times.append(ms)
+        out[name] = {"p50_ms": pct(times, 0.5), "p95_ms": pct(times, 0.95),
+                     "max_ms": round(max(times), 1), "statuses": sorted(statuses),
+                     "within_bound": pct(times, 0.95) < BOUND_MS}
+        bench.say(f"  W1 {name}: {out[name]}")
+    return out
