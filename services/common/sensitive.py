@@ -39,12 +39,13 @@ import re
 from services.common.unicode_digits import fold
 
 _RIC_WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
+_DIGIT = re.compile(r"[0-9]")
 _SEP_KINDS = {".": "dot", "·": "dot", "_": "underscore"}  # any other tight one: "dash"
 _TIGHT = r".\-_\u2010-\u2015\u2212\u00b7"  # separators that glue a token to letters
 # spaces: after NFKC every Unicode space (NBSP, U+3000, thin spaces) is " "; not line breaks
 _SEP = rf"(?:[ \t]{{1,3}}|[ \t]?[{_TIGHT}][ \t]?)"
 _CHUNK = re.compile(
-    rf"(?<![0-9A-Za-z])(?<![0-9A-Za-z][{_TIGHT}])"
+    rf"(?=[0-9])(?<![0-9A-Za-z])(?<![0-9A-Za-z][{_TIGHT}])"
     rf"[0-9]+(?:{_SEP}[0-9]+)*(?:{_SEP}?[Xx])?"
     rf"(?![0-9A-Za-z])(?![{_TIGHT}][0-9A-Za-z])")
 _TIGHT_SPACED = re.compile(rf"[ \t]?([{_TIGHT}])[ \t]?")
@@ -52,7 +53,7 @@ _TIGHT_SPLIT = re.compile(rf"([{_TIGHT}])")
 _SPACES = re.compile(r"[ \t]+")
 # An 18-character ID is caught even glued to letters (``ID110…``, ``No110…``):
 # a check character plus a real date is too specific to come from a hash.
-_GLUED_RIC = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_GLUED_RIC = re.compile(r"(?=[0-9])(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 
 
 def _ric_check(body17):
@@ -139,13 +140,16 @@ def scan_text(text):
     if not isinstance(text, str):
         return None
     text = fold(text)
-    if len(text) < 15:
-        return None
+    if len(_DIGIT.findall(text)) < 15:
+        return None  # fewer than 15 digits: no ID, no card
     if any(_is_ric(m.group(0)) for m in _GLUED_RIC.finditer(text)):
         return "resident_id"
     found = None
     for m in _CHUNK.finditer(text):
-        for c, whole in _candidates(m.group(0)):
+        chunk = m.group(0)
+        if len(chunk) < 15:
+            continue  # fewer than 15 digits in it
+        for c, whole in ([(chunk, True)] if chunk.isalnum() else _candidates(chunk)):
             # a 15-digit ID has no check character: only a whole number counts,
             # never 15 digits cut out of a longer grouped one (a card's groups)
             if (len(c) == 18 or (len(c) == 15 and whole)) and _is_ric(c):
