@@ -20,7 +20,8 @@ Each function below is written from the text of its standard:
   valued A=10 ... Z=35) weighted 3 7 9 10 5 8 4 2; C9 = 11 - (S mod 11),
   10 -> ``X``, 11 -> ``0``.
 - GB 32100-2015 统一社会信用代码: registering authority (1) + category (1) +
-  administrative division (6, GB/T 2260) + organisation code (9, GB 11714) +
+  administrative division (6, GB/T 2260: a province-level prefix, or 100000) +
+  organisation code (9, GB 11714) +
   check (1). Character set: digits and upper-case letters except I O Z S V
   (31 characters, values 0..30 in that order); weights W_i = 3^(i-1) mod 31
   for positions i = 1..17; C18 = 31 - (S mod 31), 31 -> ``0``.
@@ -188,6 +189,11 @@ USCC_CATEGORIES = {
     "N": "1239",  # 农业: 组级/村级/乡镇级集体经济组织, 其他
     "Y": "1",     # 其他 (not divided further)
 }
+# GB/T 2260 province-level codes: characters 3-8 of a USCC are a division code
+# starting with one of them, or 100000 for registration at national level.
+PROVINCES = {"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35",
+             "36", "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54",
+             "61", "62", "63", "64", "65", "71", "81", "82"}
 USCC_SAMPLES_VALID = ["Y1110105MA0000015R"]  # from issue 16; checked against the reference in tests
 USCC_SAMPLES_WRONG_ORG_CHECK = ["91110000600037342P"]  # USCC check right, org-code check wrong
 
@@ -198,13 +204,15 @@ def uscc_check_char(body17):
 
 
 def is_uscc(value):
-    """Full GB 32100 check: charset, authority/category table, 6-digit division
-    code, embedded GB 11714 organisation code, check character."""
+    """Full GB 32100 check: charset, authority/category table, division code
+    (six digits, GB/T 2260 province prefix or 100000), embedded GB 11714
+    organisation code, check character."""
     if len(value) != 18 or any(c not in USCC_CHARSET for c in value):
         return False
     if value[1] not in USCC_CATEGORIES.get(value[0], ""):
         return False
-    if not (value[2:8].isdigit()):
+    division = value[2:8]
+    if not (division.isdigit() and (division[:2] in PROVINCES or division == "100000")):
         return False
     return is_org_code(value[8:17]) and uscc_check_char(value[:17]) == value[17]
 

@@ -94,8 +94,8 @@ def test_wrong_check_character_is_not_an_id():
 
 
 def test_unreal_or_future_birth_date_is_not_an_id():
-    for born in ("19491332", "19490230", (dt.date.today() + dt.timedelta(days=400)).strftime("%Y%m%d"),
-                 "18991231"):
+    future = (dt.date.today() + dt.timedelta(days=400)).strftime("%Y%m%d")
+    for born in ("19491332", "19490230", future, "18991231"):
         body = "110105" + born + "002"
         value = body + ref.ric_check_char(body)
         assert not ref.is_resident_id(value)
@@ -275,3 +275,14 @@ def test_scan_names_each_field():
     hits = scan({"a": SAMPLE, "b": [{"c": "ok", "d": ref.fullwidth(SAMPLE)}]})
     assert set(hits) == {"a", "b.0.d"}
     assert "SENSITIVE_DATA" in hits["a"][0]
+
+
+@PROPS
+@given(st.lists(st.one_of(st.sampled_from(["11010519491231002X", "110105491231002",
+                                           "6222020200112233", "1101", "0519", "2X"]),
+                          st.text(alphabet="0123456789０１２Ｘx -.．－，。、（）中文\u3000\u00a0",
+                                  max_size=6)), max_size=8))
+def test_property_scanning_text_or_its_nfkc_form_is_the_same(parts):
+    import unicodedata
+    text = "".join(parts)
+    assert scan_text(text) == scan_text(unicodedata.normalize("NFKC", text))
