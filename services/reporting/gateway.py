@@ -18,8 +18,9 @@ from services.common.auth import verify_token
 from services.common.errors import CrmError, Unauthorized
 from services.common.gateway import GatewayBase, json_body, query_int, route, rpc
 from services.common.openapi import build_spec
+from services.common.web.embed import with_kit_header
 from services.common.web.i18n import normalise_lang
-from services.common.web.pages import wants_html
+from services.common.web.pages import unmatched_error_page, wants_html
 from services.common.web.session import (
     LANG_COOKIE,
     LANG_MAX_AGE,
@@ -180,7 +181,8 @@ class ReportingGateway(GatewayBase):
         try:
             if not token:
                 raise Unauthorized("missing token")
-            self.actor.set(verify_token(self.container_config, token))
+            actor = verify_token(self.container_config, token)
+            self.actor.set(actor)
             data = self.call(self.reporting, "dashboard", self._period(request), _scope(request))
         except Unauthorized as exc:
             if wants_html(request):  # a browser: the kit's sign-in page, as every workspace
@@ -194,10 +196,14 @@ class ReportingGateway(GatewayBase):
                 return resp
             return _html(exc.http_status, exc.code, exc.message)
         except CrmError as exc:
+            if wants_html(request):  # e.g. staff: the kit's 403 page with its header
+                return unmatched_error_page(request, exc.http_status, self.container_config,
+                                            "reporting")
             return _html(exc.http_status, exc.code, exc.message)
         except RemoteError:
             return _html(500, "INTERNAL", "internal error")
-        html = dashboard.render(data, lang)
+        html = with_kit_header(dashboard.render(data, lang), request, self.container_config,
+                               "reporting", actor, token)
         resp = Response(html, mimetype="text/html")
         if request.args.get("token"):
             set_session_cookie(resp, request, token)

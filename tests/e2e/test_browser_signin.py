@@ -72,13 +72,24 @@ def test_dashboard_with_the_same_sign_in(browser, config, start_service,  # noqa
     browser.get(reporting + "/dashboard")
     wait_for(browser, lambda d: "经营看板" in d.title or "经营看板" in text(d))
     assert "/dashboard" in browser.current_url
+    bar = browser.find_element(By.CSS_SELECTOR, ".crm-kit-bar")  # the kit's header bar
+    assert "周经理" in bar.text and "退出登录" in bar.text
+    assert bar.find_element(By.CSS_SELECTOR, ".switcher a.current").text == "经营看板"
     screenshot(browser, "signin-dashboard")
     browser.get(reporting + "/")  # / of 8005 is the dashboard
     wait_for(browser, lambda d: "/dashboard" in d.current_url)
     # staff may sign in but the dashboard refuses them (managers only)
     sign_in(browser, reporting, config, "u2", next_path="/app")
     browser.get(reporting + "/dashboard")
-    assert "FORBIDDEN" in text(browser) or "403" in text(browser)
+    assert "无权操作" in text(browser)  # the kit's 403 page
+    screenshot(browser, "signin-dashboard-staff-403")
+    # sign out from the dashboard's own bar
+    browser.get(customers + "/app")
+    sign_in(browser, customers, config, "m1", next_path="/app")
+    browser.get(reporting + "/dashboard")
+    sign_out(browser)
+    browser.get(reporting + "/dashboard")
+    wait_for(browser, lambda d: "/login" in d.current_url)
 
 
 def test_api_docs_render_offline(browser, start_gateway):  # noqa: F811

@@ -118,6 +118,11 @@ def test_login_page_says_how_and_sets_cookie_flags(base, config):
     home = s.get(f"{base}/app", headers=HTML, timeout=10)
     assert home.status_code == 200 and "王芳" in home.text  # u1's name from the directory
     assert "退出登录" in home.text and "客户管理" in home.text and "经营看板" not in home.text
+    assert not re.search(r'(src|href)="(https?:)?//', home.text)  # nothing absolute
+    r = s.get(f"{base}/go/sales", headers=HTML, allow_redirects=False, timeout=10)
+    assert r.status_code == 303 and r.headers["Location"] == "http://127.0.0.1:8002/"
+    r = s.get(f"{base}/go/nope", headers=HTML, allow_redirects=False, timeout=10)
+    assert r.status_code == 404
 
 
 def test_login_refuses_bad_tokens_with_the_page(base, config):

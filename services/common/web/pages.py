@@ -146,7 +146,11 @@ class PageContext:
             "html_lang": i18n.HTML_LANG[self.lang],
             "langs": i18n.LANGS, "lang_url": self.lang_url,
             "user": user, "service": self.service,
-            "workspaces": directory.workspaces_for(self.config, actor) if actor else [],
+            # relative links (/go/<service> redirects to the configured URL): no absolute
+            # URL in a page, and the targets stay server-side configuration
+            "workspaces": [(svc, title, "/" if svc == self.service else f"/go/{svc}")
+                           for svc, title, _url in directory.workspaces_for(self.config, actor)]
+            if actor else [],
             "csrf_token": self.csrf_token, "csrf_field": session.CSRF_FIELD,
             "flash": self.take_flash(), "request_path": self.request.path,
             "full_path": self.request.full_path.rstrip("?"),

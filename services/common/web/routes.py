@@ -84,6 +84,14 @@ def make_web_routes():
             ctx = page_context(request)
             return render("kit/home.html", page_title=ctx.t("home.title"))
 
+        @page("GET", "/go/<service>", auth=False)
+        def go_workspace(self, request, service):
+            """The department switcher's links: to the workspace's configured URL."""
+            if service not in directory.WORKSPACES:
+                return page_context(request).error_page(404)
+            return Response(status=303, headers={
+                "Location": directory.workspace_url(self.container_config, service)})
+
         @page("GET", "/docs", auth=False)
         def api_docs(self, request):
             ctx = page_context(request)
