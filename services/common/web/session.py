@@ -34,6 +34,11 @@ def _mac(config, purpose, value):
                     hashlib.sha256).hexdigest()
 
 
+def _same(expected, submitted):
+    """Constant-time comparison of str tokens (bytes: any character may be submitted)."""
+    return hmac.compare_digest(expected.encode(), str(submitted).encode("utf-8", "replace"))
+
+
 def csrf_token(config, session_token):
     """The CSRF token of a session (same for every form of that session)."""
     return _mac(config, "csrf", session_token)
@@ -42,7 +47,7 @@ def csrf_token(config, session_token):
 def csrf_ok(config, session_token, submitted):
     if not session_token or not submitted:
         return False
-    return hmac.compare_digest(csrf_token(config, session_token), str(submitted))
+    return _same(csrf_token(config, session_token), submitted)
 
 
 def login_nonce():
@@ -56,7 +61,7 @@ def login_csrf(config, nonce):
 def login_csrf_ok(config, nonce, submitted):
     if not nonce or not submitted:
         return False
-    return hmac.compare_digest(login_csrf(config, nonce), str(submitted))
+    return _same(login_csrf(config, nonce), submitted)
 
 
 def is_https(request):
@@ -101,7 +106,7 @@ def decode_flash(config, value):
     if not value or "." not in value:
         return None
     body, mac = value.rsplit(".", 1)
-    if not hmac.compare_digest(_mac(config, "flash", body)[:32], mac):
+    if not _same(_mac(config, "flash", body)[:32], mac):
         return None
     try:
         data = json.loads(_unb64(body))

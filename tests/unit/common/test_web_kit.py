@@ -322,3 +322,54 @@ def test_service_messages_shown_in_the_page_language():
     PageContext(en, CONFIG)
     assert forms.Form(en).with_errors({"a": ["Not a valid integer."]}).error("a") == \
         ["Not a valid integer."]
+
+
+# --- fuzz: no input makes a page fail or leak ---------------------------------------------
+junk = st.text(max_size=60)
+error_trees = st.recursive(st.one_of(junk, st.none(), st.integers()), lambda c: st.one_of(
+    st.dictionaries(st.one_of(junk, st.integers(0, 5)), c, max_size=3),
+    st.lists(c, max_size=3)), max_leaves=10)
+
+
+class Thrower(Probe):
+    fields = None
+
+    @page("POST", "/p/form", auth=False, csrf=False)
+    def form(self, request):
+        raise ValidationError("Invalid input", self.fields)
+
+
+@given(error_trees, st.dictionaries(junk, junk, max_size=5))
+def test_any_validation_error_and_form_input_make_a_422_page(fields, values):
+    gw = Thrower()
+    gw.fields = fields if isinstance(fields, dict) else {"x": fields}
+    resp = gw.form(request("/p/form", "POST", data=values))
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "Traceback" not in body
+    assert "<script>" not in body.replace('<script src="', "")  # every value escaped
+
+
+def login_gateway():
+    from services.common.gateway import WebRoutes
+
+    class LoginGw(WebRoutes):
+        name = "login_probe"
+        container_config = CONFIG
+        actor = FakeActor()
+
+    return LoginGw()
+
+
+@given(st.dictionaries(st.sampled_from(["token", "next", "csrf_token", "x"]), junk, max_size=4),
+       st.booleans())
+def test_login_form_fuzz(values, with_csrf):
+    nonce = "fixed-nonce"
+    if with_csrf:
+        values = dict(values, csrf_token=session.login_csrf(CONFIG, nonce))
+    resp = login_gateway().login_submit(
+        request("/login", "POST", data=values, cookies={"crm_login": nonce}))
+    body = resp.get_data(as_text=True)
+    assert resp.status_code in (401, 403, 422) and "Traceback" not in body
+    assert "crm_token=" not in " ".join(set_cookie_lines(resp))
+    if values.get("token", "").strip() and len(values["token"]) > 3:
+        assert f'>{values["token"]}<' not in body  # a token is never echoed back
