@@ -81,6 +81,24 @@ def test_make_run_stack(amqp_uri, tmp_path):
                                         r'outcome="success",service="customers"} [1-9]', metrics)]
             time.sleep(0.2)
         assert missing == [], missing
+        # the web workspaces: every gateway sends a browser to sign in; one sign-in (the
+        # printed steps) covers them all; the switcher's links follow CRM_PORT_OFFSET
+        assert "/login" in out and "crm token --user u1" in out
+        html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+        web = requests.Session()
+        for port in range(8301, 8306):
+            assert _wait_http(f"http://127.0.0.1:{port}/health"), port
+            r = web.get(f"http://127.0.0.1:{port}/", headers=html, allow_redirects=False,
+                        timeout=10)
+            assert r.status_code in (302, 303), (port, r.status_code)
+        login = web.get(f"{base}/login", headers=html, timeout=10)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+        r = web.post(f"{base}/login", data={"token": token, "csrf_token": csrf}, headers=html,
+                     allow_redirects=False, timeout=10)
+        assert r.status_code == 303 and "HttpOnly" in r.headers["Set-Cookie"]
+        r = web.get(f"{base}/go/sales", headers=html, allow_redirects=False, timeout=10)
+        assert r.headers["Location"] == "http://127.0.0.1:8302/"
+        assert web.get("http://127.0.0.1:8305/docs", timeout=10).status_code == 200
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
