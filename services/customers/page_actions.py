@@ -101,20 +101,26 @@ class CustomerActions:
             return self._again(ctx, customer_id, request, exc)
         return self._back(ctx, customer_id, "customers.owner.changed")
 
+    def _export_filters(self, request):
+        """The list page's filters; one the page cannot resolve is the 422 page."""
+        ctx = page_context(request)
+        form = Form(request)
+        filters = list_filters(form, is_manager(ctx), ctx.t)
+        if form.has_errors:
+            raise ValidationError("bad filter", form.errors)
+        return filters
+
     @page("GET", BASE + "/export.csv")
     def customers_export_csv_page(self, request):
         """The list as filtered on the page, streamed (see export.py)."""
-        ctx = page_context(request)
-        items = self._export_items(list_filters(Form(request), is_manager(ctx)))
+        items = self._export_items(self._export_filters(request))
         return Response(export.csv_chunks(items), mimetype="text/csv",
                         headers={"Content-Disposition": export.disposition("customers.csv")},
                         direct_passthrough=True)
 
     @page("GET", BASE + "/export.xlsx")
     def customers_export_xlsx_page(self, request):
-        ctx = page_context(request)
-        path = export.xlsx_file(self._export_items(list_filters(Form(request),
-                                                                 is_manager(ctx))))
+        path = export.xlsx_file(self._export_items(self._export_filters(request)))
         return Response(export.file_chunks(path), mimetype=export.XLSX_TYPE,
                         headers={"Content-Disposition": export.disposition("customers.xlsx")},
                         direct_passthrough=True)

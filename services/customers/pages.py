@@ -8,6 +8,8 @@ import page in ``page_import.py``.
 """
 from urllib.parse import urlencode
 
+import eventlet
+
 from services.common.errors import Conflict, ValidationError
 from services.common.web import directory
 from services.common.web.forms import Form
@@ -22,8 +24,10 @@ LIST_KEYS = ("q", "tags", "tags_mode", "type", "tier", "region", "industry", "ow
 SORTS = ("-updated", "updated", "name", "-name", "id")
 
 
-def list_filters(form, is_manager):
-    """The list form (GET) as ``list_customers`` filters."""
+def list_filters(form, is_manager, t=None):
+    """The list form (GET) as ``list_customers`` filters. An industry typed by name is
+    resolved like the customer form does; one that matches no or several industries
+    is a field error on ``form`` (with ``t``) and filters nothing."""
     filters = {}
     for key in ("q", "type", "tier", "region", "sort"):
         value = (form.value(key) or "").strip()
@@ -31,7 +35,11 @@ def list_filters(form, is_manager):
             filters[key] = value
     industry = (form.value("industry") or "").strip()
     if industry:
-        filters["industry_code"] = industry.split()[0].upper()
+        code, problem = industries.resolve(industry, t or (lambda key, **kw: key))
+        if problem:
+            form.add_error("industry", problem)  # the caller lists nothing
+        else:
+            filters["industry_code"] = code
     if is_manager and (form.value("owner_id") or "").strip():
         filters["owner_id"] = form.value("owner_id").strip()
     tags = [t.strip() for t in str(form.value("tags") or "").replace("，", ",").split(",")
@@ -79,14 +87,15 @@ class CustomerPages:
         ctx = page_context(request)
         form = Form(request)
         manager = is_manager(ctx)
-        filters = list_filters(form, manager)
+        filters = list_filters(form, manager, ctx.t)
         number = page_number(form)
-        try:
-            result = self.call(self.customers, "list_customers", filters, page=number,
-                               page_size=PAGE_SIZE)
-        except ValidationError as exc:
-            form.with_errors(tr(ctx, _list_errors(exc)))
-            result = {"items": [], "total": 0, "page": 1, "page_size": PAGE_SIZE}
+        result = {"items": [], "total": 0, "page": 1, "page_size": PAGE_SIZE}
+        if not form.has_errors:
+            try:
+                result = self.call(self.customers, "list_customers", filters, page=number,
+                                   page_size=PAGE_SIZE)
+            except ValidationError as exc:
+                form.with_errors(tr(ctx, _list_errors(exc)))
         pages = max(1, -(-result["total"] // PAGE_SIZE))
         return render("customers/list.html", status=422 if form.has_errors else 200,
                       form=form, result=result, pages=pages, manager=manager,
@@ -179,12 +188,24 @@ class CustomerPages:
         ctx = page_context(request)
         return self.detail(ctx, customer_id)
 
+    def calls_at_once(self, methods, *args):
+        """The RPCs side by side (each as the user): the page waits for the slowest, not
+        for their sum. The first error (e.g. NotFound) is raised after all have ended."""
+        threads = [eventlet.spawn(self.call, self.customers, m, *args) for m in methods]
+        results, errors = [], []
+        for thread in threads:
+            try:
+                results.append(thread.wait())
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after the others
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+        return results
+
     def detail(self, ctx, customer_id, form=None, status=200):
         """The detail page (also re-rendered with a form's errors by the actions)."""
-        customer = self.call(self.customers, "get_customer", customer_id)
-        attachments = self.call(self.customers, "list_attachments", customer_id)
-        history = self.call(self.customers, "get_history", customer_id)
-        verified = self.call(self.customers, "verify_history", customer_id)
+        customer, attachments, history, verified = self.calls_at_once(
+            ("get_customer", "list_attachments", "get_history", "verify_history"), customer_id)
         mine = owns(ctx, customer)
         return render("customers/detail.html", status=status, c=customer,
                       attachments=attachments, history=history_rows(history),

@@ -1,0 +1,166 @@
+"""The customers workspace's pages over HTTP (real gateway, service and broker): the
+import page, the form's contact rows and their errors, lost / reactivate, owner
+change, tags, languages. Browser-level steps are in tests/e2e; attacks in
+tests/security/test_customers_pages.py."""
+import base64
+import csv
+import io
+import re
+import uuid
+from html import unescape
+
+import pytest
+
+from services.customers.gateway import CustomersGateway
+from services.customers.service import CustomersService
+from tests.support import data
+from tests.support.fixtures import actor
+from tests.support.web_session import WebSession
+
+pytestmark = pytest.mark.integration
+HEADER = ("name,uscc,industry_code,region,scale,annual_budget,needs,source_channel,type,"
+          "owner_id,tags,contact_name,contact_title,contact_mobile,contact_email")
+
+
+@pytest.fixture(scope="module")
+def site(module_gateway, config):
+    base = module_gateway(CustomersGateway, CustomersService)
+    user = f"pg-{uuid.uuid4().hex[:6]}"
+    return {"base": base, "user": user, "s": WebSession(base, config, user),
+            "m": WebSession(base, config, f"pg-m-{uuid.uuid4().hex[:4]}", "manager",
+                            "management")}
+
+
+def own_customer(rpc, site, **over):
+    with rpc(actor(site["user"])) as p:
+        return p.customers.create_customer(data.customer(**over))
+
+
+def text_of(html):
+    return unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def test_import_page_reports_each_bad_row_and_saves_the_good_ones(site, rpc):
+    tag = f"导入{uuid.uuid4().hex[:4]}"
+    good1, good2 = data.uscc(), data.uscc()
+    bad = good1[:-1] + ("0" if good1[-1] != "0" else "1")  # another check character
+    rows = [f"导入甲有限公司{tag},{good1},C35,上海,small,50,,展会,potential,,{tag},张三,经理,"
+            "13800138000,",
+            f"导入乙有限公司{tag},{bad},C35,上海,,,,,potential,,{tag},李四,经理,13800138001,",
+            f"导入丙有限公司{tag},{good2},I65,北京,,,,,closed,,{tag},王五,总经理,13800138002,"]
+    body = ("\n".join([HEADER, *rows]) + "\n").encode("utf-8")
+    s = site["s"]
+    r = s.post_form("/app/customers/import", {}, files={"file": ("c.csv", body)},
+                    csrf_from="/app/customers/import")
+    assert r.status_code == 200
+    page = text_of(r.text)
+    assert "共 3 行：新建 2，更新 0，出错 1" in page
+    errors = re.search(r'<table class="table" id="import-errors">(.*?)</table>', r.text, re.S)
+    assert re.search(r"<td>2</td><td class=\"mono\">uscc</td>", errors.group(1))
+    report = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)"', r.text).group(1)
+    lines = list(csv.reader(io.StringIO(base64.b64decode(report).decode("utf-8-sig"))))
+    assert lines[0][:4] == ["row", "field", "message", "name"]
+    assert [(x[0], x[1], x[4]) for x in lines[1:]] == [("2", "uscc", bad)]
+    with rpc(actor(site["user"])) as p:
+        found = p.customers.list_customers({"tags_all": [tag]})
+    assert sorted(c["uscc"] for c in found["items"]) == sorted([good1, good2])
+
+
+def test_import_page_refuses_a_file_without_the_required_columns(site):
+    r = site["s"].post_form("/app/customers/import", {},
+                            files={"file": ("c.csv", b"name,uscc\nx,y\n")},
+                            csrf_from="/app/customers/import")
+    assert r.status_code == 422
+    assert "missing columns: industry_code, type, contact_name, contact_mobile" in r.text
+    assert 'id="import-columns"' in r.text  # the format is documented on the page
+
+
+def test_add_row_posts_back_with_one_more_row_and_saves_nothing(site, rpc):
+    name = f"加行测试有限公司{uuid.uuid4().hex[:4]}"
+    r = site["s"].post_form("/app/customers/new", {"name": name, "rows": "3", "add_row": "1",
+                                                   "contacts.0.name": "张三"})
+    assert r.status_code == 200
+    assert 'id="f-contacts-3-name"' in r.text and 'id="f-contacts-4-name"' not in r.text
+    assert f'value="{name}"' in r.text and 'value="张三"' in r.text
+    with rpc(actor(site["user"])) as p:
+        assert p.customers.list_customers({"q": name})["total"] == 0
+
+
+def test_contact_errors_land_on_the_row_the_user_typed_in(site, rpc):
+    name = f"联系人行测试有限公司{uuid.uuid4().hex[:4]}"
+    r = site["s"].post_form("/app/customers/new", {
+        "name": name, "uscc": data.uscc(), "industry": "C35", "type": "potential",
+        "rows": "3", "primary": "1",  # row 0 left blank
+        "contacts.1.name": "李四", "contacts.1.title": "经理", "contacts.1.mobile": "12345"})
+    assert r.status_code == 422
+    cell = re.search(r'<td class="field--error">\s*<p class="field-error">([^<]+)</p>\s*'
+                     r'<input id="f-contacts-1-mobile"', r.text)
+    assert cell and "手机号应为 11 位数字" in cell.group(1)
+    with rpc(actor(site["user"])) as p:
+        assert p.customers.list_customers({"q": name})["total"] == 0
+
+
+def test_industry_by_name_and_ambiguous_names(site, rpc):
+    s = site["s"]
+    r = s.get("/app/customers", params={"industry": "专用设备"})
+    assert r.status_code == 422 and "C35 专用设备制造业" in unescape(r.text)
+    r = s.get("/app/customers", params={"industry": "软件和信息技术服务业"})
+    assert r.status_code == 200
+    name = f"行业名称测试有限公司{uuid.uuid4().hex[:4]}"
+    r = s.post_form("/app/customers/new", {
+        "name": name, "uscc": data.uscc(), "industry": "软件和信息技术服务业",
+        "type": "potential", "rows": "3", "primary": "0", "contacts.0.name": "张三",
+        "contacts.0.title": "经理", "contacts.0.mobile": "13800138000"})
+    assert r.status_code == 303
+    with rpc(actor(site["user"])) as p:
+        assert p.customers.list_customers({"q": name})["items"][0]["industry_code"] == "I65"
+
+
+def test_lost_with_a_reason_then_reactivate(site, rpc):
+    c = own_customer(rpc, site)
+    s, path = site["s"], f"/app/customers/{c['id']}"
+    r = s.post_form(path + "/lost", {"reason_code": ""}, csrf_from=path)
+    assert r.status_code == 422 and 'id="f-reason_code"' in r.text
+    r = s.post_form(path + "/lost", {"reason_code": "competitor", "note": "选了别家"},
+                    csrf_from=path)
+    assert r.status_code == 303 and r.headers["Location"] == path
+    page = s.get(path).text
+    assert "流失客户" in page and "竞争对手" in page and "选了别家" in page
+    r = s.post_form(path + "/reactivate", {}, csrf_from=path)
+    assert r.status_code == 303
+    with rpc(actor(site["user"])) as p:
+        assert p.customers.get_customer(c["id"])["type"] == "potential"
+    history = text_of(s.get(path).text)
+    assert "标记流失" in history and "重新激活" in history and "校验通过" in history
+
+
+def test_owner_change_is_for_managers(site, rpc):
+    c = own_customer(rpc, site)
+    path = f"/app/customers/{c['id']}"
+    assert 'action="' + path + '/owner"' not in site["s"].get(path).text
+    r = site["s"].post_form(path + "/owner", {"owner_id": "someone"}, csrf_from=path)
+    assert r.status_code == 403
+    r = site["m"].post_form(path + "/owner", {"owner_id": "pg-new-owner"}, csrf_from=path)
+    assert r.status_code == 303
+    with rpc(actor("pg-new-owner")) as p:
+        assert p.customers.get_customer(c["id"])["owner_id"] == "pg-new-owner"
+    assert site["s"].get(path).status_code == 404  # no longer the old owner's
+
+
+def test_tags_add_and_remove(site, rpc):
+    c = own_customer(rpc, site, tags=["老客户"])
+    s, path = site["s"], f"/app/customers/{c['id']}"
+    assert s.post_form(path + "/tags", {"tags": "高潜力客户，投诉风险"},
+                       csrf_from=path).status_code == 303
+    assert s.post_form(path + "/tags/remove", {"tag": "老客户"},
+                       csrf_from=path).status_code == 303
+    with rpc(actor(site["user"])) as p:
+        assert p.customers.get_customer(c["id"])["tags"] == sorted(["投诉风险", "高潜力客户"])
+    r = s.post_form(path + "/tags", {"tags": "x" * 40}, csrf_from=path)
+    assert r.status_code == 422 and 'id="f-tags"' in r.text
+
+
+def test_pages_in_english(site):
+    r = site["s"].get("/app/customers?lang=en")
+    assert r.status_code == 200 and "<h1>Customers" in r.text
+    assert "crm_lang=en" in r.headers.get("Set-Cookie", "")
