@@ -44,6 +44,26 @@ class NotFound(CrmError):
 
 
 @deserialize_to_instance
+class Merged(NotFound):
+    """The record was merged into another one, which callers should use instead:
+    ``kept_id`` (also in ``fields``, so the text reads ``MERGED: …: kept_id: 7``).
+    A NotFound, so callers that treat a missing record as None keep working."""
+
+    code = "MERGED"
+    http_status = 410
+
+    def __init__(self, message="", fields=None, code=None, kept_id=None):
+        if kept_id is not None:
+            fields = dict(fields or {}, kept_id=[str(kept_id)])
+        super().__init__(message, fields, code)
+        found = (self.fields.get("kept_id") or [None])[0]
+        self.kept_id = int(found) if found is not None and str(found).isdigit() else found
+
+    def to_dict(self):
+        return dict(super().to_dict(), kept_id=self.kept_id)
+
+
+@deserialize_to_instance
 class Conflict(CrmError):
     code = "CONFLICT"
     http_status = 409
@@ -102,7 +122,8 @@ def field_messages(fields, prefix=""):
     return out
 
 
-DECLARED = (ValidationError, NotFound, Conflict, Forbidden, PayloadTooLarge, ServiceUnavailable)
+DECLARED = (ValidationError, NotFound, Merged, Conflict, Forbidden, PayloadTooLarge,
+            ServiceUnavailable)
 
 
 def validation_error(fields, message="Invalid input"):

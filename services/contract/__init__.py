@@ -12,6 +12,7 @@ EVENTS = {
     "customers": (
         "customer_created", "customer_updated", "customer_lost",
         "customer_reactivated", "customer_owner_changed", "customer_tier_changed",
+        "customers_merged",
     ),
     "sales": (
         "lead_created", "lead_assigned", "lead_converted", "lead_disqualified",
@@ -45,6 +46,7 @@ CONSUMERS = {
     },
     "sales": {
         "on_campaign_lead_generated": [("marketing", "campaign_lead_generated")],
+        "on_customers_merged": [("customers", "customers_merged")],
     },
     "service_desk": {
         "on_customer_event": [
@@ -52,6 +54,7 @@ CONSUMERS = {
             ("customers", "customer_tier_changed"), ("customers", "customer_lost"),
             ("customers", "customer_reactivated"),
         ],
+        "on_customers_merged": [("customers", "customers_merged")],
     },
     "marketing": {
         "on_sales_event": [
@@ -60,6 +63,7 @@ CONSUMERS = {
             ("sales", "order_placed"), ("sales", "order_changed"),
             ("sales", "order_cancelled"),
         ],
+        "on_customers_merged": [("customers", "customers_merged")],
     },
     "reporting": {
         "apply_event": list(ALL_EVENTS),

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from services.common.db import raw_cursor, raw_insert
 from services.common.errors import Conflict, ValidationError, validation_error
 from services.common.schemas import load
-from services.customers import domain
+from services.customers import domain, duplicates, names, search
 from services.customers import repository as repo
 from services.customers.models import Customer
 from services.customers.schemas import UPDATABLE, CustomerChangesSchema, CustomerInSchema
@@ -35,6 +35,9 @@ def _owner_for(actor, requested):
     return actor.id
 
 
+SEARCHED = {"name", "needs", "contacts", "tags"}  # fields in the search index
+
+
 def apply(uow, actor, customer, when, action, mutate, event="customer_updated"):
     """Mutate, then log the before/after diff and emit ``event`` if anything changed."""
     before = repo.snapshot(customer)
@@ -47,6 +50,8 @@ def apply(uow, actor, customer, when, action, mutate, event="customer_updated"):
     customer.updated_at = when
     repo.append_history(uow.session, customer.id, actor.label, when, action, changes)
     uow.session.flush()
+    if {c["field"] for c in changes} & SEARCHED:
+        search.reindex(uow.session.connection(), [customer.id])
     if event:
         uow.emit(event, repo.event_data(customer, changed_fields=[c["field"] for c in changes]),
                  when)
@@ -68,6 +73,7 @@ def prepare_create(actor, data, when):
     filled = domain.filled_fields(profile, domain.primary_contact(contacts))
     record.update(completeness=domain.completeness(filled), created_at=when, updated_at=when,
                   version=1)
+    record.update(names.keys(record["name"], record["region"]))
     snap = {f: record[f] for f in repo.SNAPSHOT_FIELDS if f not in ("contacts", "tags")}
     snap["contacts"] = contacts
     snap["tags"] = list(tags)
@@ -137,6 +143,7 @@ def _write_created(dialect, cursor, actor, plans, when, contact_ids):
         sql, p = raw_insert(repo.CONTACTS, dialect, returning=("id",)).multi_row(contacts, "c")
         cursor.execute("; ".join(sqls + [sql]), {**params, **p})
         contacts[0]["id"] = cursor.fetchone()[0]
+        _write_search(dialect, cursor, plans)
         return
     if contact_ids:
         one = raw_insert(repo.CONTACTS, dialect, returning=("id",))
@@ -147,6 +154,12 @@ def _write_created(dialect, cursor, actor, plans, when, contact_ids):
         raw_insert(repo.CONTACTS, dialect).insert_many(cursor, contacts)
     raw_insert(repo.TAGS, dialect).insert_many(cursor, tags)
     raw_insert(repo.HISTORY, dialect).insert_many(cursor, history)
+    _write_search(dialect, cursor, plans)
+
+
+def _write_search(dialect, cursor, plans):
+    """The new customers' search rows (``services.customers.search``)."""
+    search.insert_raw(dialect, cursor, *search.rows_for_plans(plans))
 
 
 def create(uow, actor, data, when):
@@ -182,6 +195,9 @@ def update(uow, actor, customer, changes, when):
                 repo.set_contacts(c, changes["contacts"])
             elif key in changes:
                 setattr(c, key, changes[key])
+        if "name" in changes or "region" in changes:
+            for k, v in names.keys(c.name, c.region).items():
+                setattr(c, k, v)
     apply(uow, actor, customer, when, "updated", mutate)
     if {"influence", "cooperation_since"} & set(changes):
         recompute_tier(uow, actor, customer, when, previous_tier)
@@ -210,6 +226,11 @@ def apply_order_event(uow, envelope):
     occurred = dt.datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00"))
     customer_id = repo.record_order(uow.session, data, occurred, envelope["type"])
     customer = uow.session.get(Customer, customer_id)
+    if customer is not None and customer.merged_into_id is not None:
+        # an order of a merged customer counts for the kept one (its ledger row moves)
+        kept = uow.session.get(Customer, customer.merged_into_id)
+        repo.move_order(uow.session, str(data.get("order_id")), kept.id)
+        customer = kept
     if customer is None:
         return
     now = dt.datetime.now(dt.timezone.utc)
@@ -293,6 +314,8 @@ def import_rows(uow, actor, rows, when):
         except (ValidationError, Conflict) as exc:
             errors[number] = _row_error(number, exc)
     created = _import_creates(uow, actor, creates, when, errors)
+    probes = [(n, duplicates.probe(p["record"]["id"], p["record"]["name"], p["record"]["region"],
+                                   p["contacts"])) for n, p in creates if n not in errors]
     updated = 0
     for number, data in updates:
         try:
@@ -303,10 +326,14 @@ def import_rows(uow, actor, rows, when):
                     raise validation_error({"uscc": "could not be created"})
                 _import_update(uow, actor, customer, data, when)
             updated += 1
+            probes.append((number, duplicates.probe_of(customer)))
         except (ValidationError, Conflict) as exc:
             errors[number] = _row_error(number, exc)
+    found = duplicates.find(uow.connection, [p for _, p in probes])
     return {"created": created, "updated": updated,
-            "errors": [errors[n] for n in sorted(errors)]}
+            "errors": [errors[n] for n in sorted(errors)],
+            "duplicates": [dict(d, row=n) for (n, _), ds in zip(probes, found, strict=True)
+                           for d in ds]}
 
 
 def _import_creates(uow, actor, creates, when, errors):
@@ -336,6 +363,8 @@ def _import_creates(uow, actor, creates, when, errors):
 def _import_update(uow, actor, existing, data, when):
     if not actor.can_see(existing.owner_id):
         raise validation_error({"uscc": "already registered to another owner"})
+    if existing.merged_into_id is not None:
+        raise validation_error({"uscc": f"merged into customer {existing.merged_into_id}"})
     data = dict(data)
     data.pop("owner_id", None)
     tags = data.pop("tags", [])

@@ -9,6 +9,7 @@ from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from services.common import merges
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import event_handler
 from services.common.schemas import load, page_args, paged
@@ -19,7 +20,15 @@ from services.marketing import repository as repo
 from services.marketing.channels import load_adapter
 from services.marketing.customers_client import Customers
 from services.marketing.exceptions import EXPECTED, Conflict
-from services.marketing.models import Base, OutreachMessage, Participant
+from services.marketing.models import (
+    AudienceMember,
+    Base,
+    OutreachMessage,
+    Participant,
+    SalesLead,
+    SalesOpportunity,
+    SalesOrder,
+)
 from services.marketing.schemas import (
     AudienceMemberOutSchema,
     CampaignChangesSchema,
@@ -49,6 +58,12 @@ OUTREACH_SENT = Counter("crm_marketing_outreach_messages_total",
 
 
 _rpc = declared_rpc(EXPECTED)
+
+
+MERGE_TARGETS = [(Participant, "customer_id", "campaign_id"),
+                 (AudienceMember, "customer_id", "campaign_id"),
+                 (OutreachMessage, "customer_id", None), (SalesLead, "customer_id", None),
+                 (SalesOpportunity, "customer_id", None), (SalesOrder, "customer_id", None)]
 
 
 class MarketingService(DomainService):
@@ -385,6 +400,15 @@ class MarketingService(DomainService):
             return paged(OutreachOutSchema(many=True).dump(rows), total, page, page_size)
 
     # --- events -----------------------------------------------------------------
+    @event_handler("customers", "customers_merged")
+    def on_customers_merged(self, envelope):
+        """Participants, audience rows, outreach and the sales copies of a merged
+        customer now name the kept one. Where a campaign holds both records, the kept
+        customer's audience row stays (the other is dropped) and the merged customer's
+        participant row stays as it was (its feedback and leads are its own)."""
+        merges.apply(self.db, envelope, MERGE_TARGETS,
+                     drops=[(AudienceMember, "customer_id")])
+
     @event_handler("sales", "lead_created")
     @event_handler("sales", "lead_converted")
     @event_handler("sales", "opportunity_created")

@@ -34,6 +34,7 @@ from services.reporting.models import (
     CampaignFact,
     ClosedSpan,
     CustomerFact,
+    CustomerMerge,
     EventLog,
     FollowUpFact,
     KpiMonth,
@@ -190,7 +191,7 @@ def apply_batch(session, envelopes, tz, handler=None, now=None):
         return results
     _lock_all(conn, [("customer", c) for c in customers if ("customer", c) not in entities])
     conn.execute(_stmt(conn, "log", lambda insert: insert(EventLog)), log_rows)
-    write_facts_many(conn, facts.items())
+    customers |= write_facts_many(conn, facts.items())
     # staff first: an employee whose department changes takes their rows along, then
     # every per-owner delta also goes to the owner's department row
     departments, moves = mark_staff_many(conn, staff, owners={o for o, _m, _k in deltas})
@@ -338,9 +339,10 @@ def _fact_row(model, values):
 
 
 def write_facts_many(conn, items):
-    """Upsert the fact rows of folded entities: [((kind, id), facts)]."""
+    """Upsert the fact rows of folded entities: [((kind, id), facts)]. Returns the ids
+    of customers that others were merged into here (their churn signals change)."""
     rows = {}  # model -> {pk: row}
-    customers, spans = {}, []
+    customers, spans, merges = {}, [], {}
     for (kind, _eid), f in items:
         if f is None or kind in ("payment", "care_visit"):
             continue
@@ -348,6 +350,8 @@ def write_facts_many(conn, items):
             cid = f["customer_id"]
             customers[cid] = dict({c: f[c] for c in CUSTOMER_FOLD_COLUMNS}, customer_id=cid)
             spans += [dict(s, customer_id=cid) for s in f["spans"]]
+            if f.get("merged_into"):
+                merges[cid] = f["merged_into"]
             continue
         model = FACT_MODELS[kind]
         row = _fact_row(model, f)
@@ -364,10 +368,49 @@ def write_facts_many(conn, items):
             conn.execute(stmt, {"ids": chunk})
         if spans:
             conn.execute(_stmt(conn, "spans+", lambda insert: insert(ClosedSpan)), spans)
+    if merges:
+        record_merges(conn, merges)
+    _map_merged(conn, rows)
     for model, by_pk in rows.items():
         pk = {c.key for c in model.__table__.primary_key.columns}
         values = list(by_pk.values())
         _upsert(conn, model, values, [c for c in values[0] if c not in pk])
+    return set(merges.values())
+
+
+MERGE_LINKED = (LeadFact, OpportunityFact, OrderFact, TicketFact, SurveyFact, ParticipantFact)
+
+
+def record_merges(conn, merges):
+    """Store merged → kept customer ids and point every fact that names a merged
+    customer (and older merges into it) at the kept one. Repeating it changes nothing."""
+    _upsert(conn, CustomerMerge, [{"merge_id": m, "keep_id": k}
+                                  for m, k in sorted(merges.items())], ("keep_id",))
+    for merge_id, keep_id in sorted(merges.items()):
+        conn.execute(update(CustomerMerge).where(CustomerMerge.keep_id == merge_id)
+                     .values(keep_id=keep_id))
+        for model in MERGE_LINKED:
+            conn.execute(update(model).where(model.customer_id == merge_id)
+                         .values(customer_id=keep_id))
+
+
+def _map_merged(conn, rows):
+    """Facts about to be written with a merged customer's id get the kept id."""
+    ids = {r["customer_id"] for model, by_pk in rows.items() if model in MERGE_LINKED
+           for r in by_pk.values() if r.get("customer_id")}
+    if not ids:
+        return
+    stmt = _stmt(conn, "merges", lambda _: select(CustomerMerge.merge_id, CustomerMerge.keep_id)
+                 .where(CustomerMerge.merge_id.in_(_ids())))
+    kept = {}
+    for chunk in _chunks(sorted(ids)):
+        kept.update(conn.execute(stmt, {"ids": chunk}).all())
+    if not kept:
+        return
+    for model, by_pk in rows.items():
+        if model in MERGE_LINKED:
+            for r in by_pk.values():
+                r["customer_id"] = kept.get(r.get("customer_id"), r.get("customer_id"))
 
 
 def _pk(model, row):
@@ -468,7 +511,7 @@ def rebuild(session, tz, batch=20000, on_page=None):
                 staff.update(domain.staff_seen(env))
             counts["events"] += len(envs)
         counts["entities"] += len(keys)
-        write_facts_many(conn, folded)
+        customers |= write_facts_many(conn, folded)
         after = keys[-1]
         if on_page is not None:
             on_page()

@@ -149,6 +149,7 @@ def money_dec(value):
 # --- entities -----------------------------------------------------------------------------
 _ENTITY = {
     "customer_": ("customer", "customer_id"),
+    "customers_merged": ("customer", "merge_id"),  # the merged customer's last event
     "lead_": ("lead", "lead_id"),
     "opportunity_": ("opportunity", "opportunity_id"),
     "follow_up_": ("follow_up", "follow_up_id"),
@@ -169,7 +170,7 @@ _RANK = {"customer_created": 0, "lead_created": 0, "opportunity_created": 0,
          "lead_assigned": 1, "ticket_assigned": 1, "ticket_responded": 2,
          "opportunity_won": 3, "opportunity_lost": 3, "order_cancelled": 3,
          "ticket_resolved": 3, "ticket_reopened": 4, "ticket_closed": 5,
-         "survey_answered": 6, "campaign_completed": 6}
+         "survey_answered": 6, "campaign_completed": 6, "customers_merged": 7}
 
 
 def entity_of(envelope):
@@ -265,7 +266,23 @@ def department_of(seen_bits, manual=None):
 
 # --- folds: events of one entity → facts --------------------------------------------------
 def fold_customer(events):
+    """A customer's facts; a merged customer (``customers_merged`` among its events, in
+    whatever order they came) has ``merged_into`` set and contributes nothing."""
     evs = ordered(events)
+    merged = _last(evs, "customers_merged")
+    evs = [e for e in evs if e["type"] != "customers_merged"]
+    if merged is not None:
+        facts = _fold_live_customer(evs) if evs else {
+            "customer_id": ref(merged["data"]["merge_id"]), "name": None, "owner_id": None,
+            "tier": None, "industry_code": None, "region": None, "filled": None,
+            "created_at": None, "created_owner": None}
+        facts.update(type="merged", lost_at=None, states=[], spans=[],
+                     merged_into=ref(merged["data"]["keep_id"]))
+        return facts
+    return _fold_live_customer(evs)
+
+
+def _fold_live_customer(evs):
     if not evs:
         return None
     created = _first(evs, "customer_created")
@@ -503,6 +520,8 @@ def contributions(kind, facts, tz):
         return out
     f = facts
     if kind == "customer":
+        if f.get("merged_into"):  # counted once, as the kept customer
+            return out
         if f["created_at"]:
             _add(out, f["created_owner"], month_of(f["created_at"], tz), "c_new", SCALE)
         for span in f["spans"]:

@@ -98,7 +98,7 @@ class LeadFact(Base):
     converted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     disqualified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     opportunity_id: Mapped[str | None] = mapped_column(Ref, nullable=True)
-    customer_id: Mapped[str | None] = mapped_column(Ref, nullable=True)
+    customer_id: Mapped[str | None] = mapped_column(Ref, nullable=True, index=True)
     campaign_id: Mapped[str | None] = mapped_column(Ref, nullable=True, index=True)
     source: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
@@ -188,7 +188,7 @@ class ParticipantFact(Base):
     key: Mapped[str] = mapped_column(String(160), primary_key=True)  # campaign:participant
     campaign_id: Mapped[str] = mapped_column(Ref, index=True)
     participant_id: Mapped[str] = mapped_column(Ref)
-    customer_id: Mapped[str | None] = mapped_column(Ref, nullable=True)
+    customer_id: Mapped[str | None] = mapped_column(Ref, nullable=True, index=True)
     registered: Mapped[bool] = mapped_column(Boolean, default=False)
     feedback_score: Mapped[int | None] = mapped_column(Integer, nullable=True)
     leads_generated: Mapped[int] = mapped_column(Integer, default=0)
@@ -217,5 +217,15 @@ class ScorecardTarget(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class CustomerMerge(Base):
+    """A merged customer → the kept one (from the merged customer's fold): facts of
+    other entities that name a merged customer are written with the kept id."""
+
+    __tablename__ = "rpt_customer_merges"
+    merge_id: Mapped[str] = mapped_column(Ref, primary_key=True)
+    keep_id: Mapped[str] = mapped_column(Ref, index=True)
+
+
 READ_MODELS = (KpiMonth, CustomerFact, ClosedSpan, LeadFact, OpportunityFact, OrderFact,
-               FollowUpFact, TicketFact, SurveyFact, CampaignFact, ParticipantFact)
+               FollowUpFact, TicketFact, SurveyFact, CampaignFact, ParticipantFact,
+               CustomerMerge)

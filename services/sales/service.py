@@ -11,6 +11,7 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from prometheus_client import Gauge
 
+from services.common import merges
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import PoisonEvent, event_handler
 from services.common.peers import SystemRpcProxy, call_peer, get_or_none
@@ -28,7 +29,7 @@ from services.sales.exceptions import (
     ServiceUnavailable,
     ValidationError,
 )
-from services.sales.models import Base
+from services.sales.models import Base, Lead, Opportunity, Order
 from services.sales.schemas import (
     ActivityFiltersSchema,
     ActivityInSchema,
@@ -84,6 +85,10 @@ def _prefixed(fields, prefix):
         else:
             out[f"{prefix}{key}"] = value
     return out
+
+
+MERGE_TARGETS = [(Lead, "customer_id", None), (Opportunity, "customer_id", None),
+                 (Order, "customer_id", None)]
 
 
 class SalesService(DomainService):
@@ -547,6 +552,11 @@ class SalesService(DomainService):
                 for stage, v in totals.items()}
 
     # --- events and timers ------------------------------------------------------------------------
+    @event_handler("customers", "customers_merged")
+    def on_customers_merged(self, envelope):
+        """Leads, opportunities and orders of a merged customer now name the kept one."""
+        merges.apply(self.db, envelope, MERGE_TARGETS)
+
     @event_handler("marketing", "campaign_lead_generated")
     def on_campaign_lead_generated(self, envelope):
         """marketing's lead → a sales lead, assigned by the rules; one per participant."""

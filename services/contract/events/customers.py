@@ -35,6 +35,16 @@ class CustomerTierChangedPayload(CustomerPayload):
     previous_tier = fields.String(required=True, validate=validate.OneOf(TIERS))
 
 
+class CustomersMergedPayload(Payload):
+    """Two records of one company became one: ``merge_id`` is now a tombstone, its
+    contacts, tags, attachments and orders belong to ``keep_id``. Consumers point their
+    records of ``merge_id`` at ``keep_id`` (idempotently)."""
+    keep_id = fields.Integer(required=True)
+    merge_id = fields.Integer(required=True)
+    keep_owner_id = fields.String(allow_none=True, load_default=None)
+    merge_owner_id = fields.String(allow_none=True, load_default=None)
+
+
 SCHEMAS = {
     "customer_created": CustomerPayload,
     "customer_updated": CustomerUpdatedPayload,
@@ -42,4 +52,5 @@ SCHEMAS = {
     "customer_reactivated": CustomerPayload,
     "customer_owner_changed": CustomerOwnerChangedPayload,
     "customer_tier_changed": CustomerTierChangedPayload,
+    "customers_merged": CustomersMergedPayload,
 }
