@@ -130,10 +130,24 @@ class PageContext:
 
     # --- rendering -------------------------------------------------------------------------
     def lang_url(self, lang):
-        args = self.request.args.copy()
+        """This page in ``lang``; a page answering a POST (a 422 re-render) links to
+        the page the form came from (the Referer's path, local only) or /."""
+        from urllib.parse import urlencode, urlsplit
+        if self.request.method in SAFE_METHODS:
+            args = self.request.args.copy()
+            path = self.request.path
+        else:
+            ref = urlsplit(self.request.headers.get("Referer", ""))
+            same = ref.netloc in ("", self.request.host)
+            path = session.safe_next(ref.path, "/") if same else "/"
+            from werkzeug.datastructures import MultiDict
+            args = MultiDict()
         args["lang"] = lang
-        from urllib.parse import urlencode
-        return self.request.path + "?" + urlencode(list(args.items(multi=True)))
+        return path + "?" + urlencode(list(args.items(multi=True)))
+
+    @property
+    def is_manager(self):
+        return bool(set((self.actor or {}).get("roles") or ()) & {"manager", "admin"})
 
     def base_context(self):
         actor = self.actor

@@ -373,3 +373,13 @@ def test_login_form_fuzz(values, with_csrf):
     assert "crm_token=" not in " ".join(set_cookie_lines(resp))
     if values.get("token", "").strip() and len(values["token"]) > 3:
         assert f'>{values["token"]}<' not in body  # a token is never echoed back
+
+
+def test_language_links():
+    ctx = PageContext(request("/app/x?q=上海&page=2"), CONFIG)
+    assert ctx.lang_url("en") == "/app/x?q=%E4%B8%8A%E6%B5%B7&page=2&lang=en"
+    posted = request("/app/x/save", "POST", data={"a": "1"},
+                     headers={"Referer": "http://x/app/x/edit?id=3"})
+    assert PageContext(posted, CONFIG).lang_url("en") == "/app/x/edit?lang=en"
+    foreign = request("/app/x/save", "POST", headers={"Referer": "http://evil.example/a"})
+    assert PageContext(foreign, CONFIG).lang_url("en") == "/?lang=en"
