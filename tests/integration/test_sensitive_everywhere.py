@@ -92,7 +92,7 @@ def test_create_customer_with_the_published_sample_is_refused_and_writes_nothing
 
 def test_update_with_an_id_leaves_record_and_history_untouched(rpc):
     with rpc(OWNER) as p:
-        c = p.customers.create_customer(data.customer(needs="扩产"))
+        c = p.customers.get_customer(p.customers.create_customer(data.customer(needs="扩产"))["id"])
         history = p.customers.get_history(c["id"])
         for form in FORMS.values():
             _refused(lambda form=form: p.customers.update_customer(
