@@ -17,9 +17,12 @@ from services.customers.schemas import (
     CustomerInSchema,
     CustomerOutSchema,
     CustomerPageSchema,
+    CustomerWrittenSchema,
+    DuplicateSchema,
     HistoryOutSchema,
     ImportRowSchema,
     LostSchema,
+    MergeBodySchema,
     OwnerSchema,
     TagsSchema,
 )
@@ -38,6 +41,7 @@ class ImportResultSchema(Schema):
     created = fields.Integer()
     updated = fields.Integer()
     errors = fields.List(fields.Dict())
+    duplicates = fields.List(fields.Nested(DuplicateSchema))
 
 
 class VerifySchema(Schema):
@@ -78,8 +82,9 @@ class CustomersGateway(CustomerPages, CustomerActions, CustomerImport, GatewayBa
                           description="Customer master records: profile, contacts, tags, "
                                       "owners, lost marking, history, attachments, import.")
 
-    @route("POST", "/customers", summary="Create a customer", body=CustomerInSchema,
-           response=CustomerOutSchema, status=201, tags=["customers"])
+    @route("POST", "/customers", summary="Create a customer (answer lists likely duplicates)",
+           body=CustomerInSchema, response=CustomerWrittenSchema, status=201,
+           tags=["customers"])
     def create_customer(self, request):
         return self.call(self.customers, "create_customer", json_body(request))
 
@@ -95,10 +100,19 @@ class CustomersGateway(CustomerPages, CustomerActions, CustomerImport, GatewayBa
     def get_customer(self, request, customer_id):
         return self.call(self.customers, "get_customer", customer_id)
 
-    @route("PATCH", "/customers/<int:customer_id>", summary="Update a customer",
-           body=CustomerChangesSchema, response=CustomerOutSchema, tags=["customers"])
+    @route("PATCH", "/customers/<int:customer_id>",
+           summary="Update a customer (answer lists likely duplicates)",
+           body=CustomerChangesSchema, response=CustomerWrittenSchema, tags=["customers"])
     def update_customer(self, request, customer_id):
         return self.call(self.customers, "update_customer", customer_id, json_body(request))
+
+    @route("POST", "/customers/<int:customer_id>/merge",
+           summary="Merge another customer into this one (managers); the merged id then "
+                   "answers 410 MERGED with kept_id", body=MergeBodySchema,
+           response=CustomerOutSchema, tags=["lifecycle"])
+    def merge_customers(self, request, customer_id):
+        return self.call(self.customers, "merge_customers", customer_id,
+                         json_body(request).get("merge_id"))
 
     @route("POST", "/customers/<int:customer_id>/tags", summary="Add tags", body=TagsSchema,
            response=CustomerOutSchema, tags=["tags"])

@@ -381,6 +381,14 @@ def record_order(session, data, occurred_at, event_type):
     return row.customer_id
 
 
+def move_order(session, order_id, customer_id):
+    """Book a ledger row on another customer (its customer was merged)."""
+    row = session.get(OrderLedger, order_id)
+    if row is not None:
+        row.customer_id = customer_id
+        session.flush()
+
+
 def orders_last_12_months(session, customer_id, now):
     since = domain.tier_window_start(now)  # calendar months in CRM_TIMEZONE
     total = session.scalar(select(func.coalesce(func.sum(OrderLedger.amount), 0)).where(

@@ -109,6 +109,25 @@ class OwnerSchema(Schema):
     owner_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
+class MergeSchema(Schema):
+    keep_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    merge_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class MergeBodySchema(Schema):
+    """``POST /customers/<keep_id>/merge``: the customer merged into the path's one."""
+    merge_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class DuplicateSchema(Schema):
+    """A likely duplicate (a warning): its id, company name and why."""
+    id = fields.Integer()
+    name = fields.String()
+    reason = fields.String(metadata={"enum": ["same_name", "same_mobile",
+                                              "similar_name_same_region"]})
+    row = fields.Integer(metadata={"description": "import only: the row it warns about"})
+
+
 class AttachmentInSchema(Schema):
     filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
     content_b64 = fields.String(required=True)
@@ -158,8 +177,14 @@ class CustomerPageSchema(Schema):
     page_size = fields.Integer()
 
 
+class CustomerWrittenSchema(CustomerOutSchema):
+    """create/update answers: the customer plus its likely duplicates (warnings)."""
+    duplicates = fields.List(fields.Nested(DuplicateSchema))
+
+
 class HistoryOutSchema(Schema):
     id = fields.Integer()
+    customer_id = fields.Integer()
     seq = fields.Integer()
     operator_id = fields.String()
     at = fields.AwareDateTime()

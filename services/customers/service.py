@@ -12,10 +12,10 @@ from services.common.handlers import event_handler
 from services.common.schemas import load, page_args, paged
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
-from services.customers import commands, domain
+from services.customers import commands, domain, duplicates, merge
 from services.customers import repository as repo
 from services.customers.exceptions import EXPECTED, Conflict
-from services.customers.models import Attachment, Base, HistoryEntry
+from services.customers.models import Attachment, Base
 from services.customers.schemas import (
     AttachmentInSchema,
     AttachmentOutSchema,
@@ -25,6 +25,7 @@ from services.customers.schemas import (
     HistoryOutSchema,
     ListFiltersSchema,
     LostSchema,
+    MergeSchema,
     OwnerSchema,
     TagsSchema,
     dump_customer,
@@ -47,15 +48,19 @@ class CustomersService(DomainService):
     # --- create / read / update ----------------------------------------------
     @_rpc
     def create_customer(self, data, at=None):
-        """Create a customer → the customer. ValidationError, Conflict (USCC taken)."""
+        """Create a customer → the customer plus ``duplicates`` (likely duplicates,
+        ``[{id, name, reason}]``, warnings only). ValidationError, Conflict (USCC taken)."""
         actor = self.actor.get()
         when = actor.resolve_at(at)
         data = load(CUSTOMER_IN, data)
         plan = commands.prepare_create(actor, data, when)  # validation before any I/O
         with self.db.uow() as uow:
             customer = commands.create_planned(uow, actor, plan, when)
+            rec = plan["record"]
+            found = duplicates.find(uow.connection, [duplicates.probe(
+                rec["id"], rec["name"], rec["region"], plan["contacts"])])[0]
             uow.commit()
-        return dump_customer(customer)
+        return dict(dump_customer(customer), duplicates=found)
 
     @_rpc
     def get_customer(self, customer_id):
@@ -68,7 +73,8 @@ class CustomersService(DomainService):
     @_rpc
     def update_customer(self, customer_id, changes, at=None):
         """Apply ``changes`` (optionally with ``version`` for optimistic locking)
-        → the customer. ValidationError, NotFound, Conflict (stale version, USCC)."""
+        → the customer plus ``duplicates`` (as create_customer's). ValidationError,
+        NotFound, Merged, Conflict (stale version, USCC)."""
         actor = self.actor.get()
         when = actor.resolve_at(at)
         changes = load(CustomerChangesSchema(), changes, partial=True)
@@ -79,8 +85,9 @@ class CustomersService(DomainService):
             with self.db.uow() as uow:
                 customer = repo.get(uow.session, customer_id, actor, for_update=True)
                 commands.update(uow, actor, customer, changes, when)
+                found = duplicates.find(uow.connection, [duplicates.probe_of(customer)])[0]
                 uow.commit()
-                return OUT.dump(repo.to_output(customer, actor))
+                return dict(OUT.dump(repo.to_output(customer, actor)), duplicates=found)
         except StaleDataError:
             raise Conflict("the customer was changed by someone else; reload and retry",
                            {"version": ["stale"]}, code="STALE_VERSION") from None
@@ -97,6 +104,19 @@ class CustomersService(DomainService):
                                          page_size)
             return paged([OUT.dump(repo.to_output(c, actor)) for c in rows], total, page,
                          page_size)
+
+    @_rpc
+    def merge_customers(self, keep_id, merge_id, at=None):
+        """Managers merge ``merge_id`` into ``keep_id`` → the kept customer (event
+        ``customers_merged``); the merged id then answers ``Merged`` (its ``kept_id``).
+        Forbidden (staff), ValidationError, NotFound, Merged."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        args = load(MergeSchema(), {"keep_id": keep_id, "merge_id": merge_id})
+        with self.db.uow() as uow:
+            kept = merge.merge(uow, actor, args["keep_id"], args["merge_id"], when)
+            uow.commit()
+            return OUT.dump(repo.to_output(kept, actor))
 
     # --- tags, owner, lost ----------------------------------------------------
     @_rpc
@@ -181,13 +201,12 @@ class CustomersService(DomainService):
     # --- history, attachments, import ----------------------------------------
     @_rpc
     def get_history(self, customer_id):
-        """The modification log, oldest first (contact values masked)."""
+        """The modification log, oldest first (contact values masked), with the logs of
+        the customers merged into this one (each entry names its ``customer_id``)."""
         actor = self.actor.get()
         with self.db.uow() as uow:
             repo.get(uow.session, customer_id, actor)
-            entries = uow.session.query(HistoryEntry).filter_by(customer_id=customer_id) \
-                .order_by(HistoryEntry.seq).all()
-            return HistoryOutSchema(many=True).dump(entries)
+            return HistoryOutSchema(many=True).dump(merge.history(uow.session, customer_id))
 
     @_rpc
     def verify_history(self, customer_id):
@@ -275,7 +294,8 @@ class CustomersService(DomainService):
     @_rpc
     def import_customers(self, rows, at=None):
         """Create or update (by USCC) many customers from flat rows →
-        {created, updated, errors: [{row, fields}]}; good rows land, bad rows are reported."""
+        {created, updated, errors: [{row, fields}], duplicates: [{row, id, name, reason}]};
+        good rows land, bad rows are reported, likely duplicates are warnings."""
         actor = self.actor.get()
         when = actor.resolve_at(at)
         if not isinstance(rows, list) or len(rows) > commands.MAX_ROWS:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm.exc import StaleDataError
 
+from services.common import merges
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import event_handler
 from services.common.peers import SystemRpcProxy, get_or_none
@@ -17,7 +18,7 @@ from services.service_desk import commands
 from services.service_desk import repository as repo
 from services.service_desk.clients import OPEN_TICKETS, SLA_BREACHES, timer
 from services.service_desk.exceptions import EXPECTED, Conflict, NotFound
-from services.service_desk.models import Base
+from services.service_desk.models import Base, CarePlan, CareTask, CustomerCopy, Ticket
 from services.service_desk.schemas import (
     AgentInSchema,
     AgentOutSchema,
@@ -408,6 +409,15 @@ class ServiceDeskService(WorkspaceRpc, DomainService):
                                                                      category)]
 
     # --- events ---------------------------------------------------------------
+    @event_handler("customers", "customers_merged")
+    def on_customers_merged(self, envelope):
+        """Tickets, care plans and care tasks of a merged customer now name the kept
+        one; our copy of the merged customer goes (the kept one's copy stays)."""
+        merges.apply(self.db, envelope, [(Ticket, "customer_id", None),
+                                         (CarePlan, "customer_id", None),
+                                         (CareTask, "customer_id", None)],
+                     drops=[(CustomerCopy, "customer_id")])
+
     @event_handler("customers", "customer_created")
     @event_handler("customers", "customer_updated")
     @event_handler("customers", "customer_tier_changed")
