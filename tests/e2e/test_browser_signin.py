@@ -82,6 +82,8 @@ def test_dashboard_with_the_same_sign_in(browser, config, start_service,  # noqa
     sign_in(browser, reporting, config, "u2", next_path="/app")
     browser.get(reporting + "/dashboard")
     assert "无权操作" in text(browser)  # the kit's 403 page
+    home = browser.find_element(By.ID, "error-home").get_attribute("href")
+    assert home.endswith("/go/customers")  # not back to the dashboard that refused
     screenshot(browser, "signin-dashboard-staff-403")
     # sign out from the dashboard's own bar
     browser.get(customers + "/app")

@@ -155,16 +155,20 @@ class PageContext:
         if actor:
             user = dict(actor, display_name=directory.display_name(actor),
                         is_manager=bool(set(actor.get("roles") or ()) & {"manager", "admin"}))
+        links = ([(svc, title, "/" if svc == self.service else f"/go/{svc}")
+                  for svc, title, _url in directory.workspaces_for(self.config, actor)]
+                 if actor else [])
+        mine = [url for svc, _t, url in links if svc == self.service]
+        home_url = "/" if mine or not links else links[0][2]
         return {
+            "home_url": home_url,
             "t": self.t, "tmsg": self.message, "lang": self.lang,
             "html_lang": i18n.HTML_LANG[self.lang],
             "langs": i18n.LANGS, "lang_url": self.lang_url,
             "user": user, "service": self.service,
             # relative links (/go/<service> redirects to the configured URL): no absolute
             # URL in a page, and the targets stay server-side configuration
-            "workspaces": [(svc, title, "/" if svc == self.service else f"/go/{svc}")
-                           for svc, title, _url in directory.workspaces_for(self.config, actor)]
-            if actor else [],
+            "workspaces": links,
             "csrf_token": self.csrf_token, "csrf_field": session.CSRF_FIELD,
             "flash": self.take_flash(), "request_path": self.request.path,
             "full_path": self.request.full_path.rstrip("?"),
