@@ -137,8 +137,8 @@ def _candidates(chunk):
 
 def scan_text(text):
     """Return 'resident_id', 'bank_card' or None."""
-    if not isinstance(text, str):
-        return None
+    if not isinstance(text, str) or len(text) < 5:
+        return None  # 15 digits need 5 characters even as ⅒ (NFKC: "1⁄10", the most)
     text = fold(text)
     if len(_DIGIT.findall(text)) < 15:
         return None  # fewer than 15 digits: no ID, no card
@@ -163,11 +163,19 @@ _LABELS = {"resident_id": "a resident ID card number", "bank_card": "a bank card
 
 
 def scan(data, prefix="", skip=()):
-    """Scan every string in a nested structure: {dotted field: message}."""
+    """Scan every string in a nested structure: {dotted field: message}.
+
+    Keys are scanned too: a key holding a number is reported as ``<path>._keys``
+    without repeating it (field names reach error texts and logs)."""
     hits = {}
     if isinstance(data, dict):
         for key, value in data.items():
             if key in skip:
+                continue
+            kind = scan_text(key)
+            if kind:
+                hits[f"{prefix}_keys"] = [f"a field name must not contain {_LABELS[kind]} "
+                                          "(SENSITIVE_DATA)"]
                 continue
             hits.update(scan(value, f"{prefix}{key}.", skip))
     elif isinstance(data, (list, tuple)):

@@ -286,3 +286,22 @@ def test_property_scanning_text_or_its_nfkc_form_is_the_same(parts):
     import unicodedata
     text = "".join(parts)
     assert scan_text(text) == scan_text(unicodedata.normalize("NFKC", text))
+
+
+def test_keys_holding_a_number_are_refused_without_repeating_it():
+    hits = scan({"name": "x", SAMPLE: 1, "contacts": [{ref.fullwidth(SAMPLE): "y"}]})
+    assert set(hits) == {"_keys", "contacts.0._keys"}
+    with pytest.raises(ValidationError) as exc:
+        load(CustomerInSchema(), _customer(**{f"备注{SAMPLE}": "x"}))
+    assert exc.value.code == "SENSITIVE_DATA" and set(exc.value.fields) == {"_keys"}
+    assert "1101" not in str(exc.value) and "1101" not in str(exc.value.fields)
+
+
+def test_short_strings_cannot_hold_a_number():
+    # scan_text skips strings under 5 characters: no character's NFKC form holds
+    # more than 3 decimal digits (⅒ -> "1⁄10"), so 4 characters hold at most 12
+    import sys
+    import unicodedata
+    most = max(sum(d.isdecimal() for d in unicodedata.normalize("NFKC", chr(cp)))
+               for cp in range(sys.maxunicode + 1) if not 0xD800 <= cp <= 0xDFFF)
+    assert 4 * most < 15
