@@ -11,16 +11,19 @@ caught even when glued to letters, ``ID11010519491231002X``), split into
 groups by one separator kind: spaces (any Unicode space), dots (``.``, ``·``),
 dashes (``-``, U+2010-2015, U+2212) or ``_``. A token joined to a letter by a
 dot/dash/underscore (a UUID, a host name, a version) is not a number. Each
-group alone, and every run of consecutive groups joined by the same separator
-kind, is a candidate (``1101 0519 4912 3100 2X`` and ``13800138000 1101 …`` are
-both read).
+group alone, the groups of one word joined by the same separator kind
+(``110105-19491231-002X``), and every run of consecutive space-separated
+one-group words (``1101 0519 4912 3100 2X``, also after ``13800138000 ``) is
+a candidate; a date or a dashed phone number never lends a group to its
+neighbours. Spaces are spaces and tabs after NFKC, not line breaks.
 
 - Resident ID (GB 11643-1999): 18 characters, 17 digits + check digit or
   ``X``/``x``, MOD 11-2 check right (written here from the standard: weight of
   position i from the left is 2^(17-i) mod 11, check = (12 - S mod 11) mod 11,
   10 -> X), digits 7-14 a real birth date 1900-01-01..today. First-generation
   15-digit IDs (GB 11643-1989: address + YYMMDD in the 1900s + sequence, no
-  check) when the date is real. A wrong check character is not an ID. The
+  check) when the date is real and the number stands whole (never 15 digits
+  cut out of a longer grouped number). A wrong check character is not an ID. The
   birthplace code is deliberately not checked (lists lag new districts).
 - Bank card: 16-19 digits, Luhn valid (ISO/IEC 7812-1), unless the candidate
   is a valid unified social credit code (``identifiers.validate_uscc``): an
@@ -31,7 +34,9 @@ both read).
   that happens to pass Luhn (1 in 10) is refused as a card, an 18-digit one
   that passes MOD 11-2 with a real date as an ID, a 15-digit one whose digits
   7-12 are a real YYMMDD as a first-generation ID. Keep such ids in their own
-  fields with a letter prefix (see README, "Data protection").
+  fields with a letter prefix (docs/KIT.md, "Sensitive data").
+
+Dictionary keys are scanned too (reported as ``<path>._keys``).
 """
 import datetime as dt
 import re
