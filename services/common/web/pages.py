@@ -145,6 +145,18 @@ class PageContext:
         args["lang"] = lang
         return path + "?" + urlencode(list(args.items(multi=True)))
 
+    def url_with(self, **params):
+        """This page's URL with some query parameters replaced (None or "" drops one):
+        ``url_with(page=3)`` keeps the filters — the pager's ``url_for``."""
+        from urllib.parse import urlencode
+        args = self.request.args.copy()
+        for key, value in params.items():
+            args.pop(key, None)
+            if value not in (None, ""):
+                args[key] = value
+        query = urlencode(list(args.items(multi=True)))
+        return self.request.path + (f"?{query}" if query else "")
+
     @property
     def is_manager(self):
         return bool(set((self.actor or {}).get("roles") or ()) & {"manager", "admin"})
@@ -161,7 +173,8 @@ class PageContext:
         mine = [url for svc, _t, url in links if svc == self.service]
         home_url = "/" if mine or not links else links[0][2]
         return {
-            "home_url": home_url,
+            "home_url": home_url, "url_with": self.url_with,
+            "tz": self.config.get("CRM_TIMEZONE") or "Asia/Shanghai",
             "t": self.t, "tmsg": self.message, "lang": self.lang,
             "html_lang": i18n.HTML_LANG[self.lang],
             "langs": i18n.LANGS, "lang_url": self.lang_url,
@@ -294,7 +307,7 @@ def page(method, url, *, auth=True, csrf=None, max_body=DEFAULT_MAX_BODY, form_t
                 else:
                     ctx.sign_in_from_cookie()
                 if ctx.actor:
-                    self.actor.set(ctx.actor)
+                    self.actor.set(ctx.actor, token=ctx.token)  # the JWT goes on every hop
                 if check_csrf and not ctx.csrf_valid():
                     resp = ctx.error_page(403, title_key="error.csrf.title",
                                           message_key="error.csrf.message")

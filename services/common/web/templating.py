@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, pass_context
 
 KIT_DIR = Path(__file__).resolve().parent
 SERVICES_DIR = KIT_DIR.parent.parent
@@ -51,6 +51,12 @@ def _when(value, fmt="%Y-%m-%d %H:%M", tz=DEFAULT_TZ):
     return value.strftime(fmt)
 
 
+@pass_context
+def _when_in_context(ctx, value, fmt="%Y-%m-%d %H:%M"):
+    """``{{ x | when }}``: in the page's ``tz`` (CRM_TIMEZONE), else Asia/Shanghai."""
+    return _when(value, fmt, ctx.get("tz") or DEFAULT_TZ)
+
+
 @functools.lru_cache(maxsize=16)
 def environment(service=None):
     env = Environment(loader=ChoiceLoader([FileSystemLoader(str(d))
@@ -58,8 +64,9 @@ def environment(service=None):
                       autoescape=True, undefined=StrictUndefined, trim_blocks=True,
                       lstrip_blocks=True)
     env.filters["money"] = _money
-    env.filters["when"] = _when
-    env.filters["date"] = lambda v: _when(v, "%Y-%m-%d")
+    env.filters["when"] = _when_in_context
+    env.filters["date"] = pass_context(
+        lambda ctx, v: _when(v, "%Y-%m-%d", ctx.get("tz") or DEFAULT_TZ))
     env.globals["static"] = static_url
     return env
 

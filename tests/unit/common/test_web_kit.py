@@ -383,3 +383,15 @@ def test_language_links():
     assert PageContext(posted, CONFIG).lang_url("en") == "/app/x/edit?lang=en"
     foreign = request("/app/x/save", "POST", headers={"Referer": "http://evil.example/a"})
     assert PageContext(foreign, CONFIG).lang_url("en") == "/?lang=en"
+
+
+def test_filters_and_url_with():
+    env = environment(None)
+    out = env.from_string("{{ a | money }}|{{ b | when }}|{{ b | date }}|{{ c | when }}").render(
+        a="1234567.5", b="2026-12-31T16:30:00+00:00", c="", tz="Asia/Shanghai")
+    assert out == "1,234,567.50|2027-01-01 00:30|2027-01-01|"  # UTC+8, no DST
+    assert env.from_string("{{ b | when }}").render(b="2026-12-31T16:30:00Z", tz="UTC") == \
+        "2026-12-31 16:30"
+    ctx = PageContext(request("/app/c?q=x&page=2&tags=a&tags=b"), CONFIG)
+    assert ctx.url_with(page=3) == "/app/c?q=x&tags=a&tags=b&page=3"
+    assert ctx.url_with(page=None, q="") == "/app/c?tags=a&tags=b"
