@@ -8,6 +8,10 @@ from marshmallow import Schema, fields
 from services.common.errors import ValidationError
 from services.common.gateway import GatewayBase, json_body, query_int, route, rpc
 from services.common.openapi import build_spec
+from services.service_desk.page_actions import TicketActionPages
+from services.service_desk.page_care import CarePages
+from services.service_desk.page_public import FaqPages
+from services.service_desk.pages import TicketPages
 from services.service_desk.report_schemas import (
     CustomerPickSchema,
     ImprovementInSchema,
@@ -90,7 +94,9 @@ def _ticket_filters(request):
     return filters
 
 
-class ServiceDeskGateway(GatewayBase):
+class ServiceDeskGateway(TicketPages, TicketActionPages, CarePages, FaqPages, GatewayBase):
+    """JSON API + the service workspace's pages (``/app/...``, pages*.py)."""
+
     name = "service_desk_gateway"
     desk = rpc("service_desk")
 

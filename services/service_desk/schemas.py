@@ -234,6 +234,7 @@ class CareTaskOutSchema(Schema):
     customer_id = fields.Integer()
     kind = fields.String()
     occasion = fields.String()
+    customer_name = fields.String(allow_none=True)  # the service desk's copy
     title = fields.String()
     due_date = fields.Date()
     assignee_id = fields.String(allow_none=True)

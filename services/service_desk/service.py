@@ -305,7 +305,10 @@ class ServiceDeskService(WorkspaceRpc, DomainService):
         with self.db.uow() as uow:
             rows, total = repo.list_plans(uow.session, actor.owner_scope(), customer_id, page,
                                           page_size)
-            return paged([PLAN.dump(repo.plan_out(p)) for p in rows], total, page, page_size)
+            names = repo.customer_names(uow.session, [p.customer_id for p in rows])
+            items = [dict(PLAN.dump(repo.plan_out(p)), customer_name=names.get(p.customer_id))
+                     for p in rows]
+            return paged(items, total, page, page_size)
 
     @_rpc
     def due_care_tasks(self, date, include_overdue=True):
@@ -317,7 +320,11 @@ class ServiceDeskService(WorkspaceRpc, DomainService):
         with self.db.read_uow() as uow:
             tasks = repo.due_tasks(uow.session, actor.owner_scope(), args["date"],
                                    args["include_overdue"])
-            return {"date": args["date"].isoformat(), "items": TASK.dump(tasks, many=True)}
+            items = TASK.dump(tasks, many=True)
+            names = repo.customer_names(uow.session, [t.customer_id for t in tasks])
+            for item in items:
+                item["customer_name"] = names.get(item["customer_id"])
+            return {"date": args["date"].isoformat(), "items": items}
 
     @_rpc
     def record_visit(self, task_id, channel, outcome, satisfaction=None, at=None):
