@@ -395,3 +395,14 @@ def test_filters_and_url_with():
     ctx = PageContext(request("/app/c?q=x&page=2&tags=a&tags=b"), CONFIG)
     assert ctx.url_with(page=3) == "/app/c?q=x&tags=a&tags=b&page=3"
     assert ctx.url_with(page=None, q="") == "/app/c?tags=a&tags=b"
+
+
+def test_pager_keeps_the_filters():
+    ctx = PageContext(request("/app/c?q=x&page=2"), CONFIG)
+    html = environment(None).from_string(
+        '{% import "kit/macros.html" as ui %}'
+        '{% macro page_url(n) %}{{ url_with(page=n) }}{% endmacro %}'
+        '{{ ui.pager(t, page=2, pages=5, total=90, url_for=page_url) }}').render(
+            ctx.base_context())
+    assert 'href="/app/c?q=x&amp;page=1"' in html and 'href="/app/c?q=x&amp;page=3"' in html
+    assert "共 90 条" in html and "第 2 / 5 页" in html
