@@ -71,10 +71,15 @@ def make_web_routes():
                           users=directory.DEV_USERS, hint=directory.sign_in_hint,
                           page_title=ctx.t("login.title"))
 
-        @page("POST", "/logout", auth=False)
+        @page("POST", "/logout", auth=False, csrf=False)
         def logout(self, request):
-            resp = page_context(request).to_response(
-                redirect("/login?reason=signed_out"))
+            """A valid session needs its CSRF token to end; an expired or invalid one
+            is simply dropped (nothing to protect, and the user is not stuck)."""
+            ctx = page_context(request)
+            if ctx.token and not ctx.csrf_valid():
+                return ctx.error_page(403, title_key="error.csrf.title",
+                                      message_key="error.csrf.message")
+            resp = ctx.to_response(redirect("/login?reason=signed_out"))
             session.clear_session_cookie(resp, request)
             return resp
 
