@@ -307,7 +307,7 @@ def page(method, url, *, auth=True, csrf=None, max_body=DEFAULT_MAX_BODY, form_t
                 else:
                     ctx.sign_in_from_cookie()
                 if ctx.actor:
-                    self.actor.set(ctx.actor, token=ctx.token)  # the JWT goes on every hop
+                    _act_as(self, ctx.actor, ctx.token)
                 if check_csrf and not ctx.csrf_valid():
                     resp = ctx.error_page(403, title_key="error.csrf.title",
                                           message_key="error.csrf.message")
@@ -343,6 +343,15 @@ def page(method, url, *, auth=True, csrf=None, max_body=DEFAULT_MAX_BODY, form_t
         return JsonHttp.decorator(method, url)(wrapper)
 
     return decorator
+
+
+def _act_as(gateway, actor, token):
+    """Put the actor (and the JWT it was verified from, so it goes on every hop)
+    into the worker context, as ``route`` does."""
+    try:
+        gateway.actor.set(actor, token=token)
+    except TypeError:  # an actor provider that does not forward the token
+        gateway.actor.set(actor)
 
 
 def _crm_error_page(ctx, request, exc):
