@@ -9,7 +9,7 @@ from services.common.web import directory
 
 LINKS = (  # (message key, workspace, path)
     ("customers.links.leads", "sales", "/app/leads"),
-    ("customers.links.opportunities", "sales", "/app/opportunities"),
+    ("customers.links.opportunities", "sales", "/app/pipeline"),
     ("customers.links.orders", "sales", "/app/orders"),
     ("customers.links.tickets", "service_desk", "/app/tickets"),
     ("customers.links.campaigns", "marketing", "/app/campaigns"),
