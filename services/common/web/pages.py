@@ -301,8 +301,10 @@ def page(method, url, *, auth=True, csrf=None, max_body=DEFAULT_MAX_BODY, form_t
                         return resp
                     ctx.actor, ctx.token = actor, token
                     limit = int(self.container_config.get("RATE_LIMIT_PER_MINUTE", 600) or 0)
-                    if rate_limit_retry_after(self.name, actor["id"], limit) is not None:
+                    wait = rate_limit_retry_after(self.name, actor["id"], limit)
+                    if wait is not None:
                         resp = ctx.error_page(429)
+                        resp.headers["Retry-After"] = str(wait)
                         return resp
                 else:
                     ctx.sign_in_from_cookie()
