@@ -730,6 +730,13 @@ class Bench:
         n = 5000 if self.mode_name == "quick" else 100000
         self.res["figures"]["W1"] = pages.run(self, n, 10 if self.mode_name == "quick" else 40)
 
+    def w2(self):
+        """The sales workspace's board and lists at 100k opportunities (bench/sales_pages.py)."""
+        from bench import sales_pages
+        n = 5000 if self.mode_name == "quick" else 100000
+        self.res["figures"]["W2"] = sales_pages.run(self, n,
+                                                    10 if self.mode_name == "quick" else 40)
+
     def pg_phase(self):
         st = self.stack
         st.stop("customers_gateway")
@@ -788,6 +795,7 @@ class Bench:
             self.phase("R4", self.r4)
             self.phase("R5", self.r5)
             self.phase("W1", self.w1)
+            self.phase("W2", self.w2)
             if self.want("R2pg") or self.want("R8"):
                 self.phase("PG", self.pg_phase)
             self._kpi_client.close()
@@ -998,7 +1006,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smoke run (< ~3 min)")
     ap.add_argument("--long", action="store_true", help="R7 memory over 10 minutes")
-    ap.add_argument("--only", default="", help="comma list: C1,C2,C3,R2,R3,R4,R5,R6,R7,R2pg,R8,W1")
+    ap.add_argument("--only", default="",
+                    help="comma list: C1,C2,C3,R2,R3,R4,R5,R6,R7,R2pg,R8,W1,W2")
     ap.add_argument("--profile", default="",
                     help="py-spy these phases (R2,R3,R4,R5,R6) -> results/profile-*.txt")
     ap.add_argument("--out", default=str(RESULTS), help="results folder")

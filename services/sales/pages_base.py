@@ -108,10 +108,12 @@ class SalesPageBase:
         """render() with what the sales layout needs: the header's follow-up count
         (one indexed count; a failure never breaks the page)."""
         pc = page_context(request)
-        try:
-            counts = self.call(self.sales, "follow_up_counts")
-        except Exception:  # noqa: BLE001 - the badge is optional, the page is not
-            counts = None
+        counts = ctx.pop("fu_counts", None)
+        if counts is None:  # pages whose RPC did not bring them
+            try:
+                counts = self.call(self.sales, "follow_up_counts")
+            except Exception:  # noqa: BLE001 - the badge is optional, the page is not
+                counts = None
         ctx.setdefault("manager", is_manager(pc))
         ctx.setdefault("opts", labelled(request))
         ctx.setdefault("customer_url", lambda cid: customer_url(self.container_config, cid))

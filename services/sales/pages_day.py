@@ -8,4 +8,4 @@ class DayPages(SalesPageBase):
     @page("GET", "/app/my-day")
     def my_day_page(self, request):
         day = self.call(self.sales, "my_day")
-        return self.sales_page(request, "sales/day.html", day=day)
+        return self.sales_page(request, "sales/day.html", day=day, fu_counts=day["counts"])

@@ -22,17 +22,13 @@ def duration(seconds):
 
 class OpportunityPages(SalesPageBase):
     def _opportunity_page(self, request, opportunity_id, status=200, **forms):
-        opp = self.call(self.sales, "get_opportunity", opportunity_id)
-        follow_ups = self.call(self.sales, "list_follow_ups",
-                               {"opportunity_id": opportunity_id}, page=1, page_size=100)
-        activities = self.call(self.sales, "list_activities",
-                               {"opportunity_id": opportunity_id}, page=1, page_size=100)
-        orders = self.call(self.sales, "list_orders", {"opportunity_id": opportunity_id},
-                           page=1, page_size=100)
+        view = self.call(self.sales, "opportunity_view", opportunity_id)
+        opp = view["opportunity"]
         return self.sales_page(
             request, "sales/opportunity.html", status=status, opp=opp,
-            follow_ups=follow_ups["items"], activities=activities["items"],
-            orders=orders["items"], channels=CHANNELS, duration=duration,
+            follow_ups=view["follow_ups"], activities=view["activities"],
+            orders=view["orders"], channels=CHANNELS, duration=duration,
+            fu_counts=view["counts"],
             fu_form=forms.get("follow_up") or Form(values={}),
             done_form=forms.get("complete") or Form(values={}),
             done_id=forms.get("done_id"),

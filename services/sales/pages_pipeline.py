@@ -31,22 +31,17 @@ class PipelinePages(SalesPageBase):
         ctx = page_context(request)
         form, manager = Form(request), is_manager(ctx)
         owner = form.value("owner_id").strip() if manager else ""
-        base_filters = {"owner_id": owner} if owner else {}
-        columns = []
-        totals = self.call(self.sales, "pipeline_totals", owner or None)
-        for stage in STAGES + CLOSED:
-            number = page_number(form, f"p_{stage}")
-            result = self.call(self.sales, "list_opportunities", dict(base_filters, stage=stage),
-                               page=number, page_size=COLUMN_SIZE)
-            columns.append({"stage": stage, "items": result["items"], "page": number,
-                            "pages": pages_of(result["total"], COLUMN_SIZE),
-                            "total": result["total"], "totals": totals[stage]})
+        pages = {s: page_number(form, f"p_{s}") for s in STAGES + CLOSED}
+        board = self.call(self.sales, "pipeline_board", owner or None, pages, COLUMN_SIZE)
+        columns = [dict(col, pages=pages_of(col["total"], COLUMN_SIZE))
+                   for col in board["columns"]]
 
         def column_url(stage, n):
             args = {k: v for k, v in form.values.items() if v and k != f"p_{stage}"}
             args[f"p_{stage}"] = n
             return "/app/pipeline?" + urlencode(args)
         return self.sales_page(request, "sales/pipeline.html", form=form, columns=columns,
+                               fu_counts=board["counts"],
                                staff=staff_options(), column_url=column_url,
                                here=request.full_path.rstrip("?"), stages=STAGES,
                                page_title=ctx.t("sales.pipeline.title"))

@@ -537,6 +537,60 @@ class SalesService(DomainService):
             return day.follow_up_counts(uow.session, actor.id, now, tonight)
 
     @_rpc
+    def pipeline_board(self, owner_id=None, pages=None, page_size=10):
+        """The board in one call → {columns: [{stage, items, total, page, page_size,
+        totals {count, amount, weighted_amount}}] for qualify … lost, counts (the caller's
+        follow-up counts)}. ``pages``: {stage: page}; staff see their own cards, managers
+        all or ``owner_id``'s."""
+        actor = self.actor.get()
+        scope = actor.owner_scope()
+        if scope is None and owner_id:
+            scope = str(owner_id)[:64]
+        page_size = page_args(1, page_size)[1]
+        now = dt.datetime.now(dt.UTC)
+        _, tonight = day.end_of_local_day(now, self._tz())
+        columns = []
+        with self.db.read_uow() as uow:
+            s = uow.session
+            totals = day.stage_totals(s, scope)
+            for stage in domain.STAGES + domain.CLOSED_STAGES:
+                number = page_args((pages or {}).get(stage, 1), page_size)[0]
+                rows, total = repo.page(s, repo.opportunities_query({"stage": stage}, scope),
+                                        repo.Opportunity.id, number, page_size)
+                t = totals[stage]
+                columns.append({"stage": stage, "page": number, "page_size": page_size,
+                                "total": total,
+                                "items": [OPP_OUT.dump(repo.opportunity_output(r, now))
+                                          for r in rows],
+                                "totals": {"count": t["count"], "amount": str(t["amount"]),
+                                           "weighted_amount": str(t["weighted_amount"])}})
+            counts = day.follow_up_counts(s, actor.id, now, tonight)
+        return {"columns": columns, "counts": counts}
+
+    @_rpc
+    def opportunity_view(self, opportunity_id):
+        """The opportunity page in one call → {opportunity, follow_ups, activities, orders
+        (each up to 100), counts (the caller's follow-up counts)}. NotFound if not yours."""
+        actor = self.actor.get()
+        now = dt.datetime.now(dt.UTC)
+        _, tonight = day.end_of_local_day(now, self._tz())
+        scope = actor.owner_scope()
+        with self.db.read_uow() as uow:
+            s = uow.session
+            opp = repo.get_opportunity(s, opportunity_id, actor)
+            by_opp = {"opportunity_id": opp.id}
+            fus, _ = repo.page(s, repo.follow_ups_query(by_opp, scope, now),
+                               repo.FollowUp.due_at, 1, 100)
+            acts, _ = repo.page(s, repo.activities_query(by_opp, scope), repo.Activity.id, 1,
+                                100)
+            orders, _ = repo.page(s, repo.orders_query(by_opp, scope), repo.Order.id, 1, 100)
+            return {"opportunity": OPP_OUT.dump(repo.opportunity_output(opp, now)),
+                    "follow_ups": [FU_OUT.dump(repo.follow_up_output(f, now)) for f in fus],
+                    "activities": [ACT_OUT.dump(repo.activity_output(a)) for a in acts],
+                    "orders": [ORDER_OUT.dump(repo.order_output(o)) for o in orders],
+                    "counts": day.follow_up_counts(s, actor.id, now, tonight)}
+
+    @_rpc
     def pipeline_totals(self, owner_id=None):
         """Per stage (qualify … lost): {count, amount, weighted_amount} of the opportunities
         you may see (managers: optionally one owner's); weighted = Σ amount × the stage's

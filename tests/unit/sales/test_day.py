@@ -2,6 +2,9 @@
 import datetime as dt
 import uuid
 
+import pytest
+
+from services.common.errors import NotFound
 from tests.unit.sales.test_service import MANAGER, lead_in
 
 
@@ -49,3 +52,25 @@ def test_pipeline_totals_per_stage_and_scope(svc):
     assert t["won"]["count"] == 0
     assert m.pipeline_totals(owner_id=a) == t
     assert svc(staff("nobody")).pipeline_totals(owner_id=a)["qualify"]["count"] == 0
+
+
+def test_pipeline_board_and_opportunity_view_in_one_call(svc):
+    a = f"b-{uuid.uuid4().hex[:6]}"
+    m = svc(MANAGER)
+    ids = [m.create_opportunity({"customer_id": 1, "amount": "10.00", "owner_id": a,
+                                 "expected_close_date": "2030-01-01"})["id"] for _ in range(3)]
+    board = svc(staff(a)).pipeline_board(None, {"qualify": 2}, 2)
+    qualify = board["columns"][0]
+    assert [c["stage"] for c in board["columns"]] == ["qualify", "propose", "negotiate",
+                                                      "won", "lost"]
+    assert (qualify["total"], qualify["page"], [o["id"] for o in qualify["items"]]) == (
+        3, 2, [ids[2]])
+    assert qualify["totals"] == {"count": 3, "amount": "30.00", "weighted_amount": "9.00"}
+    assert board["counts"] == {"overdue": 0, "due_today": 0}
+    assert svc(staff("else")).pipeline_board(a)["columns"][0]["total"] == 0
+    assert m.pipeline_board(a)["columns"][0]["total"] == 3
+    view = svc(staff(a)).opportunity_view(ids[0])
+    assert view["opportunity"]["id"] == ids[0]
+    assert view["follow_ups"] == [] and view["orders"] == [] and view["activities"] == []
+    with pytest.raises(NotFound):
+        svc(staff("else")).opportunity_view(ids[0])

@@ -1,0 +1,197 @@
+"""W2: the sales workspace's board and lists over HTTP at N opportunities (default 100k).
+
+The sales database of the bench stack gets N opportunities (stages spread over
+qualify … lost, each with its stage-history row and a competitor), N leads and N/5
+orders (two lines each), owners u1-u20, written straight into its tables; a
+sales_gateway process is started and each page is fetched one request at a time with a
+session cookie, as a browser does. p50/p95 against the issue's bound (p95 < 300 ms):
+the board (staff: their ~N/20; manager: all N; manager filtered by owner; a deep page of
+one column), the leads list (staff, manager with a source filter, search), the orders
+list with a status filter, My day, an opportunity page.
+
+    .venv/bin/python -m bench --quick --only W2 --out /tmp/bench-w2   # 5k opportunities
+    .venv/bin/python -m bench --only W2 --out /tmp/bench-w2           # 100k
+"""
+import datetime as dt
+import random
+import urllib.request
+
+from sqlalchemy import create_engine, func, select
+
+from bench.infra import free_port, wait_until
+from bench.pages import BOUND_MS, pct, timed_get
+
+OWNERS = 20
+STAGES = ("qualify", "propose", "negotiate", "won", "lost")
+SOURCES = ("trade_show", "website", "referral", "campaign", "phone", "other")
+
+
+def seed(db_url, n, seed_value=9):
+    """N opportunities (+ history, competitor), N leads, N/5 orders with two lines."""
+    from services.sales.models import (
+        Competitor,
+        Lead,
+        Opportunity,
+        Order,
+        OrderLine,
+        StageHistory,
+    )
+    rng = random.Random(seed_value)
+    engine = create_engine(db_url)
+    now = dt.datetime.now(dt.timezone.utc)
+    with engine.begin() as conn:
+        first = conn.execute(select(func.coalesce(func.max(Opportunity.id), 0))).scalar() + 1
+        lead0 = conn.execute(select(func.coalesce(func.max(Lead.id), 0))).scalar() + 1
+        order0 = conn.execute(select(func.coalesce(func.max(Order.id), 0))).scalar() + 1
+        for lo in range(0, n, 5000):
+            opps, hist, comps, leads = [], [], [], []
+            for k in range(lo, min(lo + 5000, n)):
+                i, stage = first + k, STAGES[k % 5]
+                created = now - dt.timedelta(days=rng.randrange(1, 400))
+                closed = created + dt.timedelta(days=3) if stage in ("won", "lost") else None
+                opps.append({"id": i, "name": f"基准商机{i}", "customer_id": 1 + k % 5000,
+                             "owner_id": f"u{k % OWNERS + 1}", "stage": stage,
+                             "amount": rng.randrange(1000, 10 ** 7) / 100,
+                             "expected_close_date": (now + dt.timedelta(
+                                 days=rng.randrange(-60, 300))).date(),
+                             "stage_entered_at": created, "closed_at": closed,
+                             "created_at": created, "updated_at": created,
+                             "lost_reason": "价格" if stage == "lost" else None})
+                hist.append({"opportunity_id": i, "stage": stage, "entered_at": created,
+                             "changed_by": "bench"})
+                comps.append({"opportunity_id": i, "name": "对手", "price_position": "lower"})
+                leads.append({"id": lead0 + k, "source": SOURCES[k % 6],
+                              "status": "following_up", "customer_name": f"基准线索{k}公司",
+                              "contact_name": "王芳", "contact_mobile": f"139{k:08d}"[-11:],
+                              "region": "上海", "industry_code": "C35",
+                              "owner_id": f"u{k % OWNERS + 1}", "assignment_rule": "manual",
+                              "assigned_at": created, "created_at": created,
+                              "updated_at": created})
+            conn.execute(Opportunity.__table__.insert(), opps)
+            conn.execute(StageHistory.__table__.insert(), hist)
+            conn.execute(Competitor.__table__.insert(), comps)
+            conn.execute(Lead.__table__.insert(), leads)
+        for lo in range(0, n // 5, 5000):
+            orders, lines = [], []
+            for k in range(lo, min(lo + 5000, n // 5)):
+                i = order0 + k
+                orders.append({"id": i, "customer_id": 1 + k % 5000, "owner_id":
+                               f"u{k % OWNERS + 1}", "amount": 300, "paid_total": 0,
+                               "status": ("placed", "shipped", "completed")[k % 3],
+                               "placed_at": now, "updated_at": now})
+                lines += [{"order_id": i, "product": "A", "quantity": 1, "unit_price": 100,
+                           "amount": 100},
+                          {"order_id": i, "product": "B", "quantity": 2, "unit_price": 100,
+                           "amount": 200}]
+            conn.execute(Order.__table__.insert(), orders)
+            conn.execute(OrderLine.__table__.insert(), lines)
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    return first, first + n - 1
+
+
+def run(bench, n, samples):
+    from services.common.auth import mint_token
+    from services.common.config import load_config
+    cfg = load_config()
+    first, last = seed(bench.sqlite["sales"], n)
+    port = free_port()
+    bench.stack.start("sales_gateway", "services.sales.gateway:SalesGateway",
+                      {"WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"})
+    wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/health",
+                                              timeout=3).status == 200, 90,
+               what="sales_gateway")
+    staff = mint_token(cfg, "u1", "staff", "sales")
+    manager = mint_token(cfg, "m1", "manager", "management")
+    rng = random.Random(12)
+    own = [first + k for k in range(0, n, OWNERS)]  # u1's opportunities
+    deep = max(1, n // 5 // 10 // 2)
+    cases = {
+        "board_staff": (staff, lambda: "/app/pipeline"),
+        "board_manager_all": (manager, lambda: "/app/pipeline"),
+        "board_manager_owner_u7": (manager, lambda: "/app/pipeline?owner_id=u7"),
+        f"board_manager_qualify_page_{deep}": (manager,
+                                               lambda: f"/app/pipeline?p_qualify={deep}"),
+        "leads_staff": (staff, lambda: "/app/leads"),
+        "leads_manager_source": (manager, lambda: "/app/leads?source=referral"),
+        "leads_manager_search": (manager,
+                                 lambda: f"/app/leads?q=线索{rng.randrange(n)}公司"),
+        "orders_manager_status": (manager, lambda: "/app/orders?status=shipped"),
+        "my_day_staff": (staff, lambda: "/app/my-day"),
+        "opportunity_staff": (staff, lambda: f"/app/opportunities/{rng.choice(own)}"),
+    }
+    out = {"opportunities": n, "leads": n, "orders": n // 5, "samples_per_case": samples,
+           "bound_p95_ms": BOUND_MS, "first_opportunity": first,
+           "how": "sequential GETs with the session cookie, one connection each"}
+    for name, (token, path) in cases.items():
+        timed_get(port, path(), token)  # warm
+        times, statuses = [], set()
+        for _ in range(samples):
+            status, ms, _body = timed_get(port, path(), token)
+            statuses.add(status)
+            times.append(ms)
+        out[name] = {"p50_ms": pct(times, 0.5), "p95_ms": pct(times, 0.95),
+                     "max_ms": round(max(times), 1), "statuses": sorted(statuses),
+                     "within_bound": pct(times, 0.95) < BOUND_MS}
+        bench.say(f"  W2 {name}: {out[name]}")
+    bench.stack.stop("sales_gateway")
+    return out
+
+
+class _Solo:
+    """Just enough of bench.run.Bench for W2 alone: a vhost, a migrated sales database,
+    the sales service (``python -m bench.sales_pages``; ``make bench`` runs it as W2)."""
+
+    def __init__(self, log_dir):
+        import tempfile
+        from pathlib import Path
+
+        from bench.infra import Stack, Vhost
+        from services.common.bus import setup_bus
+        from services.common.migrate import upgrade
+        self.vhost = Vhost()
+        uri = self.vhost.create()
+        self.dir = Path(tempfile.mkdtemp(prefix="crm-bench-w2-"))
+        self.sqlite = {"sales": f"sqlite:///{self.dir}/sales.db"}
+        upgrade("sales", self.sqlite["sales"])
+        setup_bus(uri, 5, "classic")
+        self.stack = Stack(uri, self.sqlite, log_dir)
+        self.stack.start("sales", "services.sales.service:SalesService")
+
+    def say(self, msg):
+        print(msg, flush=True)
+
+    def close(self):
+        import shutil
+        try:
+            self.stack.stop_all()
+        finally:
+            self.vhost.drop()
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def main():
+    import argparse
+    import json
+    import tempfile
+    import time
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100000)
+    ap.add_argument("--samples", type=int, default=40)
+    ap.add_argument("--out", default="bench/results/sales_pages.json")
+    args = ap.parse_args()
+    solo = _Solo(tempfile.mkdtemp(prefix="crm-bench-w2-logs-"))
+    try:
+        time.sleep(5)  # the sales process imports and connects
+        out = run(solo, args.n, args.samples)
+    finally:
+        solo.close()
+    with open(args.out, "w") as fh:
+        json.dump(out, fh, indent=1, ensure_ascii=False)
+    print(json.dumps(out, indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
