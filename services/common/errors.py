@@ -81,8 +81,10 @@ class PayloadTooLarge(CrmError):
     http_status = 413
 
 
+@deserialize_to_instance
 class Unauthorized(CrmError):
-    """Raised by gateways only (never crosses the bus)."""
+    """No valid identity: a gateway's missing/invalid token (401), or an RPC call
+    without a verified ``authorization`` (services.common.bus_identity)."""
 
     code = "UNAUTHORIZED"
     http_status = 401

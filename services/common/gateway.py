@@ -2,9 +2,10 @@
 
 A department gateway is a nameko service whose methods are decorated with
 ``route``; each method calls RPC and returns plain data. ``route`` verifies
-the JWT, puts the actor into the worker context (so it travels with every
-RPC), maps declared errors to 4xx JSON and anything else to a 500 without
-internals, answers 503 when the bus does not, and records HTTP metrics.
+the JWT, puts it and its actor into the worker context (so the token travels
+with every RPC and each service verifies it again), maps declared errors to
+4xx JSON and anything else to a 500 without internals, answers 503 when the bus
+does not, and records HTTP metrics.
 """
 import functools
 import json
@@ -180,8 +181,9 @@ def route(method, url, *, auth=True, summary="", body=None, response=None, query
                 if size > max_body:
                     raise PayloadTooLarge(f"request body exceeds {max_body} bytes")
                 if auth:
-                    actor = verify_token(self.container_config, bearer(request))
-                    self.actor.set(actor)
+                    token = bearer(request)
+                    actor = verify_token(self.container_config, token)
+                    self.actor.set(actor, token=token)  # the JWT itself goes on every hop
                     limit = int(self.container_config.get("RATE_LIMIT_PER_MINUTE",
                                                           DEFAULT_RATE_LIMIT) or 0)
                     wait = rate_limit_retry_after(self.name, actor["id"], limit)

@@ -1,6 +1,6 @@
 """Calls one service makes to another, from inside a nameko worker.
 
-    customers = SystemRpcProxy("customers")          # trusted system call, no actor
+    customers = SystemRpcProxy("customers")          # as this service (system principal)
     customers = RpcProxy("customers")                # on behalf of the caller
 
     customer = call_peer(self.customers, "get_customer", 7, config=self.config)
@@ -14,33 +14,38 @@ opening a unit of work, never inside one.
 import eventlet
 from nameko.rpc import RpcProxy, ServiceProxy
 
-from services.common.actors import CONTEXT_KEY
+from services.common.bus_identity import act_as_service
 from services.common.errors import NotFound, ServiceUnavailable
 
 SHARE_OF_CALLER_TIMEOUT = 0.8
 
 
-class _WithoutActor:
-    """A worker context whose context data carries no actor (a system call)."""
+class _AsService:
+    """A worker context whose context data carries this service's own identity
+    (its service principal's token) instead of the caller's."""
 
-    def __init__(self, worker_ctx):
+    def __init__(self, worker_ctx, config, service):
         self._ctx = worker_ctx
+        self._config = config
+        self._service = service
 
     def __getattr__(self, name):
         return getattr(self._ctx, name)
 
     @property
     def context_data(self):
-        return {k: v for k, v in self._ctx.context_data.items() if k != CONTEXT_KEY}
+        return act_as_service(dict(self._ctx.context_data), self._config, self._service)
 
 
 class SystemRpcProxy(RpcProxy):
-    """nameko's ``RpcProxy`` whose calls carry no actor: the callee treats them as
-    the trusted system (e.g. service_desk reading a customer its agent does not own)."""
+    """nameko's ``RpcProxy`` whose calls carry this service's own verified identity
+    (role ``system``), not the caller's: e.g. service_desk reading a customer its
+    agent does not own."""
 
     def get_dependency(self, worker_ctx):
-        return ServiceProxy(_WithoutActor(worker_ctx), self.target_service,
-                            self.rpc_reply_listener, **self.options)
+        return ServiceProxy(_AsService(worker_ctx, self.container.config,
+                                       self.container.service_name),
+                            self.target_service, self.rpc_reply_listener, **self.options)
 
 
 def peer_timeout(config):

@@ -11,15 +11,18 @@ for RPC methods whose declared errors are the caller's fault, not alerts.
 """
 import functools
 import inspect
+import json
 import logging
 
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu.exceptions import OperationalError
 from nameko.dependency_providers import Config
+from nameko.exceptions import ContainerBeingKilled, MalformedRequest
 from nameko.rpc import Rpc
 
 from services.common import wire
-from services.common.actors import CurrentActor
+from services.common.actors import CONTEXT_KEY, CurrentActor
+from services.common.bus_identity import ServiceIdentity, authenticate
 from services.common.errors import ValidationError
 from services.common.handlers import DeadLetterMonitor
 from services.common.metrics import Metrics
@@ -38,6 +41,28 @@ class ResilientRpc(Rpc):
     out unconfirmed (``services.common.replies``)."""
 
     rpc_consumer = ReplyRpcConsumer()
+
+    def handle_message(self, body, message):
+        """nameko's, with the caller's identity verified first (before the arguments
+        are even looked at): the worker's actor is what the token says; a call
+        without a valid identity is answered ``Unauthorized`` and no worker runs
+        (``services.common.bus_identity``)."""
+        context_data = self.unpack_message_headers(message)
+        actor = authenticate(self.container.config, self.container.service_name,
+                             self.method_name, context_data)
+        context_data[CONTEXT_KEY] = json.dumps(actor, sort_keys=True)
+        try:
+            args = body["args"]
+            kwargs = body["kwargs"]
+        except (KeyError, TypeError):
+            raise MalformedRequest("Message missing `args` or `kwargs`") from None
+        self.check_signature(args, kwargs)
+        handle_result = functools.partial(self.handle_result, message)
+        try:
+            self.container.spawn_worker(self, args, kwargs, context_data=context_data,
+                                        handle_result=handle_result)
+        except ContainerBeingKilled:
+            self.rpc_consumer.requeue_message(message)
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         try:
@@ -71,6 +96,7 @@ def declared_rpc(expected):
 
 class DomainService:
     actor = CurrentActor()
+    identity = ServiceIdentity()  # event handlers and timers act as this service
     config = Config()
     metrics = Metrics()
     dlq_monitor = DeadLetterMonitor()

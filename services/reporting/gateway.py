@@ -182,7 +182,7 @@ class ReportingGateway(GatewayBase):
             if not token:
                 raise Unauthorized("missing token")
             actor = verify_token(self.container_config, token)
-            self.actor.set(actor)
+            self.actor.set(actor, token=token)
             data = self.call(self.reporting, "dashboard", self._period(request), _scope(request))
         except Unauthorized as exc:
             if wants_html(request):  # a browser: the kit's sign-in page, as every workspace

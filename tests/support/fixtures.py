@@ -92,11 +92,13 @@ def start_gateway(start_service):
 
 @pytest.fixture
 def rpc(config):
-    """``with rpc(actor) as proxy: proxy.customers.create_customer(...)``."""
-    from services.common.cli.rpc_client import cluster
+    """``with rpc(actor) as proxy: proxy.customers.create_customer(...)``: calls as
+    the user ``actor`` (a token minted for it), else as a service principal
+    (``service``, default ``cli``, role system), or with a given ``token``."""
+    from services.common.cli.rpc_client import CLI_PRINCIPAL, cluster
 
-    def make(actor=None, timeout=15):
-        return cluster(config, actor, timeout)
+    def make(actor=None, timeout=15, token=None, service=CLI_PRINCIPAL):
+        return cluster(config, actor, timeout, token=token, service=service)
 
     return make
 

@@ -26,16 +26,35 @@ def _cfg():
 
 
 @app.command()
-def token(user: str = typer.Option(..., help="employee id (sub)"),
-          role: str = typer.Option(None, help="staff | manager | admin (demo users: theirs)"),
+def token(user: str = typer.Option(None, help="employee id (sub)"),
+          service: str = typer.Option(None, help="a service principal (another system) "
+                                                 "instead of a user; needs --role system"),
+          role: str = typer.Option(None, help="staff | manager | admin (demo users: theirs); "
+                                              "system with --service"),
           department: str = typer.Option(None, help="sales|marketing|service|management "
                                                     "(demo users: theirs)"),
           name: str = typer.Option(None), ttl: int = typer.Option(720, help="minutes")):
-    """Mint a dev JWT (HS256 dev key from config). Demo users (u1-u3 sales, s1-s3
-    service, mk1-mk2 marketing, m1 manager) get their role, department and name.
-    Sign in to a workspace: open http://127.0.0.1:8001/login and paste the token."""
-    from services.common.auth import mint_token
+    """Mint a JWT with the configured key (JWT.private_key, else JWT.key; JWT.kid in
+    its header). Demo users (u1-u3 sales, s1-s3 service, mk1-mk2 marketing, m1
+    manager) get their role, department and name. Sign in to a workspace: open
+    http://127.0.0.1:8001/login and paste the token. ``--service NAME --role system``
+    mints a service principal's token for another system calling the bus (context
+    data ``authorization: Bearer <token>``)."""
+    from services.common.auth import mint_service_token, mint_token
     from services.common.web.directory import dev_user
+    if service:
+        if user or (role or "system") != "system":
+            typer.echo("--service takes --role system and no --user", err=True)
+            raise typer.Exit(2)
+        try:
+            typer.echo(mint_service_token(_cfg(), service, ttl_minutes=ttl))
+        except ValueError as exc:
+            typer.echo(f"--service: {exc}", err=True)
+            raise typer.Exit(2) from None
+        return
+    if not user:
+        typer.echo("give --user ID (a person) or --service NAME --role system", err=True)
+        raise typer.Exit(2)
     entry = dev_user(user) or {}
     role = role or entry.get("role", "staff")
     department = department or entry.get("department", "sales")

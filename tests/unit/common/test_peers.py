@@ -1,15 +1,21 @@
-"""Calls between services: system calls carry no actor, silence is ServiceUnavailable."""
+"""Calls between services: system calls carry the service's own verified identity,
+silence is ServiceUnavailable."""
+import json
+
 import eventlet
 import pytest
 
-from services.common.actors import CONTEXT_KEY
+from services.common.actors import AUTH_KEY, CONTEXT_KEY
+from services.common.auth import verify_token
+from services.common.config import load_config
 from services.common.errors import NotFound, ServiceUnavailable
-from services.common.peers import _WithoutActor, call_peer, get_or_none, peer_timeout
+from services.common.peers import _AsService, call_peer, get_or_none, peer_timeout
 
 
 class _Ctx:
     call_id = "svc.method.1"
-    context_data = {CONTEXT_KEY: '{"id": "u1"}', "call_id_stack": ["a"]}
+    context_data = {CONTEXT_KEY: '{"id": "u1"}', AUTH_KEY: "Bearer user-token",
+                    "call_id_stack": ["a"]}
 
 
 class _Peer:
@@ -26,9 +32,16 @@ class _Peer:
         return self.answer
 
 
-def test_system_context_drops_only_the_actor():
-    ctx = _WithoutActor(_Ctx())
-    assert ctx.context_data == {"call_id_stack": ["a"]}
+def test_system_context_replaces_the_callers_identity_with_the_services_own():
+    config = load_config()
+    ctx = _AsService(_Ctx(), config, "service_desk")
+    data = ctx.context_data
+    assert data["call_id_stack"] == ["a"]
+    scheme, token = data[AUTH_KEY].split(" ")
+    assert scheme == "Bearer"
+    who = verify_token(config, token)
+    assert who["id"] is None and who["roles"] == ["system"] and who["service"] == "service_desk"
+    assert json.loads(data[CONTEXT_KEY])["service"] == "service_desk"
     assert ctx.call_id == "svc.method.1"
 
 
