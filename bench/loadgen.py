@@ -2,11 +2,11 @@
 
 Each process keeps ``callers`` calls in flight on one AMQP connection (the
 nameko wire protocol: ``nameko-rpc`` exchange, ``<service>.<method>`` routing
-key, reply queue bound by a uuid, actor in the ``nameko.crm_actor`` header) and
+key, reply queue bound by a uuid, identity in the ``nameko.authorization`` header:
+a user's or the ``bench`` service principal's JWT) and
 records the latency of every reply. No greenthreads and no per-call
 connections, so the generator costs far less CPU than the services it drives.
 """
-import json
 import multiprocessing as mp
 import random
 import time
@@ -89,15 +89,22 @@ def make_args(kind, seed, extra):
     raise ValueError(kind)
 
 
+def identity_headers(actor=None):
+    """The ``nameko.*`` headers that authenticate a call (every service verifies them):
+    a user token minted for ``actor``, else the ``bench`` service principal's."""
+    from services.common.cli.rpc_client import identity_context
+    from services.common.config import load_config
+    context = identity_context(load_config(), actor, service="bench", ttl_minutes=240)
+    return {f"nameko.{k}": v for k, v in context.items()}
+
+
 # --- one worker process ---------------------------------------------------------------------
 def _worker(spec, out):
     uri, service, method = spec["uri"], spec["service"], spec["method"]
     callers, duration, warmup = spec["callers"], spec["duration"], spec["warmup"]
     rate = spec.get("rate")  # calls/s for this process (paced, open loop), else closed loop
     make = make_args(spec["kind"], spec["seed"], spec.get("extra") or {})
-    headers = {}
-    if spec.get("actor"):
-        headers["nameko.crm_actor"] = json.dumps(spec["actor"], sort_keys=True)
+    headers = identity_headers(spec.get("actor"))
     key = uuid.uuid4().hex
     lat, errors, sent = [], {}, [0]
     inflight = {}
@@ -237,7 +244,7 @@ def run_loads(uri, loads, duration=5.0, warmup=1.0, tail=30):
 def call(uri, service, method, *args, actor=None, timeout=30, **kwargs):
     """One blocking RPC with the same wire protocol (setup, rebuild, stats)."""
     key = uuid.uuid4().hex
-    headers = {"nameko.crm_actor": json.dumps(actor, sort_keys=True)} if actor else {}
+    headers = identity_headers(actor)
     result = {}
     with Connection(uri, heartbeat=0) as conn:
         channel = conn.channel()

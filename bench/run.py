@@ -824,7 +824,7 @@ class _KpiClient:
         self.reply = {}
         self.consumer = Consumer(ch, [q], callbacks=[self._on], no_ack=True, accept=["json"])
         self.consumer.consume()
-        self.headers = {"nameko.crm_actor": json.dumps(actor, sort_keys=True)}
+        self.headers = loadgen.identity_headers(actor)
 
     def _on(self, body, message):
         self.reply[message.properties["correlation_id"]] = body
