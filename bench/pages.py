@@ -71,7 +71,7 @@ def timed_get(port, path, cookie):
     body = resp.read()
     ms = (time.perf_counter() - t0) * 1000
     conn.close()
-    return resp.status, ms, len(body)
+    return resp.status, ms, body.decode("utf-8", "replace")
 
 
 def pct(values, p):
@@ -104,13 +104,50 @@ def run(bench, n, samples):
            "how": "sequential GETs with the session cookie, one connection each"}
     for name, (token, path) in cases.items():
         timed_get(bench.gw_port, path(), token)  # warm
-        times, statuses = [], set()
+        times, statuses, shown = [], set(), []
         for _ in range(samples):
-            status, ms, _ = timed_get(bench.gw_port, path(), token)
+            status, ms, body = timed_get(bench.gw_port, path(), token)
             statuses.add(status)
             times.append(ms)
+            shown.append(body.count("<tr data-id=") or body.count('id="contacts"'))
         out[name] = {"p50_ms": pct(times, 0.5), "p95_ms": pct(times, 0.95),
                      "max_ms": round(max(times), 1), "statuses": sorted(statuses),
+                     "rows_shown_min_max": [min(shown), max(shown)],
                      "within_bound": pct(times, 0.95) < BOUND_MS}
         bench.say(f"  W1 {name}: {out[name]}")
+    for fmt in ("csv", "xlsx"):
+        out[f"export_{fmt}_manager_all"] = export_figure(bench, manager, fmt)
+        bench.say(f"  W1 export {fmt}: {out[f'export_{fmt}_manager_all']}")
     return out
+
+
+def export_figure(bench, token, fmt):
+    """The whole list exported by a manager (N rows): seconds, size, and the gateway's
+    resident memory before and at most while it builds and streams (sampled 5x/s)."""
+    import threading
+
+    from bench.infra import rss_mb
+    pid = bench.stack.pid("customers_gateway")
+    before = rss_mb(pid) or 0
+    peak, done = [before], threading.Event()
+
+    def sample():
+        while not done.wait(0.2):
+            peak.append(rss_mb(pid) or 0)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    conn = http.client.HTTPConnection("127.0.0.1", bench.gw_port, timeout=900)
+    t0 = time.perf_counter()
+    conn.request("GET", f"/app/customers/export.{fmt}",
+                 headers={"Cookie": f"crm_token={token}", "Accept": "text/html"})
+    resp = conn.getresponse()
+    size = 0
+    while chunk := resp.read(256 * 1024):
+        size += len(chunk)
+    secs = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    conn.close()
+    return {"status": resp.status, "seconds": round(secs, 1), "mb": round(size / 2**20, 1),
+            "gateway_rss_mb_before": round(before, 1),
+            "gateway_rss_mb_peak": round(max(peak), 1)}
