@@ -303,7 +303,8 @@ def import_rows(uow, actor, rows, when):
             errors[number] = _row_error(number, exc)
     created = _import_creates(uow, actor, creates, when, errors)
     probes = [(n, duplicates.probe(p["record"]["id"], p["record"]["name"], p["record"]["region"],
-                                   p["contacts"])) for n, p in creates if n not in errors]
+                                   p["contacts"], p["record"])) for n, p in creates
+               if n not in errors]
     updated = 0
     for number, data in updates:
         try:

@@ -3,7 +3,8 @@
 A candidate is another live customer (not a merge tombstone) with
   - ``same_name``: the same ``name_key`` (services.customers.names),
   - ``same_mobile``: a contact mobile equal to one of the probe's contact mobiles,
-  - ``similar_name_same_region``: the same ``similar_key`` and the same ``region_key``.
+  - ``similar_name_same_region``: the same stored ``similar_key`` (region key and similar
+    key of the name, ``names.stored_similar_key``).
 Every look-up goes through an index (customers.name_key, customers.similar_key,
 contacts.mobile) with one ``IN`` statement per kind for a whole batch of probes (an
 import chunk is three statements, not three per row).
@@ -23,31 +24,32 @@ CHUNK = 500
 _C, _K = Customer.__table__.c, Contact.__table__.c
 _BY_NAME = select(_C.id, _C.name, _C.name_key).where(
     _C.name_key.in_(bindparam("keys", expanding=True)), _C.merged_into_id.is_(None))
-_BY_SIMILAR = select(_C.id, _C.name, _C.similar_key, _C.region).where(
+_BY_SIMILAR = select(_C.id, _C.name, _C.similar_key).where(
     _C.similar_key.in_(bindparam("keys", expanding=True)), _C.merged_into_id.is_(None))
 _BY_MOBILE = select(_K.mobile, _C.id, _C.name).select_from(
     Contact.__table__.join(Customer.__table__, _C.id == _K.customer_id)).where(
     _K.mobile.in_(bindparam("keys", expanding=True)), _C.merged_into_id.is_(None))
 
 
-def probe(customer_id, name, region, contacts):
-    """What one written customer is looked up by."""
-    k = names.keys(name, region)
+def probe(customer_id, name, region, contacts, keys=None):
+    """What one written customer is looked up by (``keys``: its stored name keys, when
+    already computed)."""
+    k = keys or names.keys(name, region)
     return {"id": customer_id, "name_key": k["name_key"], "similar_key": k["similar_key"],
-            "region_key": names.region_key(region) or None,
             "mobiles": sorted({c.get("mobile") for c in contacts or () if c.get("mobile")})}
 
 
 def probe_of(customer):
     """``probe`` of an ORM customer."""
     return probe(customer.id, customer.name, customer.region,
-                 [{"mobile": c.mobile} for c in customer.contacts])
+                 [{"mobile": c.mobile} for c in customer.contacts],
+                 {"name_key": customer.name_key, "similar_key": customer.similar_key})
 
 
 def _rows(conn, stmt, keys):
     keys = sorted({k for k in keys if k})
     for i in range(0, len(keys), CHUNK):
-        yield from conn.execute(stmt, {"keys": keys[i:i + CHUNK]})
+        yield from conn.execute(stmt, {"keys": keys[i:i + CHUNK]}).all()
 
 
 def find(conn, probes):
@@ -56,8 +58,8 @@ def find(conn, probes):
     by_name, by_similar, by_mobile = {}, {}, {}
     for cid, name, key in _rows(conn, _BY_NAME, (p["name_key"] for p in probes)):
         by_name.setdefault(key, []).append((cid, name))
-    for cid, name, key, region in _rows(conn, _BY_SIMILAR, (p["similar_key"] for p in probes)):
-        by_similar.setdefault(key, []).append((cid, name, names.region_key(region) or None))
+    for cid, name, key in _rows(conn, _BY_SIMILAR, (p["similar_key"] for p in probes)):
+        by_similar.setdefault(key, []).append((cid, name))
     for mobile, cid, name in _rows(conn, _BY_MOBILE, (m for p in probes for m in p["mobiles"])):
         by_mobile.setdefault(mobile, []).append((cid, name))
     out = []
@@ -72,10 +74,8 @@ def find(conn, probes):
         for mobile in p["mobiles"]:
             for cid, name in by_mobile.get(mobile, ()):
                 note(cid, name, 1)
-        if p["region_key"]:
-            for cid, name, region in by_similar.get(p["similar_key"], ()):
-                if region == p["region_key"]:
-                    note(cid, name, 2)
+        for cid, name in by_similar.get(p["similar_key"], ()):
+            note(cid, name, 2)
         ranked = sorted(found.items(), key=lambda item: (item[1][0], item[0]))[:LIMIT]
         out.append([{"id": cid, "name": name, "reason": REASONS[rank]}
                     for cid, (rank, name) in ranked])

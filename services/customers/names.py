@@ -7,7 +7,8 @@
   and ``有限责任公司`` written ``有限公司`` (the same legal form, 公司法).
 
 ``similar_key`` — "similar in the same region": equal similar keys and equal regions
-(``region_key``). The similar key is the name key without
+(``region_key``; the stored column holds both, ``stored_similar_key``). The similar key
+is the name key without
   - its legal-form ending (``股份有限公司``, ``有限公司``, ``集团``, ``公司``, ``co.,ltd`` …,
     repeatedly: ``…集团有限公司`` loses both),
   - place names: the customer's own region (with or without 省/市/区/县) and every
@@ -75,7 +76,15 @@ def similar_key(name, region=None):
     return key if len(key) >= MIN_SIMILAR else None
 
 
+def stored_similar_key(name, region=None):
+    """What ``customers.similar_key`` holds: ``<region_key>|<similar_key>``, so that one
+    equality through its index is "similar name in the same region"; None without a
+    region or a usable similar key."""
+    core, place = similar_key(name, region), region_key(region)
+    return f"{place}|{core}"[:200] if core and place else None
+
+
 def keys(name, region=None):
-    """{"name_key", "similar_key"} for a customer record."""
+    """{"name_key", "similar_key"} for a customer record (the stored columns)."""
     return {"name_key": name_key(name)[:200] or None,
-            "similar_key": (similar_key(name, region) or "")[:200] or None}
+            "similar_key": stored_similar_key(name, region)}

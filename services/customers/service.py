@@ -58,7 +58,7 @@ class CustomersService(DomainService):
             customer = commands.create_planned(uow, actor, plan, when)
             rec = plan["record"]
             found = duplicates.find(uow.connection, [duplicates.probe(
-                rec["id"], rec["name"], rec["region"], plan["contacts"])])[0]
+                rec["id"], rec["name"], rec["region"], plan["contacts"], rec)])[0]
             uow.commit()
         return dict(dump_customer(customer), duplicates=found)
 

@@ -11,10 +11,13 @@ import uuid
 
 import eventlet
 import pytest
+import requests
 from kombu import Connection, Producer
 
+from services.common.auth import mint_token
 from services.common.contract_bus import events_exchange_obj
-from services.common.errors import Forbidden, Merged, NotFound
+from services.common.errors import Forbidden, Merged, NotFound, ValidationError
+from services.customers.gateway import CustomersGateway
 from services.customers.service import CustomersService
 from services.marketing.service import MarketingService
 from services.reporting.service import ReportingService
@@ -22,7 +25,7 @@ from services.sales.service import SalesService
 from services.service_desk.service import ServiceDeskService
 from tests.integration.test_marketing_support import MK, plan
 from tests.support import data
-from tests.support.fixtures import actor
+from tests.support.fixtures import actor, free_port
 
 pytestmark = pytest.mark.integration
 MANAGER = actor("merge-mgr", "manager", "sales")
@@ -31,10 +34,18 @@ SD = actor("merge-sd", "staff", "service")
 ADMIN = actor("merge-admin", "admin", "management")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _services(module_services):
+@pytest.fixture(scope="module")
+def base(module_services):
     module_services(CustomersService, SalesService, ServiceDeskService, MarketingService,
                     ReportingService)
+    port = free_port()
+    module_services(CustomersGateway, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(autouse=True)
+def _stack(base):
+    return base
 
 
 def eventually(check, timeout=25):
@@ -137,7 +148,6 @@ def test_staff_cannot_merge_and_bad_ids_are_refused(rpc):
             p.customers.merge_customers(a["id"], b["id"])
         assert p.customers.get_customer(b["id"])["id"] == b["id"]  # nothing happened
     with rpc(MANAGER) as p:
-        from services.common.errors import ValidationError
         with pytest.raises(ValidationError) as exc:
             p.customers.merge_customers(a["id"], a["id"])
         assert "merge_id" in exc.value.fields
@@ -246,3 +256,34 @@ def test_merge_end_to_end_across_all_five_services(rpc, config, event_tap):
     with rpc(ADMIN) as p:  # replaying reporting's log gives the same KPIs
         assert p.reporting.rebuild()["events"] > 0
     assert kpis() == after["kpis"]
+
+
+def test_json_api_merge_and_the_merged_id_answers_410(rpc, config, base):
+    def headers(user, role):
+        return {"Authorization": f"Bearer {mint_token(config, user, role, 'sales')}"}
+    owner = f"mj-{uuid.uuid4().hex[:6]}"
+    staff, manager = headers(owner, "staff"), headers("mj-mgr", "manager")
+    a = requests.post(f"{base}/customers", json=data.customer(name=f"接口{owner}有限公司"),
+                      headers=staff, timeout=10)
+    b = requests.post(f"{base}/customers", json=data.customer(name=f"接口{owner}有限责任公司"),
+                      headers=staff, timeout=10)
+    assert (a.status_code, b.status_code) == (201, 201)
+    a, b = a.json(), b.json()
+    assert b["duplicates"] == [{"id": a["id"], "name": a["name"], "reason": "same_name"}]
+    url = f"{base}/customers/{a['id']}/merge"
+    r = requests.post(url, json={"merge_id": b["id"]}, headers=staff, timeout=10)
+    assert r.status_code == 403 and r.json()["error"] == "FORBIDDEN"
+    r = requests.post(url, json={}, headers=manager, timeout=10)
+    assert r.status_code == 422 and "merge_id" in r.json()["fields"]
+    r = requests.post(url, json={"merge_id": b["id"]}, headers=manager, timeout=10)
+    assert r.status_code == 200 and r.json()["id"] == a["id"]
+    r = requests.get(f"{base}/customers/{b['id']}", headers=staff, timeout=10)
+    assert r.status_code == 410
+    body = r.json()
+    assert body["error"] == "MERGED" and body["kept_id"] == a["id"]
+    assert body["fields"] == {"kept_id": [str(a["id"])]}
+    other = headers("mj-other", "staff")  # someone else's tombstone: still just 404
+    assert requests.get(f"{base}/customers/{b['id']}", headers=other,
+                        timeout=10).status_code == 404
+    spec = requests.get(f"{base}/openapi.json", timeout=10).json()
+    assert "/customers/{customer_id}/merge" in spec["paths"]

@@ -76,3 +76,12 @@ def test_too_short_similar_key_is_not_used():
     # only a place and a legal form: it would match every company of the region
     assert similar_key("上海有限公司", "上海") is None
     assert similar_key("北京A公司", "北京") is None
+
+
+def test_stored_keys_put_the_region_in_the_similar_key():
+    from services.customers.names import keys
+    assert keys("上海蓝天科技有限公司", "上海") == {"name_key": "上海蓝天科技有限公司",
+                                                  "similar_key": "上海|蓝天科技"}
+    assert keys("蓝天科技（上海）集团有限公司", "上海市")["similar_key"] == "上海|蓝天科技"
+    assert keys("蓝天科技集团有限公司", "北京")["similar_key"] == "北京|蓝天科技"
+    assert keys("蓝天科技有限公司", None)["similar_key"] is None  # no region: not used
