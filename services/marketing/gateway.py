@@ -1,8 +1,12 @@
 """marketing_gateway: the marketing department's HTTP API (port 8004)."""
 from services.common.gateway import GatewayBase, json_body, query_int, route, rpc
 from services.common.openapi import build_spec
+from services.marketing.page_actions import CampaignActionPages
+from services.marketing.page_export import ExportPages
+from services.marketing.pages import CampaignPages
 from services.marketing.schemas import (
     AudiencePageSchema,
+    AudienceSchema,
     CampaignChangesSchema,
     CampaignInSchema,
     CampaignOutSchema,
@@ -38,7 +42,9 @@ def _page(request):
             "page_size": query_int(request, "page_size", 20)}
 
 
-class MarketingGateway(GatewayBase):
+class MarketingGateway(CampaignPages, CampaignActionPages, ExportPages, GatewayBase):
+    """JSON API + the marketing workspace's pages (``/app/...``, pages*.py)."""
+
     name = "marketing_gateway"
     marketing = rpc("marketing")
 
@@ -48,6 +54,23 @@ class MarketingGateway(GatewayBase):
                           description="Campaigns from plan to evaluation: plan, milestones, "
                                       "audience, participants, check-in, feedback, leads to "
                                       "sales, personalised outreach, ROI.")
+
+    # --- workspace helpers ------------------------------------------------------
+    @route("POST", "/audience/count", summary="How many customers audience rules match now",
+           body=AudienceSchema, tags=["campaigns"])
+    def audience_count(self, request):
+        return self.call(self.marketing, "audience_count", json_body(request, required=False))
+
+    @route("GET", "/customers/find", summary="Customers by name (id, name; no contact data)",
+           query={"q": "string", "limit": "integer"}, tags=["participants"])
+    def find_customers(self, request):
+        return self.call(self.marketing, "find_customers", request.args.get("q"),
+                         query_int(request, "limit", 10))
+
+    @route("GET", "/campaigns/counts", summary="Campaigns you may see, by state",
+           tags=["campaigns"])
+    def campaign_counts(self, request):
+        return self.call(self.marketing, "campaign_counts")
 
     # --- campaigns --------------------------------------------------------------
     @route("POST", "/campaigns", summary="Create a draft campaign", body=CampaignInSchema,

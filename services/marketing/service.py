@@ -48,6 +48,7 @@ from services.marketing.schemas import (
     TemplateInSchema,
     TemplateOutSchema,
 )
+from services.marketing.workspace_rpc import WorkspaceRpc
 
 OUT = CampaignOutSchema()
 PARTICIPANT_OUT = ParticipantOutSchema()
@@ -66,7 +67,7 @@ MERGE_TARGETS = [(Participant, "customer_id", "campaign_id"),
                  (SalesOpportunity, "customer_id", None), (SalesOrder, "customer_id", None)]
 
 
-class MarketingService(DomainService):
+class MarketingService(WorkspaceRpc, DomainService):
     name = "marketing"
 
     db = Database(Base)

@@ -37,7 +37,8 @@ def by_id(driver, element_id):
 
 
 def body(driver):
-    return driver.find_element(By.TAG_NAME, "body").text
+    """The page's text (by script: never a stale element while a page loads)."""
+    return driver.execute_script("return document.body ? document.body.innerText : ''")
 
 
 def fill(driver, values):
