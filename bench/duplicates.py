@@ -1,0 +1,224 @@
+"""The duplicate check's cost (issue 20): per create and per 100k-row import.
+
+In-process, on a customers database migrated to head and preloaded with ``--rows``
+customers (one contact each; names drawn from a vocabulary so that same and similar
+names occur as in real data), SQLite and PostgreSQL:
+
+- per create: ``names.keys`` + ``duplicates.find`` for one new customer (what
+  create_customer and update_customer add to their transaction), p50/p99 over
+  ``--calls`` calls;
+- per import: the same for 100,000 new rows in chunks of 500 (what import_customers
+  adds: the keys of every row and three ``IN`` look-ups per chunk), seconds per 100k;
+- the plans of the three look-ups (index use), from EXPLAIN.
+
+    .venv/bin/python -m bench.duplicates [--rows 100000] [--pg]
+→ bench/results/duplicates.{json,md}
+"""
+import argparse
+import datetime as dt
+import json
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from services.common.db import with_driver
+from services.common.migrate import upgrade
+from services.customers import duplicates, names
+from services.customers.models import Contact, Customer
+
+RESULTS = Path(__file__).parent / "results"
+CITIES = ("上海", "北京", "深圳", "杭州", "苏州", "广州", "成都", "武汉")
+WORDS = ("科技", "机械", "贸易", "电子", "精密", "纺织", "化工", "物流", "医疗", "食品",
+         "建材", "能源", "环保", "软件", "汽车", "光电", "材料", "仪器", "服饰", "家居")
+FORMS = ("有限公司", "有限责任公司", "股份有限公司", "集团有限公司")
+# 64 characters: 4,096 two-character brands x 20 trades = 81,920 similar keys: some rows of
+# a 100k table have a same or similar name in the same city, as in real data
+CHARS = ("蓝天海川宏达腾飞华信恒远鑫盛瑞丰嘉诚博雅金泰永安德隆富康昌明凯旋中联新元"
+         "正和东方宇星光辉锦绣龙凤美佳同创利民顺祥晨阳智合普惠天成万")
+
+
+def company(rng):
+    brand = "".join(rng.choice(CHARS) for _ in range(2))
+    city = rng.choice(CITIES)
+    name = f"{city}{brand}{rng.choice(WORDS)}{rng.choice(FORMS)}"
+    return name, city
+
+
+def preload(url, rows, seed=5):
+    engine = create_engine(with_driver(url))
+    rng = random.Random(seed)
+    now = dt.datetime.now(dt.timezone.utc)
+    cust, cont = Customer.__table__, Contact.__table__
+    with engine.begin() as conn:
+        for start in range(0, rows, 5000):
+            batch = []
+            for n in range(start + 1, min(rows, start + 5000) + 1):
+                name, city = company(rng)
+                batch.append(dict(name=name, uscc=f"9131{n:014d}", industry_code="C35",
+                                  region=city, type="potential", owner_id=f"u{n % 50}",
+                                  tier="normal", completeness=0.5, created_at=now,
+                                  updated_at=now, version=1, **names.keys(name, city)))
+            conn.execute(cust.insert(), batch)
+            ids = conn.execute(text("SELECT id FROM customers WHERE uscc >= :a ORDER BY id"),
+                               {"a": f"9131{start + 1:014d}"}).scalars().all()
+            conn.execute(cont.insert(), [
+                {"customer_id": i, "name": "张伟", "is_primary": True,
+                 "mobile": f"13{rng.randint(0, 10**9 - 1):09d}"} for i in ids])
+        if engine.dialect.name == "sqlite":
+            conn.execute(text("ANALYZE"))
+        else:
+            conn.execute(text("ANALYZE customers"))
+            conn.execute(text("ANALYZE contacts"))
+    return engine
+
+
+def probes_for(rng, n):
+    out = []
+    for i in range(n):
+        name, city = company(rng)
+        out.append((name, city, [{"mobile": f"13{rng.randint(0, 10**9 - 1):09d}"}], i))
+    return out
+
+
+def per_create(engine, calls, rng):
+    times, found = [], 0
+    with engine.connect() as conn:
+        for name, city, contacts, _ in probes_for(rng, calls):
+            t0 = time.perf_counter()
+            got = duplicates.find(conn, [duplicates.probe(-1, name, city, contacts)])[0]
+            times.append((time.perf_counter() - t0) * 1000)
+            found += bool(got)
+    times.sort()
+    return {"calls": calls, "p50_ms": round(statistics.median(times), 3),
+            "p99_ms": round(times[int(0.99 * (len(times) - 1))], 3),
+            "with_candidates_pct": round(100 * found / calls, 1)}
+
+
+def per_import(engine, rows, rng, chunk=500):
+    probes = probes_for(rng, rows)
+    keys_s = find_s = 0.0
+    warned = 0
+    with engine.connect() as conn:
+        for start in range(0, rows, chunk):
+            part = probes[start:start + chunk]
+            t0 = time.perf_counter()
+            ps = [duplicates.probe(-1 - i, name, city, contacts)
+                  for name, city, contacts, i in part]
+            t1 = time.perf_counter()
+            out = duplicates.find(conn, ps)
+            t2 = time.perf_counter()
+            keys_s += t1 - t0
+            find_s += t2 - t1
+            warned += sum(1 for d in out if d)
+    scale = 100000 / rows
+    return {"rows": rows, "chunk": chunk, "keys_s_per_100k": round(keys_s * scale, 2),
+            "lookups_s_per_100k": round(find_s * scale, 2),
+            "total_s_per_100k": round((keys_s + find_s) * scale, 2),
+            "rows_warned_pct": round(100 * warned / rows, 1)}
+
+
+def plans(engine):
+    out = {}
+    stmts = {"same_name": ("SELECT id, name FROM customers WHERE name_key IN ('a', 'b') "
+                           "AND merged_into_id IS NULL"),
+             "similar_name": ("SELECT id, name, region FROM customers WHERE similar_key IN "
+                              "('a', 'b') AND merged_into_id IS NULL"),
+             "same_mobile": ("SELECT c.id FROM contacts k JOIN customers c ON c.id = "
+                             "k.customer_id WHERE k.mobile IN ('13800000000', '13900000000') "
+                             "AND c.merged_into_id IS NULL")}
+    prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    with engine.connect() as conn:
+        for key, sql in stmts.items():
+            rows = conn.execute(text(prefix + sql)).all()
+            out[key] = [str(r[-1]) if engine.dialect.name == "sqlite" else str(r[0])
+                        for r in rows]
+    return out
+
+
+def run_backend(label, url, rows, calls, import_rows):
+    upgrade("customers", url)
+    t0 = time.time()
+    engine = preload(url, rows)
+    loaded = time.time() - t0
+    rng = random.Random(99)
+    res = {"backend": label, "preloaded_customers": rows, "preload_s": round(loaded, 1),
+           "per_create": per_create(engine, calls, rng),
+           "per_import": per_import(engine, import_rows, rng), "plans": plans(engine)}
+    engine.dispose()
+    return res
+
+
+def pg_url(name):
+    admin = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_pg(name):
+    admin = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def markdown(res):
+    lines = [f"# Duplicate check cost (issue 20), {res['at']}, {res['cpus']} CPUs, "
+             f"load average at the end {res['loadavg_at_end']}", "",
+             "In-process, customers preloaded; keys = names.keys per row, look-ups = "
+             "duplicates.find (three indexed IN statements per batch).", "",
+             "| backend | preloaded | per create p50 / p99 (ms) | per 100k-row import: keys + "
+             "look-ups = total (s) | rows warned |", "|---|---:|---:|---:|---:|"]
+    for r in res["runs"]:
+        c, i = r["per_create"], r["per_import"]
+        lines.append(f"| {r['backend']} | {r['preloaded_customers']:,} | {c['p50_ms']} / "
+                     f"{c['p99_ms']} | {i['keys_s_per_100k']} + {i['lookups_s_per_100k']} = "
+                     f"{i['total_s_per_100k']} | {i['rows_warned_pct']} % |")
+    for r in res["runs"]:
+        lines += ["", f"Plans ({r['backend']}):", ""]
+        for k, p in r["plans"].items():
+            lines.append(f"- {k}: " + " / ".join(p))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m bench.duplicates", description=__doc__)
+    ap.add_argument("--rows", type=int, default=100000, help="customers preloaded")
+    ap.add_argument("--calls", type=int, default=2000, help="single-create checks timed")
+    ap.add_argument("--import-rows", type=int, default=100000)
+    ap.add_argument("--pg", action="store_true", help="PostgreSQL too")
+    ap.add_argument("--out", default=str(RESULTS))
+    args = ap.parse_args(argv)
+    import os
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="crm-bench-dup-") as tmp:
+        runs.append(run_backend("sqlite", f"sqlite:///{tmp}/customers.db", args.rows,
+                                args.calls, args.import_rows))
+    if args.pg:
+        name = "crm_bench_duplicates"
+        try:
+            runs.append(run_backend("postgresql", pg_url(name), args.rows, args.calls,
+                                    args.import_rows))
+        finally:
+            drop_pg(name)
+    res = {"at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+           "cpus": os.cpu_count(), "loadavg_at_end": [round(x, 1) for x in os.getloadavg()],
+           "runs": runs}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "duplicates.json").write_text(json.dumps(res, ensure_ascii=False, indent=1),
+                                         encoding="utf-8")
+    (out / "duplicates.md").write_text(markdown(res), encoding="utf-8")
+    print(markdown(res))
+
+
+if __name__ == "__main__":
+    main()
