@@ -157,7 +157,11 @@ class Relay:
             serializer="json", delivery_mode=2, mandatory=True, retry=False,
             timeout=10,  # a blocked or half-open connection must not hang the relay
             message_id=envelope["event_id"], type=envelope["type"],
-            headers={"crm.source": self.service})
+            # when the relay sent it: consumers measure their lag from here, not from
+            # occurred_at (which a back-dated event sets in the past); nameko hands
+            # "nameko."-prefixed headers to the worker as context data
+            headers={"crm.source": self.service,
+                     "nameko.crm_published_at": dt.datetime.now(dt.timezone.utc).isoformat()})
         self._tag += 1
         self._confirms[self._tag] = None
         return self._tag

@@ -38,6 +38,7 @@ class GroupCommit:
         self.batches = 0  # counters for tests and the bench
         self.events = 0
         self.fallbacks = 0
+        self.origins = {}  # event_id -> when it reached us (see receipt.py), for the lag
 
     def submit(self, envelope, apply_many):
         """Apply ``envelope`` (with whatever else is queued) through

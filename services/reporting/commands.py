@@ -134,13 +134,19 @@ def apply_envelope(session, envelope, tz, now=None):
     return apply_batch(session, [envelope], tz, now=now)[0]
 
 
-def apply_batch(session, envelopes, tz, handler=None, now=None):
+def apply_batch(session, envelopes, tz, handler=None, now=None, origins=None):
     """Apply validated envelopes in the session's transaction (the caller commits).
 
     With ``handler`` the inbox is checked and written too. Returns one result per
     envelope: its lag in seconds (applied), ``DUPLICATE`` (the inbox had it: a
-    redelivery) or None (already in the event log)."""
+    redelivery) or None (already in the event log).
+
+    The lag runs from ``origins[event_id]`` (when the relay published the event, or
+    when reporting received it) to now; without an origin from occurred_at. An event
+    back-dated by its source (``make demo``'s history) would otherwise look like a
+    pipeline stalled for months."""
     now = now or utcnow()
+    origins = origins or {}
     conn = session.connection()
     if _pg(conn):
         conn.execute(text("SELECT pg_advisory_xact_lock_shared(:ns, 0)"),
@@ -180,7 +186,7 @@ def apply_batch(session, envelopes, tz, handler=None, now=None):
             customers |= _customers_of(kind, old) | _customers_of(kind, cur)
         for i, event in zip(new, events, strict=True):
             env = envelopes[i]
-            lag = max((now - event["at"]).total_seconds(), 0.0)
+            lag = max((now - (origins.get(ids[i]) or event["at"])).total_seconds(), 0.0)
             results[i] = lag
             log_rows.append({"event_id": ids[i], "source": env["source"], "type": env["type"],
                              "occurred_at": event["at"], "actor_id": env.get("actor_id"),

@@ -1,99 +1,75 @@
-"""The managers' dashboard as one self-contained HTML page: KPI tiles, pygal SVG
-charts rendered server-side (no script, no CDN: works offline), scorecards,
-churn watchlist and freshness. Labels in zh-CN (default) or English."""
+"""The managers' dashboard: what each tile, chart and table shows and where it links.
+
+The page is the kit's layout (``templates/reporting/dashboard.html``); this module
+turns the ``reporting.dashboard`` RPC answer into what the template prints: KPI
+tiles (value + the list behind it in the department's workspace), pygal SVG charts
+rendered server-side (no script, no CDN: works offline), scorecards, watchlist,
+channels and freshness. Words come from the catalogues (``messages/``), zh-CN first.
+
+Links into another workspace go through ``/app/open/<service>?to=<path>`` on this
+gateway (303 to the workspace's configured URL, ``directory.workspace_url``): pages
+carry no absolute URL, and the targets follow ``WORKSPACE_URLS`` / ``CRM_PORT_OFFSET``.
+"""
 import datetime as dt
+import math
 import re
-from html import escape
+from urllib.parse import urlencode
 
 import pygal
 from pygal.style import Style
 
-from services.reporting import channel_table
-
-LANGS = ("zh", "en")
-LABELS = {
-    "zh": {
-        "title": "客户关系管理 · 经营看板", "period": "期间", "show": "查看", "lang": "English",
-        "kpis": "关键指标", "trend": "近 12 个月趋势", "funnel": "销售漏斗",
-        "service": "投诉及时率与满意度趋势", "scorecards": "绩效记分卡",
-        "top": "前五名", "bottom": "后五名", "watchlist": "流失预警",
-        "freshness": "数据新鲜度", "employee": "员工", "role": "岗位", "score": "得分",
-        "customer": "客户", "owner": "负责人", "signals": "触发信号", "risk": "风险分",
-        "none": "暂无数据", "leads": "线索", "opportunities": "商机", "won": "赢单",
-        "sales": "销售", "service_role": "服务", "lag": "事件到指标延迟",
-        "p50": "中位数", "p95": "P95", "events": "已处理事件", "last": "最近处理",
-        "seconds": "秒", "sales_trend": "销售额 (元)", "rates_trend": "转化率与赢单率",
-        "campaigns": "营销活动", "scope_company": "全公司",
-        "no_order_180d": "180 天无订单", "complaints_90d": "90 天内投诉 ≥ 2",
-        "low_csat": "最近满意度 ≤ 2", "lost_opportunity_90d": "90 天内丢单",
-    },
-    "en": {
-        "title": "Kehu CRM · Management dashboard", "period": "Period", "show": "Show",
-        "lang": "中文", "kpis": "Key indicators", "trend": "Last 12 months",
-        "funnel": "Sales funnel", "service": "Complaint timeliness and CSAT",
-        "scorecards": "Scorecards", "top": "Top 5", "bottom": "Bottom 5",
-        "watchlist": "Churn watchlist", "freshness": "Data freshness", "employee": "Employee",
-        "role": "Role", "score": "Score", "customer": "Customer", "owner": "Owner",
-        "signals": "Signals", "risk": "Risk", "none": "No data", "leads": "Leads",
-        "opportunities": "Opportunities", "won": "Won", "sales": "Sales",
-        "service_role": "Service", "lag": "Outbox-to-KPI lag", "p50": "median",
-        "p95": "p95", "events": "Events applied", "last": "Last applied",
-        "seconds": "s", "sales_trend": "Sales amount (CNY)",
-        "rates_trend": "Conversion and win rates", "campaigns": "Campaigns",
-        "scope_company": "Company",
-        "no_order_180d": "no order in 180 days", "complaints_90d": "≥ 2 complaints in 90 days",
-        "low_csat": "latest CSAT ≤ 2", "lost_opportunity_90d": "lost opportunity in 90 days",
-    },
-}
-KPI_LABELS = {
-    "zh": {"customers_new": "新增客户", "customer_info_completeness": "客户信息完整度",
-           "leads_new": "新增线索", "lead_conversion_rate": "线索转化率",
-           "opportunity_win_rate": "商机赢单率", "sales_amount": "销售额",
-           "payments_received": "回款额", "weighted_pipeline": "加权商机金额",
-           "follow_up_completion_rate": "跟进按时完成率", "tickets_new": "新增工单",
-           "complaint_timeliness_rate": "投诉处理及时率",
-           "first_response_timeliness_rate": "首次响应及时率", "csat_average": "平均满意度",
-           "csat_satisfied_rate": "满意率", "retention_rate": "客户保留率",
-           "churn_rate": "客户流失率", "care_visits_done": "关怀回访次数"},
-    "en": {"customers_new": "New customers", "customer_info_completeness": "Profile completeness",
-           "leads_new": "New leads", "lead_conversion_rate": "Lead conversion",
-           "opportunity_win_rate": "Win rate", "sales_amount": "Sales",
-           "payments_received": "Payments received", "weighted_pipeline": "Weighted pipeline",
-           "follow_up_completion_rate": "Follow-ups on time", "tickets_new": "New tickets",
-           "complaint_timeliness_rate": "Complaints resolved in SLA",
-           "first_response_timeliness_rate": "First response in SLA",
-           "csat_average": "CSAT average", "csat_satisfied_rate": "Satisfied share",
-           "retention_rate": "Retention", "churn_rate": "Churn",
-           "care_visits_done": "Care visits"},
-}
-TILES = tuple(KPI_LABELS["en"])
+LANGS = ("zh", "en")  # report.py's --lang; pages use the kit's zh_CN / en
+TILES = ("customers_new", "customer_info_completeness", "leads_new", "lead_conversion_rate",
+         "opportunity_win_rate", "sales_amount", "payments_received", "weighted_pipeline",
+         "follow_up_completion_rate", "tickets_new", "complaint_timeliness_rate",
+         "first_response_timeliness_rate", "csat_average", "csat_satisfied_rate",
+         "retention_rate", "churn_rate", "care_visits_done")
 MONEY = ("sales_amount", "payments_received", "weighted_pipeline")
 RATES = ("customer_info_completeness", "lead_conversion_rate", "opportunity_win_rate",
          "follow_up_completion_rate", "complaint_timeliness_rate",
          "first_response_timeliness_rate", "csat_satisfied_rate", "retention_rate",
          "churn_rate")
+TICKETS = {"view": "all"}  # a manager's queue: everyone's tickets, not only theirs
 
-CSS = """
-body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;margin:0;
-background:#f4f6f9;color:#1f2d3d}
-header{background:#1f4e79;color:#fff;padding:12px 24px;display:flex;align-items:center;
-gap:24px;flex-wrap:wrap}
-header h1{font-size:20px;margin:0}header form{display:flex;gap:8px;align-items:center}
-header a{color:#fff}main{padding:16px 24px}
-section{background:#fff;border-radius:6px;padding:12px 16px;margin-bottom:16px;
-box-shadow:0 1px 2px rgba(0,0,0,.08)}
-h2{font-size:16px;margin:4px 0 12px}
-.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px}
-.tile{border:1px solid #dde3ea;border-radius:6px;padding:10px}
-.tile .label{font-size:12px;color:#5a6b7d}.tile .value{font-size:22px;font-weight:600;
-margin-top:4px}
-.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:12px}
-.charts svg{width:100%;height:auto}
-table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{border-bottom:1px solid #e5e9ef;padding:5px 8px;text-align:left}
-.cols{display:grid;grid-template-columns:1fr 1fr;gap:16px}
-.muted{color:#7a8899;font-size:12px}
-"""
+# KPI -> (workspace, list path, query): the list a manager checks behind the figure
+TILE_LISTS = {
+    "customers_new": ("customers", "/app/customers", {"sort": "-updated"}),
+    "customer_info_completeness": ("customers", "/app/customers", {}),
+    "retention_rate": ("customers", "/app/customers", {"type": "closed"}),
+    "churn_rate": ("customers", "/app/customers", {"type": "lost"}),
+    "leads_new": ("sales", "/app/leads", {}),
+    "lead_conversion_rate": ("sales", "/app/leads", {"status": "converted"}),
+    "opportunity_win_rate": ("sales", "/app/pipeline", {}),
+    "sales_amount": ("sales", "/app/orders", {}),
+    "payments_received": ("sales", "/app/orders", {"status": "paid"}),
+    "weighted_pipeline": ("sales", "/app/forecast", {"period": None}),
+    "follow_up_completion_rate": ("sales", "/app/my-day", {}),
+    "tickets_new": ("service_desk", "/app/tickets", TICKETS),
+    "complaint_timeliness_rate": ("service_desk", "/app/tickets",
+                                  dict(TICKETS, kind="complaint")),
+    "first_response_timeliness_rate": ("service_desk", "/app/tickets", TICKETS),
+    "csat_average": ("service_desk", "/app/tickets", dict(TICKETS, status="closed")),
+    "csat_satisfied_rate": ("service_desk", "/app/tickets", dict(TICKETS, status="closed")),
+    "care_visits_done": ("service_desk", "/app/care", {}),
+}
+OWNER_FILTERED = ("customers", "sales")  # lists that take ?owner_id= (managers)
+WORKSPACE_OF_ROLE = {"sales": ("sales", "/app/leads"), "service": ("service_desk", "/app/tickets")}
+_DIGITS = re.compile(r"^[0-9]{1,18}$")
+
+
+def link(service, path, params=None):
+    """This gateway's hop to ``path?params`` in ``service``'s workspace."""
+    target = path + (f"?{urlencode(params)}" if params else "")
+    return f"/app/open/{service}?{urlencode({'to': target})}"
+
+
+def tile_link(key, period, scope=None):
+    service, path, query = TILE_LISTS[key]
+    params = {k: (period if v is None else v) for k, v in query.items()}
+    owner = (scope or {}).get("owner_id")
+    if owner and service in OWNER_FILTERED and path != "/app/forecast":
+        params["owner_id"] = owner
+    return link(service, path, params)
 
 
 def fmt(key, value):
@@ -113,6 +89,11 @@ def raw(value):
     return "null" if value is None else str(value)
 
 
+def pct(value):
+    return "—" if value is None else f"{float(value) * 100:.2f}%"
+
+
+# --- charts -------------------------------------------------------------------------------
 _NOISE = re.compile(r"<!--.*?-->|<script\b.*?</script>", re.S)
 
 
@@ -121,14 +102,17 @@ def _clean(svg):
     return _NOISE.sub("", svg)
 
 
+def _style():
+    return Style(font_family="Noto Sans CJK SC, sans-serif", background="white",
+                 plot_background="white",
+                 colors=("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"))
+
+
 def _chart(cls, title, labels, series, formatter=None, **kw):
     config = pygal.Config(js=[], disable_xml_declaration=True, width=640, height=300,
                           legend_at_bottom=True, show_y_guides=True, truncate_label=-1,
                           x_label_rotation=30, print_values=False, no_data_text="—",
-                          style=Style(font_family="sans-serif", background="white",
-                                      plot_background="white",
-                                      colors=("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")),
-                          **kw)
+                          style=_style(), **kw)
     chart = cls(config, title=title)
     chart.x_labels = labels
     for name, values in series:
@@ -136,39 +120,67 @@ def _chart(cls, title, labels, series, formatter=None, **kw):
     return _clean(chart.render(is_unicode=True))
 
 
-def charts(data, lang):
-    t, k = LABELS[lang], KPI_LABELS[lang]
+def count_axis(values, max_ticks=5):
+    """(top, ticks) of an axis of counts from 0: a step of 1, 2 or 5 × 10^k giving at
+    most ``max_ticks`` steps, top the first multiple of the step ≥ the largest value.
+    No data or only zeros: (1, [0, 1]). Never negative (a funnel's counts are not)."""
+    biggest = max([v for v in values if v is not None] + [0])
+    if biggest <= 0:
+        return 1, [0, 1]
+    step, magnitude = 1, 1
+    while True:
+        for base in (1, 2, 5):
+            step = base * magnitude
+            if math.ceil(biggest / step) <= max_ticks:
+                top = math.ceil(biggest / step) * step
+                return top, list(range(0, top + 1, step))
+        magnitude *= 10
+
+
+def funnel_chart(t, funnel):
+    """Leads → opportunities → won as horizontal bars on a 0-based count axis (pygal's
+    Funnel mirrors its axis around 0: −10 … 10 with no data)."""
+    stages = (("leads", t("reporting.leads")), ("opportunities", t("reporting.opportunities")),
+              ("won", t("reporting.won")))
+    values = [int(funnel.get(k) or 0) for k, _ in stages]
+    top, ticks = count_axis(values)
+    config = pygal.Config(js=[], disable_xml_declaration=True, width=640, height=300,
+                          show_legend=False, print_values=True, range=(0, top), y_labels=ticks,
+                          show_y_guides=True, truncate_label=-1, style=_style())
+    chart = pygal.HorizontalBar(config, title=t("reporting.funnel"))
+    # pygal draws the first label at the bottom: reversed, leads are the top bar
+    chart.x_labels = [label for _, label in reversed(stages)]
+    chart.add(t("reporting.funnel"), values[::-1], formatter=lambda v: str(int(v)))
+    return _clean(chart.render(is_unicode=True))
+
+
+def charts(data, t):
     trend = data["trend"]
     months = [row["period"] for row in trend]
 
     def col(key, scale=1.0):
         return [None if row[key] is None else round(float(row[key]) * scale, 2) for row in trend]
 
-    f = data["funnel"]
-    funnel = pygal.Funnel(pygal.Config(js=[], disable_xml_declaration=True, width=640,
-                                       height=300, legend_at_bottom=True, no_data_text="—"),
-                          title=t["funnel"])
-    funnel.add(f"{t['leads']} {f['leads']}", [f["leads"]])
-    funnel.add(f"{t['opportunities']} {f['opportunities']}", [f["opportunities"]])
-    funnel.add(f"{t['won']} {f['won']}", [f["won"]])
+    def k(key):
+        return t(f"reporting.kpi.{key}")
     return {
-        "sales": _chart(pygal.Bar, t["sales_trend"], months,
-                        [(k["sales_amount"], col("sales_amount")),
-                         (k["payments_received"], col("payments_received"))]),
-        "rates": _chart(pygal.Line, t["rates_trend"], months,
-                        [(k["lead_conversion_rate"], col("lead_conversion_rate", 100)),
-                         (k["opportunity_win_rate"], col("opportunity_win_rate", 100))],
+        "sales": _chart(pygal.Bar, t("reporting.sales_trend"), months,
+                        [(k("sales_amount"), col("sales_amount")),
+                         (k("payments_received"), col("payments_received"))]),
+        "rates": _chart(pygal.Line, t("reporting.rates_trend"), months,
+                        [(k("lead_conversion_rate"), col("lead_conversion_rate", 100)),
+                         (k("opportunity_win_rate"), col("opportunity_win_rate", 100))],
                         formatter=lambda v: f"{v:.1f}%"),
-        "timeliness": _chart(pygal.Line, t["service"], months,
-                             [(k["complaint_timeliness_rate"],
+        "timeliness": _chart(pygal.Line, t("reporting.service_trend"), months,
+                             [(k("complaint_timeliness_rate"),
                                col("complaint_timeliness_rate", 100)),
-                              (k["first_response_timeliness_rate"],
+                              (k("first_response_timeliness_rate"),
                                col("first_response_timeliness_rate", 100)),
-                              (k["csat_satisfied_rate"], col("csat_satisfied_rate", 100))],
+                              (k("csat_satisfied_rate"), col("csat_satisfied_rate", 100))],
                              formatter=lambda v: f"{v:.1f}%"),
-        "csat": _chart(pygal.Line, k["csat_average"], months,
-                       [(k["csat_average"], col("csat_average"))], range=(1, 5)),
-        "funnel": _clean(funnel.render(is_unicode=True)),
+        "csat": _chart(pygal.Line, k("csat_average"), months,
+                       [(k("csat_average"), col("csat_average"))], range=(1, 5)),
+        "funnel": funnel_chart(t, data["funnel"]),
     }
 
 
@@ -185,104 +197,105 @@ def period_options(selected, today):
     return opts
 
 
+# --- the page's model -----------------------------------------------------------------------
 def _score(value):
     return "—" if value is None else f"{value:.2f}"
 
 
-def _scorecard_rows(cards, t):
-    if not cards:
-        return f"<p class='muted'>{t['none']}</p>"
-    rows = "".join(
-        f"<tr data-employee='{escape(c['employee_id'])}'><td>{escape(c['employee_id'])}</td>"
-        f"<td>{t['sales'] if c['role'] == 'sales' else t['service_role']}</td>"
-        f"<td class='score'>{_score(c['score'])}</td></tr>" for c in cards)
-    return (f"<table><tr><th>{t['employee']}</th><th>{t['role']}</th><th>{t['score']}</th></tr>"
-            f"{rows}</table>")
+def _card_rows(cards, period, names):
+    out = []
+    for c in cards:
+        emp = c["employee_id"]
+        service, path = WORKSPACE_OF_ROLE.get(c["role"], ("sales", "/app/leads"))
+        params = {"owner_id": emp} if service == "sales" else dict(TICKETS)
+        out.append({"employee_id": emp, "name": names(emp), "role": c["role"],
+                    "score": c["score"], "score_text": _score(c["score"]),
+                    "href": f"/app/scorecards/{emp}?{urlencode({'period': period})}",
+                    "list_href": link(service, path, params)})
+    return out
 
 
-def render(data, lang="zh", today=None, interactive=True):
-    lang = lang if lang in LANGS else "zh"
-    t, k = LABELS[lang], KPI_LABELS[lang]
+def view(data, t, today=None, names=lambda emp: emp):
+    """Everything the template prints, from the ``dashboard`` RPC answer."""
     today = today or dt.date.today()
-    kpis = data["kpis"]
-    period = data["period"]
-    other = "en" if lang == "zh" else "zh"
-    picker = ""
-    if interactive:
-        options = "".join(f"<option value='{p}'{' selected' if p == period else ''}>{p}</option>"
-                          for p in period_options(period, today))
-        picker = (f"<form method='get' action='/dashboard' id='period-form'>"
-                  f"<label for='period'>{t['period']}</label>"
-                  f"<select name='period' id='period'>{options}</select>"
-                  f"<input type='hidden' name='lang' value='{lang}'>"
-                  f"<button type='submit'>{t['show']}</button></form>"
-                  f"<a href='/dashboard?period={period}&amp;lang={other}' id='lang-switch'>"
-                  f"{t['lang']}</a>")
-    tiles = []
-    for key in TILES:
-        value = kpis[key]
-        tiles.append(f"<div class='tile' data-kpi='{key}' data-value='{escape(raw(value))}'>"
-                     f"<div class='label'>{k[key]}</div>"
-                     f"<div class='value'>{escape(fmt(key, value))}</div></div>")
-    kinds = kpis["tickets_new_by_kind"]
-    for kind, n in kinds.items():
-        tiles.append(f"<div class='tile' data-kpi='tickets_new_by_kind.{kind}' "
-                     f"data-value='{n}'><div class='label'>{k['tickets_new']} · {kind}</div>"
-                     f"<div class='value'>{n}</div></div>")
-    c = charts(data, lang)
-    camp_rows = "".join(
-        f"<tr data-campaign='{escape(str(r['campaign_id']))}'><td>{escape(r['theme'] or '')}</td>"
-        f"<td>{r['participants']}</td><td>{r['leads_generated']}</td>"
-        f"<td>{r['leads_converted']}</td><td>{r['won_amount']}</td><td>{r['cost']}</td>"
-        f"<td>{'—' if r['roi'] is None else r['roi']}</td></tr>" for r in kpis["campaigns"])
-    campaigns = (f"<table><tr><th>{t['campaigns']}</th><th>participants</th><th>leads</th>"
-                 f"<th>converted</th><th>won</th><th>cost</th><th>ROI</th></tr>{camp_rows}"
-                 f"</table>") if camp_rows else f"<p class='muted'>{t['none']}</p>"
+    period, kpis = data["period"], data["kpis"]
+    scope = data.get("scope") or {}
+    tiles = [{"key": key, "label": t(f"reporting.kpi.{key}"), "raw": raw(kpis[key]),
+              "text": fmt(key, kpis[key]), "href": tile_link(key, period, scope)}
+             for key in TILES]
+    for kind, n in kpis["tickets_new_by_kind"].items():
+        tiles.append({"key": f"tickets_new_by_kind.{kind}",
+                      "label": t("reporting.tickets_by_kind", kind=t(f"reporting.kind.{kind}")),
+                      "raw": str(n), "text": str(n),
+                      "href": link("service_desk", "/app/tickets", dict(TICKETS, kind=kind))})
+    campaigns = []
+    for r in kpis["campaigns"]:
+        cid = str(r["campaign_id"])
+        campaigns.append(dict(r, href=link("marketing", f"/app/campaigns/{cid}")
+                              if _DIGITS.match(cid) else
+                              link("marketing", "/app/campaigns", {"q": r["theme"] or ""})))
     watch = data["watchlist"]
-    watch_rows = "".join(
-        f"<tr data-customer='{escape(w['customer_id'])}'>"
-        f"<td>{escape(w['name'] or w['customer_id'])}"
-        f"</td><td>{escape(w['owner_id'] or '')}</td>"
-        f"<td>{'、'.join(t[s] for s in w['signals'])}</td><td>{w['risk_score']}</td></tr>"
-        for w in watch["items"])
-    watch_html = (f"<table><tr><th>{t['customer']}</th><th>{t['owner']}</th>"
-                  f"<th>{t['signals']}</th><th>{t['risk']}</th></tr>{watch_rows}</table>"
-                  f"<p class='muted'>{watch['total']}</p>") if watch_rows else \
-        f"<p class='muted'>{t['none']}</p>"
+    watch_rows = [dict(w, signal_text="、".join(t(f"reporting.signal.{s}") for s in w["signals"]),
+                       owner_name=names(w["owner_id"]) if w["owner_id"] else "",
+                       href=link("customers", f"/app/customers/{w['customer_id']}")
+                       if _DIGITS.match(str(w["customer_id"])) else
+                       link("customers", "/app/customers", {"q": w["name"] or ""}))
+                  for w in watch["items"]]
+    channels = []
+    for r in (data.get("channels") or {}).get("by_source") or ():
+        channels.append(dict(r, name=t(f"reporting.source.{r['source']}")
+                             if r["source"] in SOURCES else r["source"],
+                             conversion_text=pct(r["conversion_rate"]),
+                             win_text=pct(r["win_rate"]),
+                             href=link("sales", "/app/leads", {"source": r["source"]})))
+    ranked = data.get("rankings") or {}
+    rankings = []
+    for role in ("sales", "service"):
+        if role in ranked:
+            rankings.append({"role": role, "label": t(f"reporting.role.{role}"),
+                             "top": _card_rows(ranked[role]["top"], period, names),
+                             "bottom": _card_rows(ranked[role]["bottom"], period, names)})
+    if not ranked:  # an older reporting service: the company-wide lists
+        rankings.append({"role": "all", "label": "",
+                         "top": _card_rows(data["top_scorecards"], period, names),
+                         "bottom": _card_rows(data["bottom_scorecards"], period, names)})
+    f = data["funnel"]
     fr = data["freshness"]
 
     def secs(v):
-        return "—" if v is None else f"{v:.2f} {t['seconds']}"
-    scope = data.get("scope") or {}
-    scope_text = scope.get("owner_id") or scope.get("department") or t["scope_company"]
-    return f"""<!DOCTYPE html>
-<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
-<title>{t['title']} · {period}</title><style>{CSS}</style></head>
-<body data-period="{period}" data-lang="{lang}">
-<header><h1>{t['title']}</h1>{picker}<span>{t['period']}: <b id="period-label">{period}</b>
- · {escape(scope_text)} · {escape(data.get('timezone', ''))}</span></header>
-<main>
-<section id="kpis"><h2>{t['kpis']}</h2><div class="tiles">{''.join(tiles)}</div></section>
-<section id="trends"><h2>{t['trend']}</h2><div class="charts">
-<div id="chart-sales">{c['sales']}</div><div id="chart-rates">{c['rates']}</div>
-<div id="chart-funnel" data-leads="{data['funnel']['leads']}"
- data-opportunities="{data['funnel']['opportunities']}" data-won="{data['funnel']['won']}">
-{c['funnel']}</div>
-<div id="chart-timeliness">{c['timeliness']}</div><div id="chart-csat">{c['csat']}</div>
-</div></section>
-<section id="campaigns"><h2>{t['campaigns']}</h2>{campaigns}</section>
-{channel_table.render(data.get("channels"), lang)}
-<div class="cols">
-<section id="scorecards"><h2>{t['scorecards']}</h2>
-<h3>{t['top']}</h3><div id="top-scorecards">{_scorecard_rows(data['top_scorecards'], t)}</div>
-<h3>{t['bottom']}</h3><div id="bottom-scorecards">
-{_scorecard_rows(data['bottom_scorecards'], t)}</div></section>
-<section id="watchlist"><h2>{t['watchlist']}</h2>{watch_html}</section>
-</div>
-<section id="freshness"><h2>{t['freshness']}</h2>
-<p>{t['lag']}: {t['p50']} <b id="lag-p50">{secs(fr['lag_p50_seconds'])}</b> ·
- {t['p95']} <b id="lag-p95">{secs(fr['lag_p95_seconds'])}</b> ·
- {t['events']} <b id="events-applied">{fr['events_applied']}</b> ·
- {t['last']} {escape(fr['last_applied_at'] or '—')}</p></section>
-</main></body></html>"""
+        return "—" if v is None else t("reporting.freshness.seconds", n=f"{v:.2f}")
+    return {
+        "period": period, "scope_text": scope.get("owner_id") or scope.get("department")
+        or t("reporting.scope_company"), "timezone": data.get("timezone", ""),
+        "periods": period_options(period, today), "tiles": tiles,
+        "charts": charts(data, t), "campaigns": campaigns,
+        "watch": watch_rows, "watch_total": watch["total"], "channels": channels,
+        "channels_href": link("sales", "/app/channels", {"period": period}),
+        "rankings": rankings,
+        "funnel": [{"key": k, "label": t(f"reporting.{k}"), "n": f[k], "href": link(*dest)}
+                   for k, dest in (("leads", ("sales", "/app/leads")),
+                                   ("opportunities", ("sales", "/app/pipeline")),
+                                   ("won", ("sales", "/app/orders")))],
+        "fresh": {"p50": secs(fr["lag_p50_seconds"]), "p95": secs(fr["lag_p95_seconds"]),
+                  "events": fr["events_applied"], "last": fr["last_applied_at"]},
+    }
 
+
+SOURCES = ("trade_show", "website", "referral", "campaign", "phone", "other")
+
+
+def render_report(data, lang="zh"):
+    """The dashboard as one self-contained HTML file (``python -m
+    services.reporting.report``): the kit's stylesheet inlined, no links."""
+    from pathlib import Path
+
+    from services.common.web import i18n
+    from services.common.web.templating import KIT_DIR, environment
+    code = "en" if lang == "en" else "zh_CN"
+    t = i18n.translator(code, "reporting")
+    css = (KIT_DIR / "static" / "kit.css").read_text(encoding="utf-8")
+    own = Path(__file__).resolve().parent / "static" / "dashboard.css"
+    css += own.read_text(encoding="utf-8") if own.exists() else ""
+    return environment("reporting").get_template("reporting/report.html").render(
+        t=t, lang=code, html_lang=i18n.HTML_LANG[code], css=css, d=view(data, t),
+        tz=data.get("timezone") or "Asia/Shanghai", links=False)

@@ -1,34 +1,33 @@
 """reporting_gateway: the managers' HTTP API and dashboard (port 8005).
 
-JSON endpoints take the usual bearer token. The HTML dashboard uses the web kit's
-sign-in (``/login``, the ``crm_token`` session cookie shared by every workspace);
-a browser without a valid session is sent to ``/login``. ``?token=`` still works
-(kept in the same HttpOnly, SameSite=Strict cookie); the language follows the kit's
-``crm_lang`` cookie. Staff tokens get 403 (the reporting service refuses).
+JSON endpoints take the usual bearer token. The HTML dashboard is a page in the
+kit's layout (``templates/reporting/``) with the kit's sign-in (``/login``, the
+``crm_token`` session cookie shared by every workspace); a browser without a valid
+session is sent to ``/login``. ``?token=`` and a bearer header still work (the
+token kept in the same HttpOnly, SameSite=Strict cookie); the language follows the
+kit's ``crm_lang`` cookie. Staff get 403 on the dashboard (the reporting service
+refuses) and see their own scorecard on ``/app/scorecard``; managers see anyone's
+on ``/app/scorecards/<employee_id>``. Every tile and row links to the list behind
+it through ``/app/open/<workspace>?to=<path>`` (303 to the configured workspace).
 """
 import datetime as dt
-from html import escape
+import logging
+import re
 from urllib.parse import urlencode
 
 from marshmallow import Schema, fields
-from nameko.exceptions import RemoteError
 from werkzeug.wrappers import Response
 
 from services.common.auth import verify_token
 from services.common.errors import CrmError, Unauthorized
 from services.common.gateway import GatewayBase, json_body, query_int, route, rpc
 from services.common.openapi import build_spec
-from services.common.web.embed import with_kit_header
-from services.common.web.i18n import normalise_lang
-from services.common.web.pages import unmatched_error_page, wants_html
-from services.common.web.session import (
-    LANG_COOKIE,
-    LANG_MAX_AGE,
-    clear_session_cookie,
-    set_session_cookie,
-)
+from services.common.web import directory, page, page_context, redirect, render
+from services.common.web.pages import PageContext, wants_html
 from services.common.web.session import SESSION_COOKIE as COOKIE
+from services.common.web.session import clear_session_cookie, set_session_cookie
 from services.reporting import dashboard, domain
+from services.reporting.exceptions import Forbidden
 from services.reporting.schemas import (
     CampaignReportSchema,
     FreshnessSchema,
@@ -39,6 +38,8 @@ from services.reporting.schemas import (
     WatchPageSchema,
 )
 
+log = logging.getLogger(__name__)
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 KPI_QUERY = {"period": "string", "owner_id": "string", "department": "string"}
 
 
@@ -52,11 +53,23 @@ def _scope(request):
     return scope or None
 
 
-def _html(status, title, message):
-    body = (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
-            f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
-            f"<p>{escape(message)}</p></body></html>")
-    return Response(body, status=status, mimetype="text/html")
+def _name(employee_id):
+    return directory.display_name({"id": employee_id})
+
+
+def _periods(month):
+    """'2026-11' -> the month, its quarter and its year (the scorecard page's columns)."""
+    year, m = month.split("-")
+    return (("month", month), ("quarter", f"{year}-Q{(int(m) - 1) // 3 + 1}"), ("year", year))
+
+
+def _local_target(to):
+    """A workspace-relative list path (/app/...), else None: never another host."""
+    if not isinstance(to, str) or not to.startswith("/app/") or "//" in to or "\\" in to:
+        return None
+    if any(ord(ch) < 0x21 for ch in to):
+        return None
+    return to
 
 
 class ReportingGateway(GatewayBase):
@@ -162,18 +175,26 @@ class ReportingGateway(GatewayBase):
     # --- HTML ----------------------------------------------------------------------------------
     @route("GET", "/", auth=False, summary="Redirect to the dashboard", tags=["dashboard"])
     def index(self, request):
+        ctx = PageContext(request, self.container_config, "reporting")
+        actor = ctx.sign_in_from_cookie()
+        if actor and not ctx.is_manager:  # staff: their own scorecard
+            return Response(status=303, headers={"Location": "/app/scorecard"})
         query = request.query_string.decode("latin-1")
         return Response(status=302, headers={"Location": "/dashboard" + (f"?{query}"
                                                                           if query else "")})
+
+    def _act_as(self, actor, token):
+        try:
+            self.actor.set(actor, token=token)
+        except TypeError:  # an actor provider that does not forward the token
+            self.actor.set(actor)
 
     @route("GET", "/dashboard", auth=False, page=True, tags=["dashboard"],
            summary="HTML dashboard (token as bearer, ?token= or crm_token cookie)",
            query={"period": "string", "lang": "string", "token": "string",
                   "owner_id": "string", "department": "string"})
     def dashboard(self, request):
-        asked = normalise_lang(request.args.get("lang"))
-        lang = {"en": "en", "zh_CN": "zh"}.get(
-            asked or normalise_lang(request.cookies.get(LANG_COOKIE)), "zh")
+        ctx = PageContext(request, self.container_config, "reporting")
         token = request.args.get("token") or request.cookies.get(COOKIE)
         header = request.headers.get("Authorization", "")
         if not token and header.lower().startswith("bearer "):
@@ -182,8 +203,6 @@ class ReportingGateway(GatewayBase):
             if not token:
                 raise Unauthorized("missing token")
             actor = verify_token(self.container_config, token)
-            self.actor.set(actor, token=token)
-            data = self.call(self.reporting, "dashboard", self._period(request), _scope(request))
         except Unauthorized as exc:
             if wants_html(request):  # a browser: the kit's sign-in page, as every workspace
                 reason = "expired" if "expired" in str(exc) else ("signin" if not token
@@ -194,20 +213,74 @@ class ReportingGateway(GatewayBase):
                 if request.cookies.get(COOKIE):
                     clear_session_cookie(resp, request)
                 return resp
-            return _html(exc.http_status, exc.code, exc.message)
-        except CrmError as exc:
-            if wants_html(request):  # e.g. staff: the kit's 403 page with its header
-                return unmatched_error_page(request, exc.http_status, self.container_config,
-                                            "reporting")
-            return _html(exc.http_status, exc.code, exc.message)
-        except RemoteError:
-            return _html(500, "INTERNAL", "internal error")
-        html = with_kit_header(dashboard.render(data, lang), request, self.container_config,
-                               "reporting", actor, token)
-        resp = Response(html, mimetype="text/html")
+            return ctx.error_page(401)
+        ctx.actor, ctx.token = actor, token
+        self._act_as(actor, token)
+        try:
+            data = self.call(self.reporting, "dashboard", self._period(request), _scope(request))
+            resp = ctx.render("reporting/dashboard.html", d=dashboard.view(
+                data, ctx.t, names=_name), scope=data.get("scope") or {}, links=True,
+                page_title=ctx.t("reporting.title"))
+        except CrmError as exc:  # staff: 403; a bad period: 422 — the kit's error pages
+            status = exc.http_status if exc.http_status in (403, 404, 422) else 500
+            return ctx.error_page(status, detail=exc.message if status == 403 else None)
+        except Exception:  # noqa: BLE001 - never a stack trace out of the gateway
+            log.exception("dashboard page failed")
+            return ctx.error_page(500)
         if request.args.get("token"):
             set_session_cookie(resp, request, token)
-        if asked:
-            resp.set_cookie(LANG_COOKIE, asked, max_age=LANG_MAX_AGE, path="/", httponly=True,
-                            samesite="Lax")
         return resp
+
+    @page("GET", "/app/open/<service>", auth=False)
+    def open_list(self, request, service):
+        """A tile's or row's link: 303 to ``to`` (an /app/ path) in ``service``'s
+        workspace at its configured URL (WORKSPACE_URLS / CRM_PORT_OFFSET)."""
+        target = _local_target(request.args.get("to"))
+        if service not in directory.WORKSPACES or target is None:
+            return page_context(request).error_page(404)
+        base = directory.workspace_url(self.container_config, service).rstrip("/")
+        return Response(status=303, headers={"Location": base + target})
+
+    def _month(self, request):
+        month = (request.args.get("period") or "").strip()
+        if not MONTH.match(month):
+            tz = self.container_config.get("CRM_TIMEZONE") or domain.DEFAULT_TZ
+            month = domain.current_period(dt.datetime.now(dt.UTC), tz)
+        return month
+
+    def _scorecard_page(self, request, employee_id, cards):
+        ctx = page_context(request)
+        mine = employee_id == ctx.actor["id"]
+        title = ctx.t("reporting.scorecard.title") if mine else \
+            ctx.t("reporting.scorecard.of", name=_name(employee_id))
+        crumbs = ([(ctx.t("reporting.title"), "/dashboard")] if ctx.is_manager else []) + \
+            [(title, None)]
+        return render("reporting/scorecard.html", cards=cards, employee_id=employee_id,
+                      employee_name=_name(employee_id), month=self._month(request),
+                      fmt=dashboard.fmt, pct=dashboard.pct, page_title=title,
+                      heading=title, breadcrumbs=crumbs)
+
+    @page("GET", "/app/scorecard")
+    def my_scorecard_page(self, request):
+        """The signed-in employee's own scorecard: the month, its quarter, its year."""
+        ctx = page_context(request)
+        other = (request.args.get("employee_id") or "").strip()
+        if other and other != ctx.actor["id"]:
+            return redirect(f"/app/scorecards/{other}?" + urlencode(
+                {"period": self._month(request)}))
+        cards = [(kind, self.call(self.reporting, "my_scorecard", label))
+                 for kind, label in _periods(self._month(request))]
+        return self._scorecard_page(request, ctx.actor["id"], cards)
+
+    @page("GET", "/app/scorecards/<employee_id>")
+    def scorecard_page(self, request, employee_id):
+        """Anyone's scorecard (managers; the service refuses staff: 403). Staff asking
+        for their own land on /app/scorecard."""
+        ctx = page_context(request)
+        if employee_id == ctx.actor["id"] and not ctx.is_manager:
+            return redirect("/app/scorecard?" + urlencode({"period": self._month(request)}))
+        if not ctx.is_manager:
+            raise Forbidden("staff see only their own scorecard")
+        cards = [(kind, self.call(self.reporting, "scorecard", employee_id, label))
+                 for kind, label in _periods(self._month(request))]
+        return self._scorecard_page(request, employee_id, cards)

@@ -28,7 +28,7 @@ def main(argv=None):
     with cluster(load_config(), None, timeout=60) as proxy:
         if args.out:
             data = proxy.reporting.dashboard(args.period)
-            args.out.write_text(dashboard.render(data, args.lang, interactive=False),
+            args.out.write_text(dashboard.render_report(data, args.lang),
                                 encoding="utf-8")
             print(f"wrote {args.out}")
         if args.csv:

@@ -12,11 +12,12 @@ from services.common.schemas import load, page_args, paged
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
 from services.contract import ALL_EVENTS
-from services.reporting import channels, commands, domain
+from services.reporting import channels, commands, domain, ranking
 from services.reporting import repository as repo
 from services.reporting.batching import GroupCommitProvider
 from services.reporting.exceptions import EXPECTED, Forbidden, NotFound, ValidationError
 from services.reporting.models import Base
+from services.reporting.receipt import Receipt
 from services.reporting.schemas import (
     CampaignIdSchema,
     KpiQuerySchema,
@@ -39,7 +40,12 @@ def _apply_event(self, envelope):
         domain.entity_of(envelope)
     except (KeyError, TypeError) as exc:
         raise PoisonEvent(str(exc)) from None
-    result = self.group_commit.submit(envelope, self._apply_many)
+    event_id = str(envelope["event_id"])
+    self.group_commit.origins[event_id] = self.receipt
+    try:
+        result = self.group_commit.submit(envelope, self._apply_many)
+    finally:
+        self.group_commit.origins.pop(event_id, None)
     if result == commands.DUPLICATE:
         metrics.EVENTS_DUPLICATE.labels(self.name, HANDLER).inc()
     elif result is not None:
@@ -56,12 +62,16 @@ class ReportingService(DomainService):
 
     db = Database(Base)
     group_commit = GroupCommitProvider()
+    receipt = Receipt()
 
     apply_event = _apply_event
 
     def _apply_many(self, envelopes):
         with self.db.uow() as uow:
-            results = commands.apply_batch(uow.session, envelopes, self._tz(), handler=HANDLER)
+            origins = {str(e["event_id"]): self.group_commit.origins.get(str(e["event_id"]))
+                       for e in envelopes}
+            results = commands.apply_batch(uow.session, envelopes, self._tz(), handler=HANDLER,
+                                           origins=origins)
             uow.commit()
         return results
 
@@ -158,11 +168,33 @@ class ReportingService(DomainService):
             return self._all_scorecards(uow.session, period)
 
     def _all_scorecards(self, session, period):
+        """Scorecards of the staff of sales and service (managers are not staff:
+        ``ranking.managers``), best first."""
+        rows = repo.staff(session)
+        leaders = ranking.managers(self.config, rows)
         cards = [repo.scorecard(session, s["employee_id"], role, period, self._tz())
                  for role in domain.SCORECARD_KPIS
-                 for s in repo.staff(session, department=role)]
+                 for s in rows if s["department"] == role and s["employee_id"] not in leaders]
         return sorted(cards, key=lambda c: (c["score"] is None, -(c["score"] or 0),
                                             c["employee_id"]))
+
+    @_rpc
+    def my_scorecard(self, period):
+        """The caller's own scorecard for ``period`` (any signed-in employee; staff see
+        only their own). Role from the caller's department as reporting knows it (the
+        events), else the token's; ``role`` None when that department has none."""
+        actor = self.actor.get()
+        if not actor.id or actor.is_system:
+            raise Forbidden("a scorecard is an employee's own")
+        period = load(KpiQuerySchema(), {"period": period})["period"]
+        with self.db.read_uow() as uow:
+            role = repo.staff_department(uow.session, actor.id)
+            if role not in domain.SCORECARD_KPIS:
+                role = actor.department if actor.department in domain.SCORECARD_KPIS else None
+            if role is None:
+                return {"employee_id": actor.id, "role": None, "period": period.label,
+                        "score": None, "items": []}
+            return repo.scorecard(uow.session, actor.id, role, period, self._tz())
 
     @_rpc
     def get_scorecard_targets(self, employee_id=None):
@@ -239,7 +271,11 @@ class ReportingService(DomainService):
         with self.db.uow() as uow:
             s = uow.session
             cards = self._all_scorecards(s, period)
-            scored = [c for c in cards if c["score"] is not None]
+            top, bottom = ranking.top_bottom(cards)
+            rankings = {}
+            for role in domain.SCORECARD_KPIS:
+                best, worst = ranking.top_bottom([c for c in cards if c["role"] == role])
+                rankings[role] = {"top": best, "bottom": worst}
             items, total = repo.watchlist(s, utcnow(), 1, 10)
             return {
                 "period": period.label, "scope": scope.to_dict(), "timezone": tz,
@@ -247,8 +283,9 @@ class ReportingService(DomainService):
                 "trend": repo.trend(s, domain.month_key(period.year, period.last_month),
                                     scope, tz),
                 "funnel": repo.funnel(s, scope, period),
-                "top_scorecards": scored[:5],
-                "bottom_scorecards": list(reversed(scored[-5:])) if len(scored) > 5 else [],
+                "top_scorecards": top,  # company-wide; per department in "rankings"
+                "bottom_scorecards": bottom,
+                "rankings": rankings,
                 "watchlist": {"items": items, "total": total},
                 "freshness": repo.freshness(s),
                 "channels": channels.by_source(s, period, tz),

@@ -72,7 +72,7 @@ def test_dashboard_with_the_same_sign_in(browser, config, start_service,  # noqa
     browser.get(reporting + "/dashboard")
     wait_for(browser, lambda d: "经营看板" in d.title or "经营看板" in text(d))
     assert "/dashboard" in browser.current_url
-    bar = browser.find_element(By.CSS_SELECTOR, ".crm-kit-bar")  # the kit's header bar
+    bar = browser.find_element(By.CSS_SELECTOR, ".site-header")  # the kit's layout header
     assert "周经理" in bar.text and "退出登录" in bar.text
     assert bar.find_element(By.CSS_SELECTOR, ".switcher a.current").text == "经营看板"
     screenshot(browser, "signin-dashboard")
