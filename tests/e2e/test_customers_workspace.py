@@ -61,19 +61,83 @@ def fetch(driver, url):
     return got[0], got[1], base64.b64decode(got[2])
 
 
-@pytest.fixture(scope="module")
-def base(module_gateway):
-    return module_gateway(CustomersGateway, CustomersService)
+@pytest.fixture(scope="module", params=["in_process", "crm_run"])
+def base(request, config, amqp_uri, tmp_path_factory):
+    """The workspace served in-process (the kit's harness), then by the stack as the
+    README starts it (``crm run``, what ``make run`` runs; ports shifted by 400). Each
+    is stopped before the other starts: both would consume the same RPC queue."""
+    if request.param == "in_process":
+        yield from in_process(config)
+    else:
+        yield from crm_run(amqp_uri, tmp_path_factory.mktemp("crm-run"))
+
+
+def in_process(config):
+    from nameko.containers import ServiceContainer
+
+    from tests.support.fixtures import free_port
+    port = free_port()
+    containers = [ServiceContainer(CustomersService, dict(config)),
+                  ServiceContainer(CustomersGateway,
+                                   dict(config, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}"))]
+    for container in containers:
+        container.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for container in reversed(containers):
+            container.stop()
+
+
+def crm_run(amqp_uri, tmp):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import requests
+    env = dict(os.environ, AMQP_URI=amqp_uri, CRM_VAR_DIR=str(tmp / "var"),
+               PYTHONUNBUFFERED="1", CRM_PORT_OFFSET="400")
+    for svc in ("CUSTOMERS", "SALES", "SERVICE_DESK", "MARKETING", "REPORTING"):
+        env[f"{svc}_DATABASE_URL"] = f"sqlite:///{tmp}/{svc.lower()}.db"
+    log = open(tmp / "run.log", "w+")
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "crm"), "run"], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = "http://127.0.0.1:8401"
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                if requests.get(base + "/health", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert proc.poll() is None and time.time() < deadline, \
+                (tmp / "run.log").read_text()[-3000:]
+            time.sleep(0.5)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_a_salesperson_day_in_the_customers_workspace(base, config, browser,  # noqa: F811
                                                      browser_factory, rpc, tmp_path):  # noqa: F811
     from selenium.webdriver.common.by import By
     browser.set_script_timeout(60)
+    suffix = "" if base != "http://127.0.0.1:8401" else "-crm-run"
+
+    def shot(name):
+        screenshot(browser, name + suffix)
     user = f"e2e-{uuid.uuid4().hex[:6]}"
     sign_in(browser, base, config, user, "staff", "sales")
     assert browser.current_url.startswith(base + "/app/customers")
-    screenshot(browser, "customers-list-empty")
+    shot("customers-list-empty")
 
     # a bad USCC: the error sits next to the field, the values stay, nothing is saved
     name = f"北京浏览器测试科技有限公司{uuid.uuid4().hex[:4]}"
@@ -87,12 +151,12 @@ def test_a_salesperson_day_in_the_customers_workspace(base, config, browser,  # 
                    "f-contacts-0-email": "zhang@example.cn"})
     by_id(browser, "f-primary-0").click()
     by_id(browser, "save").click()
-    error = by_id(browser, "f-uscc-error-1")
+    error = wait_for(browser, lambda d: d.find_element(By.ID, "f-uscc-error-1"))
     field = error.find_element(By.XPATH, "..")
     assert "field--error" in field.get_attribute("class")
     assert by_id(browser, "f-uscc").get_attribute("value") == wrong_check(good)
     assert by_id(browser, "f-name").get_attribute("value") == name
-    screenshot(browser, "customers-form-errors")
+    shot("customers-form-errors")
     with rpc(actor(user)) as p:
         assert p.customers.list_customers({"q": name})["total"] == 0
 
@@ -112,11 +176,11 @@ def test_a_salesperson_day_in_the_customers_workspace(base, config, browser,  # 
     tag = f"浏览器{uuid.uuid4().hex[:4]}"
     fill(browser, {"f-tags": tag})
     by_id(browser, "add-tags").click()
-    wait_for(browser, lambda d: tag in by_id(d, "tags").text)
+    wait_for(browser, lambda d: "标签已添加" in d.page_source and tag in d.page_source)
     browser.get(base + "/app/customers?tags=" + tag)
     rows = browser.find_elements(By.CSS_SELECTOR, "#customers tbody tr[data-id]")
     assert [r.get_attribute("data-id") for r in rows] == [str(customer_id)]
-    screenshot(browser, "customers-list")
+    shot("customers-list")
 
     # upload a PDF and download it again
     browser.get(f"{base}/app/customers/{customer_id}")
@@ -124,26 +188,27 @@ def test_a_salesperson_day_in_the_customers_workspace(base, config, browser,  # 
     pdf.write_bytes(PDF)
     by_id(browser, "f-file").send_keys(str(pdf))
     by_id(browser, "upload").click()
-    link = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#attachments a"))
+    wait_for(browser, lambda d: "附件已上传" in d.page_source)
+    link = browser.find_element(By.CSS_SELECTOR, "#attachments a")
     assert link.text == "营业执照.pdf"
     status, ctype, body = fetch(browser, link.get_attribute("href"))
     assert (status, ctype, body) == (200, "application/pdf", PDF)
-    screenshot(browser, "customers-detail")
+    shot("customers-detail")
 
     # two sessions edit it: the second save gets the conflict page, nothing of it lands
     other = browser_factory()
     sign_in(other, base, config, user, "staff", "sales")
     browser.get(f"{base}/app/customers/{customer_id}/edit")
     other.get(f"{base}/app/customers/{customer_id}/edit")
-    screenshot(browser, "customers-edit")
+    shot("customers-edit")
     fill(other, {"f-region": "上海"})
     by_id(other, "save").click()
     wait_for(other, lambda d: d.current_url.endswith(f"/app/customers/{customer_id}"))
     fill(browser, {"f-region": "广州"})
     by_id(browser, "save").click()
-    heading = browser.find_element(By.TAG_NAME, "h1").text
-    assert "记录已被修改" in heading
-    screenshot(browser, "customers-conflict")
+    wait_for(browser, lambda d: "记录已被修改" in d.page_source)
+    assert "记录已被修改" in browser.find_element(By.TAG_NAME, "h1").text
+    shot("customers-conflict")
     with rpc(actor(user)) as p:
         assert p.customers.get_customer(customer_id)["region"] == "上海"
 
@@ -157,9 +222,9 @@ def test_a_salesperson_day_in_the_customers_workspace(base, config, browser,  # 
     assert status == 200 and body[:2] == b"PK"
 
     browser.get(base + "/app/customers/import")
-    screenshot(browser, "customers-import")
+    shot("customers-import")
     sign_out(browser)
     assert "/login" in browser.current_url
-    screenshot(browser, "customers-signed-out")
+    shot("customers-signed-out")
     browser.get(base + "/app/customers")
     assert "/login" in browser.current_url  # the session is gone
