@@ -208,7 +208,7 @@ class CustomerPages:
             ("get_customer", "list_attachments", "get_history", "verify_history"), customer_id)
         mine = owns(ctx, customer)
         return render("customers/detail.html", status=status, c=customer,
-                      attachments=attachments, history=history_rows(history),
+                      attachments=attachments, history=history_rows(history, ctx.t),
                       verified=verified, form=form or Form(values={}), mine=mine,
                       manager=is_manager(ctx), lost_reasons=LOST_REASONS,
                       industry=industries.label(customer["industry_code"]),
@@ -225,12 +225,26 @@ def _list_errors(exc):
     return {names.get(k, k): v for k, v in (exc.fields or {}).items()}
 
 
-def show_value(value):
-    """A logged value as text: contacts as 'name (title, mobile)' (masked in the log)."""
+FIELD_LABELS = {"name": "customer.name", "uscc": "customer.uscc",
+                "industry_code": "customer.industry", "region": "customer.region",
+                "scale": "customers.scale", "annual_budget": "customers.budget",
+                "needs": "customers.needs", "source_channel": "customer.source",
+                "type": "customer.type", "owner_id": "customer.owner", "tier": "customer.tier",
+                "contacts": "customers.form.contacts", "tags": "customers.tags",
+                "attachments": "customers.attach.title", "influence": "customers.influence",
+                "lost_reason": "customers.lost.reason", "lost_note": "customers.lost.note",
+                "cooperation_since": "customers.cooperation_since"}
+VALUE_KEYS = {"type": "customer.type.", "tier": "customer.tier.", "scale": "customers.scale.",
+              "lost_reason": "customers.lost.reason."}
+
+
+def show_value(value, t=None, field=None):
+    """A logged value as text: contacts as 'name (title, mobile)' (masked in the log),
+    coded values (type, tier, scale, lost reason) in words."""
     if value is None or value == "" or value == []:
         return ""
     if isinstance(value, list):
-        return "; ".join(show_value(v) for v in value)
+        return "; ".join(show_value(v, t, field) for v in value)
     if isinstance(value, dict):
         if "name" in value:
             extra = ", ".join(str(value[k]) for k in ("title", "mobile", "email")
@@ -238,14 +252,26 @@ def show_value(value):
             primary = " ★" if value.get("is_primary") else ""
             return f"{value['name']}{primary}" + (f" ({extra})" if extra else "")
         return ", ".join(f"{k}={show_value(v)}" for k, v in value.items())
+    if t is not None and field in VALUE_KEYS:
+        key = VALUE_KEYS[field] + str(value)
+        shown = t(key)
+        return str(value) if shown == key else shown
     return str(value)
 
 
-def history_rows(history):
-    """The log newest first, each entry with its changed fields as rows of text."""
+def history_rows(history, t=None):
+    """The log newest first, each entry with its changed fields as rows of text
+    (fields by their form labels; a field empty before and after is left out)."""
     out = []
     for entry in reversed(history):
-        rows = [{"field": ch.get("field", ""), "before": show_value(ch.get("before")),
-                 "after": show_value(ch.get("after"))} for ch in entry.get("changes") or ()]
+        rows = []
+        for ch in entry.get("changes") or ():
+            field = ch.get("field", "")
+            before = show_value(ch.get("before"), t, field)
+            after = show_value(ch.get("after"), t, field)
+            if not before and not after:
+                continue
+            label = t(FIELD_LABELS[field]) if t and field in FIELD_LABELS else field
+            rows.append({"field": label, "before": before, "after": after})
         out.append(dict(entry, rows=rows or [{"field": "", "before": "", "after": ""}]))
     return out
