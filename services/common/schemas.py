@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 from services.common import identifiers, money, wire
 from services.common.errors import ValidationError
 from services.common.sensitive import scan
+from services.common.unicode_digits import fold
 
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 1_000_000  # (page - 1) * page_size must stay a small OFFSET
@@ -35,6 +36,13 @@ class USCC(_Checked):
 
 class Mobile(_Checked):
     check = staticmethod(identifiers.normalize_mobile)
+
+
+class ContactText(_Checked):
+    """Free text that may hold a phone number (a complainant's "phone or email"):
+    stored with its digits folded to ASCII by the mobiles' rule (NFKC + any
+    script's digits), never as ``13８00138000`` or ``١٣٨…``."""
+    check = staticmethod(fold)
 
 
 class IndustryCode(_Checked):

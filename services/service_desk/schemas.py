@@ -1,6 +1,7 @@
 """service_desk's RPC input and output schemas."""
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.schemas import ContactText
 from services.service_desk.domain import (
     CARE_KINDS,
     CHANNELS,
@@ -28,7 +29,7 @@ class TicketInSchema(Strict):
     customer_id = fields.Integer(required=True, allow_none=True,
                                  validate=validate.Range(min=1))
     complainant_name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    complainant_contact = fields.String(allow_none=True, validate=validate.Length(max=254))
+    complainant_contact = ContactText(allow_none=True, validate=validate.Length(max=254))
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     category = fields.String(allow_none=True, validate=validate.Length(min=1, max=32))
     subject = fields.String(required=True, validate=validate.Length(min=1, max=200))

@@ -74,3 +74,15 @@ def test_contact_mobile_is_loaded_as_ascii():
                          {"name": "李四", "title": "经理", "mobile": "١٣٩٠٠١٣٩٠٠٠"}]}
     loaded = load(CustomerInSchema(), data)
     assert [c["mobile"] for c in loaded["contacts"]] == ["13800138000", "13900139000"]
+
+
+@pytest.mark.parametrize("typed,stored", [("13８00138000", "13800138000"),
+                                          ("١٣٨٠٠١٣٨٠٠٠", "13800138000"),
+                                          ("０２１－１２３４５６７８", "021-12345678"),
+                                          ("wang@example.cn", "wang@example.cn")])
+def test_ticket_complainant_contact_keeps_no_non_ascii_digit(typed, stored):
+    from services.service_desk.schemas import TicketInSchema
+    ticket = {"kind": "complaint", "severity": "high", "customer_id": 1,
+              "complainant_name": "王女士", "complainant_contact": typed, "channel": "phone",
+              "subject": "设备故障", "description": "无法开机"}
+    assert load(TicketInSchema(), ticket)["complainant_contact"] == stored
