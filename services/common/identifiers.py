@@ -17,7 +17,7 @@ from services.common.industry import (  # noqa: F401  (re-exported)
 from services.common.unicode_digits import fold
 from services.common.uscc import validate_uscc  # noqa: F401  (re-exported)
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")  # ASCII digits only (``\d`` is any script's)
 
 
 def normalize_mobile(value):
@@ -33,7 +33,7 @@ def normalize_mobile(value):
     for prefix in ("+86", "0086"):
         if v.startswith(prefix):
             v = v[len(prefix):]
-    if not (v.isascii() and re.fullmatch(r"1[3-9][0-9]{9}", v)):
+    if not (v.isascii() and _MOBILE.fullmatch(v)):
         raise ValueError("mobile must be 11 digits starting with 13-19 (mainland China)")
     return v
 
