@@ -51,6 +51,11 @@ def test_reference_agrees_with_the_published_sample():
     assert ref.is_resident_id(SAMPLE) and ref.ric_check_char(SAMPLE[:17]) == "X"
     assert all(ref.is_resident_id(s) for s in ISSUE_SAMPLES)
     assert not ref.is_resident_id("110105194912310022")  # the old tests' "valid" ID
+    # Luhn's classic worked example (ISO/IEC 7812-1 annex): 7992739871 -> check 3
+    assert ref.luhn_check_digit("7992739871") == "3" and ref.luhn_valid("79927398713")
+    assert not ref.luhn_valid("79927398710")
+    finds = ref.find_ids_and_cards(f"x {ref.grouped(ref.fullwidth(SAMPLE), chr(0x3000))} y")
+    assert finds == [("resident_id", SAMPLE)]
 
 
 @pytest.mark.parametrize("text", [SAMPLE, SAMPLE.lower(), f"法人身份证 {SAMPLE}",
