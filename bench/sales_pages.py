@@ -13,11 +13,13 @@ list with a status filter, My day, an opportunity page.
     .venv/bin/python -m bench --only W2 --out /tmp/bench-w2           # 100k
 """
 import datetime as dt
+import os
 import random
 import urllib.request
 
 from sqlalchemy import create_engine, func, select
 
+from bench.cpu import proc_cpu
 from bench.infra import free_port, wait_until
 from bench.pages import BOUND_MS, pct, timed_get
 
@@ -124,18 +126,28 @@ def run(bench, n, samples):
     }
     out = {"opportunities": n, "leads": n, "orders": n // 5, "samples_per_case": samples,
            "bound_p95_ms": BOUND_MS, "first_opportunity": first,
-           "how": "sequential GETs with the session cookie, one connection each"}
+           "how": "sequential GETs with the session cookie, one connection each",
+           "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
+    pids = [bench.stack.pid("sales"), bench.stack.pid("sales_gateway")]
+
+    def cpu():
+        return sum(proc_cpu(p) or 0 for p in pids)
     for name, (token, path) in cases.items():
         timed_get(port, path(), token)  # warm
         times, statuses = [], set()
+        cpu0 = cpu()
         for _ in range(samples):
             status, ms, _body = timed_get(port, path(), token)
             statuses.add(status)
             times.append(ms)
         out[name] = {"p50_ms": pct(times, 0.5), "p95_ms": pct(times, 0.95),
                      "max_ms": round(max(times), 1), "statuses": sorted(statuses),
+                     # CPU of sales + sales_gateway per request: what the page costs
+                     # whatever else the machine is doing
+                     "cpu_ms_per_request": round((cpu() - cpu0) * 1000 / samples, 1),
                      "within_bound": pct(times, 0.95) < BOUND_MS}
         bench.say(f"  W2 {name}: {out[name]}")
+    out["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     bench.stack.stop("sales_gateway")
     return out
 

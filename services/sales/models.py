@@ -207,9 +207,10 @@ class OrderChange(Base):
 
 Index("ix_opportunities_open_close", Opportunity.stage, Opportunity.expected_close_date)
 # the workspace at 100k opportunities (bench W2): a staff member's board column and
-# past-close list, the manager's column totals as an index-only scan, My day's new leads
+# past-close list and column totals, the manager's totals as an index-only scan, My
+# day's new leads
 Index("ix_opportunities_owner_stage", Opportunity.owner_id, Opportunity.stage,
-      Opportunity.expected_close_date)
+      Opportunity.expected_close_date, Opportunity.amount)
 Index("ix_opportunities_stage_amount", Opportunity.stage, Opportunity.amount)
 Index("ix_leads_owner_status_assigned", Lead.owner_id, Lead.status, Lead.assigned_at)
 Index("ix_follow_ups_open_due", FollowUp.status, FollowUp.due_at)

@@ -17,7 +17,7 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     op.create_index('ix_opportunities_owner_stage', 'opportunities',
-                    ['owner_id', 'stage', 'expected_close_date'],
+                    ['owner_id', 'stage', 'expected_close_date', 'amount'],
                     unique=False)
     op.create_index('ix_opportunities_stage_amount', 'opportunities', ['stage', 'amount'],
                     unique=False)
