@@ -1,0 +1,291 @@
+"""``list_customers``: filters, ranked search and keyset paging on a read-only connection.
+
+Without ``q`` the order is ``sort`` (id, name, -name, updated, -updated) with the id as
+tiebreaker; with ``q`` it is the rank: the exact USCC, then names that start with the
+text (exact name first, then by name), then every other match by id. Each group is
+read from an index in that order with ``LIMIT``, so a page costs the same on page 1
+and page 5000 (cursor). ``total`` is exact up to ``paging.TOTAL_EXACT_UP_TO`` matches,
+else an extrapolation marked ``total_is_estimate`` (``services.common.paging``).
+"""
+import json
+
+from sqlalchemy import and_, exists, func, not_, select, tuple_
+
+from services.common import paging
+from services.common.errors import validation_error
+from services.customers import domain, search
+from services.customers.models import Contact, Customer, CustomerTag, SearchDoc, SearchToken
+
+C, D, T = Customer.__table__, SearchDoc.__table__, CustomerTag.__table__
+K, TOK = Contact.__table__, SearchToken.__table__
+PROBE_CAP = 1000          # bigram/tag frequency probes stop counting here
+MAX_SEARCH_ROWS = 10_000  # page × page_size with q (deeper: use the cursor)
+_SORTS = {"id": ((C.c.id,), False), "name": ((C.c.name, C.c.id), False),
+          "-name": ((C.c.name, C.c.id), True), "updated": ((C.c.updated_at, C.c.id), False),
+          "-updated": ((C.c.updated_at, C.c.id), True)}
+
+
+def conditions(filters, owner_scope):
+    """WHERE terms on ``customers`` for everything but ``q`` (tags as EXISTS probes of
+    the (customer_id, tag) unique index)."""
+    conds = []
+    if "merged_into_id" in C.c:  # a merged customer is a pointer, not a list row
+        conds.append(C.c.merged_into_id.is_(None))
+    if owner_scope is not None:
+        conds.append(C.c.owner_id == owner_scope)
+    if filters.get("owner_id"):
+        conds.append(C.c.owner_id == filters["owner_id"])
+    for key in ("type", "tier", "region"):
+        if filters.get(key):
+            conds.append(C.c[key] == filters[key])
+    if filters.get("industry_code"):  # prefix as a range: the (industry_code, id) index
+        code = filters["industry_code"].upper()
+        conds.append(and_(C.c.industry_code >= code, C.c.industry_code < code + "\x7f"))
+    for key, col in (("created", C.c.created_at), ("updated", C.c.updated_at)):
+        if filters.get(f"{key}_from") is not None:
+            conds.append(col >= filters[f"{key}_from"])
+        if filters.get(f"{key}_to") is not None:
+            conds.append(col < filters[f"{key}_to"])
+    for tag in sorted(set(filters.get("tags_all") or ())):
+        conds.append(exists().where(T.c.customer_id == C.c.id, T.c.tag == tag))
+    if filters.get("tags_any"):
+        conds.append(exists().where(T.c.customer_id == C.c.id,
+                                    T.c.tag.in_(sorted(set(filters["tags_any"])))))
+    return conds
+
+
+def _probe(connection, table, col, value, cap=PROBE_CAP):
+    sub = select(table.c.customer_id).where(col == value).limit(cap).subquery()
+    return connection.execute(select(func.count()).select_from(sub)).scalar()
+
+
+def list_ids(connection, filters, owner_scope, page, page_size, cursor):
+    """→ (ids of the page in order, next_cursor, total, total_is_estimate)."""
+    fp = _fingerprint_filters(filters)
+    if filters.get("q") and not search.Query(filters["q"]).empty:
+        return _search(connection, filters, fp, owner_scope, page, page_size, cursor)
+    return _plain(connection, filters, fp, owner_scope, page, page_size, cursor)
+
+
+def _fingerprint_filters(filters):
+    return json.loads(json.dumps(filters, default=str, sort_keys=True))
+
+
+# --- no q: one keyset stream ------------------------------------------------------------
+def _plain(connection, filters, fp, owner_scope, page, page_size, cursor):
+    sort = filters.get("sort") or "id"
+    order, desc = _SORTS[sort]
+    conds = conditions(filters, owner_scope)
+    tags = sorted(set(filters.get("tags_all") or ()))
+    if sort == "id" and tags:
+        # drive from the rarest tag's (tag, customer_id) postings: already in id order
+        counts = {t: _probe(connection, T, T.c.tag, t) for t in tags}
+        rare = min(tags, key=lambda t: counts[t])
+        if counts[rare] == 0:
+            return [], None, 0, False
+        drv = T.alias("drv")
+        stmt = (select(drv.c.customer_id).select_from(drv.join(C, C.c.id == drv.c.customer_id))
+                .where(drv.c.tag == rare, *conds))
+        order = (drv.c.customer_id,)
+    else:
+        stmt = select(*order).where(*conds)
+    rows, next_cursor, total, estimate = paging.page_keyset(
+        connection, stmt, order, desc, fp, cursor, page, page_size)
+    return [r[-1] for r in rows], next_cursor, total, estimate
+
+
+# --- q: ranked groups --------------------------------------------------------------------
+def _search(connection, filters, fp, owner_scope, page, page_size, cursor):
+    query = search.Query(filters["q"])
+    dialect = connection.dialect.name
+    conds = conditions(filters, owner_scope)
+    body = paging.decode_cursor(cursor, fp)
+    group, key = 0, None
+    if body is not None:
+        group, key = _cursor_key(body["k"])
+        offset = 0
+    else:
+        offset = (page - 1) * page_size
+        if offset + page_size > MAX_SEARCH_ROWS:
+            raise validation_error({"page": f"with q, pages reach {MAX_SEARCH_ROWS} rows; "
+                                            "page on with next_cursor"})
+    want = offset + page_size + 1
+    out = []  # (group, key, id)
+    if group == 0 and key is None and query.uscc_exact:
+        for (cid,) in connection.execute(select(C.c.id).where(
+                C.c.uscc == query.uscc_exact, *conds)):
+            out.append((0, [cid], cid))
+    lo, hi = query.name_range()
+    if len(out) < want and group <= 1:
+        stmt = (select(D.c.name_norm, D.c.customer_id)
+                .select_from(D.join(C, C.c.id == D.c.customer_id))
+                .where(D.c.name_norm >= lo, D.c.name_norm < hi, *conds))
+        if query.uscc_exact:
+            stmt = stmt.where(C.c.uscc != query.uscc_exact)
+        if group == 1:
+            stmt = stmt.where(tuple_(D.c.name_norm, D.c.customer_id) > tuple_(*key))
+        for name, cid in connection.execute(
+                stmt.order_by(D.c.name_norm, D.c.customer_id).limit(want - len(out))):
+            out.append((1, [name, cid], cid))
+    if len(out) < want:
+        after_id = key[0] if group == 2 else None
+        for cid in _rest(connection, query, dialect, conds, after_id, want - len(out),
+                         exclude=(lo, hi)):
+            out.append((2, [cid], cid))
+    out = out[offset:]
+    more = len(out) > page_size
+    out = out[:page_size]
+    next_cursor = paging.encode_cursor(fp, [out[-1][0], *out[-1][1]]) if more else None
+    total, estimate = _search_total(connection, query, dialect, conds)
+    return [cid for _, _, cid in out], next_cursor, total, estimate
+
+
+def _cursor_key(k):
+    bad = validation_error({"cursor": paging.BAD_CURSOR})
+    if not k or k[0] not in (0, 1, 2):
+        raise bad
+    group, rest = k[0], k[1:]
+    if group in (0, 2) and (len(rest) != 1 or not isinstance(rest[0], int)):
+        raise bad
+    if group == 1 and (len(rest) != 2 or not isinstance(rest[0], str)
+                       or not isinstance(rest[1], int)):
+        raise bad
+    if group == 0:  # the exact USCC row was shown: go on with the name group
+        return 1, ["", 0]
+    return group, rest
+
+
+def _streams(query, dialect, conds, connection, exclude=None):
+    """Statements selecting matching customer ids (one per way of matching), each
+    readable in id order from an index: (stmt, id column)."""
+    out = []
+    extra = list(conds)
+    if exclude is not None:
+        lo, hi = exclude
+        extra.append(not_(and_(D.c.name_norm >= lo, D.c.name_norm < hi)))
+        if query.uscc_exact:
+            extra.append(C.c.uscc != query.uscc_exact)
+    if query.grams:
+        counts = query.counts
+        if counts is None:  # probed once per call (page and total share them)
+            counts = query.counts = {g: search.token_probe(connection, g, PROBE_CAP)
+                                     for g in query.grams}
+        ranked = sorted(query.grams, key=lambda g: (counts[g], g))
+        driver = ranked[0]
+        if counts[driver] > 0:
+            # the substring check on doc decides; other bigrams are probed only when the
+            # driver is common (two at most: PostgreSQL plans every EXISTS as a join)
+            others = ranked[1:3] if counts[driver] >= PROBE_CAP else []
+            t, tconds = search.text_match(query, dialect, driver, others)
+            out.append(_joined(t, tconds, extra, need_doc=len(query.text) > 2
+                               or exclude is not None))
+    if query.uscc_prefix:
+        lo_u, hi_u = query.uscc_prefix, query.uscc_prefix + "~"
+        col = C.c.uscc
+        if dialect == "sqlite" and _probe_uscc(connection, lo_u, hi_u) >= PROBE_CAP:
+            col = C.c.uscc.concat("")  # many hits: read the id order, not the USCC index
+        stmt = (select(C.c.id.label("cid")).select_from(
+            C.join(D, D.c.customer_id == C.c.id) if exclude is not None else C)
+            .where(col >= lo_u, col < hi_u, *extra))
+        out.append((stmt, C.c.id))
+    if query.mobile:
+        stmt = (select(K.c.customer_id.label("cid")).select_from(_with(K.join(
+            C, C.c.id == K.c.customer_id), exclude)).where(K.c.mobile == query.mobile, *extra)
+            .distinct())
+        out.append((stmt, K.c.customer_id))
+    if query.last4:
+        t = TOK.alias("m")
+        out.append(_joined(t, [t.c.token == search.MOBILE + query.last4], extra,
+                           need_doc=exclude is not None))
+    return out
+
+
+def _with(join, exclude):
+    return join.join(D, D.c.customer_id == C.c.id) if exclude is not None else join
+
+
+def _joined(t, tconds, extra, need_doc):
+    src = t.join(C, C.c.id == t.c.customer_id) if extra or need_doc else t
+    if need_doc:
+        src = src.join(D, D.c.customer_id == t.c.customer_id)
+    return select(t.c.customer_id.label("cid")).select_from(src).where(*tconds, *extra), \
+        t.c.customer_id
+
+
+def _probe_uscc(connection, lo, hi):
+    sub = select(C.c.id).where(C.c.uscc >= lo, C.c.uscc < hi).limit(PROBE_CAP).subquery()
+    return connection.execute(select(func.count()).select_from(sub)).scalar()
+
+
+def export_ids(connection, filters, owner_scope, after_id, limit):
+    """Up to ``limit`` matching ids above ``after_id`` in id order (exports)."""
+    conds = conditions(filters, owner_scope)
+    query = search.Query(filters.get("q") or "")
+    if not query.empty:
+        return _rest(connection, query, connection.dialect.name, conds, after_id, limit,
+                     exclude=None)
+    stmt = select(C.c.id).where(*conds)
+    if after_id is not None:
+        stmt = stmt.where(C.c.id > after_id)
+    return list(connection.execute(stmt.order_by(C.c.id).limit(limit)).scalars())
+
+
+def _rest(connection, query, dialect, conds, after_id, n, exclude):
+    ids = set()
+    for stmt, col in _streams(query, dialect, conds, connection, exclude=exclude):
+        if after_id is not None:
+            stmt = stmt.where(col > after_id)
+        ids.update(connection.execute(stmt.order_by(col).limit(n)).scalars())
+    return sorted(ids)[:n]
+
+
+def _search_total(connection, query, dialect, conds, cap=paging.TOTAL_EXACT_UP_TO):
+    union, bounds = set(), []
+    for stmt, col in _streams(query, dialect, conds, connection):
+        got = connection.execute(stmt.order_by(col).limit(cap + 1)).scalars().all()
+        union.update(got)
+        if len(got) > cap:
+            bounds.append(max(got))
+    if not bounds:
+        return len(union), False
+    bound = min(bounds)
+    counted = sum(1 for i in union if i <= bound)
+    lo, hi = paging.id_span(connection, C.c.id)
+    return paging.estimate_from_span(counted, bound, lo, hi), True
+
+
+# --- the page's rows ----------------------------------------------------------------------
+_FIELDS = ("id", "name", "uscc", "industry_code", "region", "scale", "annual_budget",
+           "needs", "source_channel", "type", "owner_id", "tier", "influence",
+           "cooperation_since", "lost_reason", "lost_note", "lost_at", "completeness",
+           "created_at", "updated_at", "version")
+_CONTACT = ("id", "name", "title", "mobile", "email", "birthday", "preferred_channel",
+            "is_primary")
+
+
+def outputs(connection, ids, actor):
+    """``repository.to_output`` dicts of ``ids``, in that order (three statements)."""
+    if not ids:
+        return []
+    rows = {r.id: dict(r._mapping) for r in connection.execute(
+        select(*(C.c[f] for f in _FIELDS)).where(C.c.id.in_(ids)))}
+    for r in rows.values():
+        r["tags"], r["contacts"] = [], []
+    for cid, tag in connection.execute(select(T.c.customer_id, T.c.tag)
+                                       .where(T.c.customer_id.in_(ids))):
+        rows[cid]["tags"].append(tag)
+    for r in connection.execute(select(K.c.customer_id, *(K.c[f] for f in _CONTACT))
+                                .where(K.c.customer_id.in_(ids)).order_by(K.c.id)):
+        m = dict(r._mapping)
+        rows[m.pop("customer_id")]["contacts"].append(m)
+    out = []
+    for cid in ids:
+        r = rows.get(cid)
+        if r is None:  # deleted between the two statements (PostgreSQL autocommit)
+            continue
+        r["tags"].sort()
+        if not (actor.is_system or actor.id == r["owner_id"]):
+            r["contacts"] = [domain.mask_contact(c) for c in r["contacts"]]
+        out.append(r)
+    return out
+
