@@ -164,3 +164,25 @@ def test_pages_in_english(site):
     r = site["s"].get("/app/customers?lang=en")
     assert r.status_code == 200 and "<h1>Customers" in r.text
     assert "crm_lang=en" in r.headers.get("Set-Cookie", "")
+
+
+def test_upload_checks_are_the_apis(site, rpc):
+    """.pdf/.jpg by content, at most 5 MB (5 × 1024 × 1024 bytes, the policy's 5MB):
+    refusals are messages next to the file field, and nothing is stored."""
+    c = own_customer(rpc, site)
+    s, path = site["s"], f"/app/customers/{c['id']}"
+    limit = 5 * 1024 * 1024
+    cases = [("big.pdf", b"%PDF-" + b"0" * (limit - 4), 413, "文件超过 5MB"),
+             ("fake.pdf", b"MZ\x90\x00 not a pdf", 422, "文件内容与扩展名不符"),
+             ("run.exe", b"%PDF-1.4", 422, "只接受 .pdf 和 .jpg 文件")]
+    for name, content, status, message in cases:
+        r = s.post_form(path + "/attachments", {}, files={"file": (name, content)},
+                        csrf_from=path)
+        assert r.status_code == status, (name, r.status_code)
+        field = re.search(r'<div class="field field--error">.*?id="f-file"', r.text, re.S)
+        assert field and message in field.group(0), name
+    exactly = b"%PDF-" + b"0" * (limit - 5)
+    assert s.post_form(path + "/attachments", {}, files={"file": ("ok.pdf", exactly)},
+                       csrf_from=path).status_code == 303
+    with rpc(actor(site["user"])) as p:
+        assert [a["filename"] for a in p.customers.list_attachments(c["id"])] == ["ok.pdf"]
