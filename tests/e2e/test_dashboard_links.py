@@ -97,6 +97,11 @@ def system(start_service, config, rpc):
         demo_desk(p, ids)
         demo_campaigns(p, ids)
     with rpc(MANAGER) as p:
+        # a manager who follows a lead himself: the events show him working in sales
+        p.sales.create_lead({"source": "phone", "customer_name": "经理亲自跟进的客户有限公司",
+                             "owner_id": "m1"})
+        until(lambda: "m1" in {s["employee_id"] for s in p.reporting.list_staff("sales")})
+
         def settled():
             first = p.reporting.freshness()["events_applied"]
             time.sleep(2)
