@@ -14,8 +14,10 @@ dot/dash/underscore (a UUID, a host name, a version) is not a number. Each
 group alone, the groups of one word joined by the same separator kind
 (``110105-19491231-002X``), and every run of consecutive space-separated
 one-group words (``1101 0519 4912 3100 2X``, also after ``13800138000 ``) is
-a candidate; a date or a dashed phone number never lends a group to its
-neighbours. Spaces are spaces and tabs after NFKC, not line breaks.
+a candidate, as long as each joined group has at most 8 characters (two
+separate numbers side by side, ``202001079615 134561``, are not one); a
+date or a dashed phone number never lends a group to its neighbours. Spaces
+are spaces and tabs after NFKC, not line breaks.
 
 - Resident ID (GB 11643-1999): 18 characters, 17 digits + check digit or
   ``X``/``x``, MOD 11-2 check right (written here from the standard: weight of
@@ -45,6 +47,7 @@ from services.common.unicode_digits import fold
 
 _RIC_WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
 _DIGIT = re.compile(r"[0-9]")
+_MAX_GROUP = 8  # the longest group joined with its neighbours
 _SEP_KINDS = {".": "dot", "·": "dot", "_": "underscore"}  # any other tight one: "dash"
 _TIGHT = r".\-_\u2010-\u2015\u2212\u00b7"  # separators that glue a token to letters
 # spaces: after NFKC every Unicode space (NBSP, U+3000, thin spaces) is " "; not line breaks
@@ -107,15 +110,19 @@ def _is_card(c):
 
 
 def _windows(groups, seps):
-    """(candidate, whole): each group, and each run of consecutive groups
-    joined by one separator kind; ``whole`` when it spans all the groups."""
+    """(candidate, whole): each group, and each run of consecutive groups of at
+    most 8 characters (how people group an ID or a card: 4-4-4-4-2, 6-8-4)
+    joined by one separator kind; ``whole`` when it spans all the groups. Two
+    separate numbers side by side (``202001079615 134561``) are not joined."""
     last = len(groups) - 1
     for i, first in enumerate(groups):
         yield first, last == 0
+        if len(first) > _MAX_GROUP:
+            continue
         joined, kind = first, None
         for j in range(i + 1, len(groups)):
             kind = kind or seps[j - 1]
-            if seps[j - 1] != kind or len(joined) >= 19:
+            if seps[j - 1] != kind or len(joined) >= 19 or len(groups[j]) > _MAX_GROUP:
                 break
             joined += groups[j]
             yield joined, i == 0 and j == last

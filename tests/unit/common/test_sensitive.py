@@ -183,6 +183,23 @@ def test_dates_amounts_and_phones_in_a_note_are_not_numbers_to_refuse():
     assert scan_text("2024-05-01 13800138000 010-12345678") is None
 
 
+def test_two_numbers_side_by_side_are_not_joined_into_one():
+    card = next(c for c in iter(lambda: ref.bank_card(rng(), length=18), None)
+                if expected(c) == "bank_card")
+    assert scan_text(card) == "bank_card"
+    # a 12-digit number and a 6-digit one in a row: not a grouped card
+    assert scan_text(f"单号 {card[:12]} {card[12:]}") is None
+    # but the ways people group a card are read
+    assert scan_text(f"卡号 {card[:6]} {card[6:14]} {card[14:]}") == "bank_card"
+
+
+def test_business_notes_with_dates_phones_and_amounts_are_clean():
+    for note in ("2024-05-01 13800138000 0491-69848200 5106265.61 元",
+                 "订单 SO403822413715 于 2025-01-15 21:33 发货，金额 7275828.74",
+                 "15756753864 0794-53176687 2027-04-23 202001079615 134561"):
+        assert scan_text(note) is None
+
+
 # --- property tests against the references ------------------------------------
 
 def _typed(value, sep, layout, width):
