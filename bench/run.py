@@ -24,6 +24,7 @@ RESULTS = ROOT / "bench" / "results"
 STAFF = {"id": "u1", "roles": ["staff"], "department": "sales"}
 MANAGER = {"id": "m1", "roles": ["manager"], "department": "management"}
 AGENT = {"id": "a1", "roles": ["staff"], "department": "service"}
+MARKETER = {"id": "mk1", "roles": ["staff"], "department": "marketing"}
 
 MODES = {
     "quick": dict(reps=1, dur=2.0, warm=0.5, c1_msgs=2000, c3_events=2000, r4_dur=4.0,
@@ -737,6 +738,32 @@ class Bench:
         self.res["figures"]["W2"] = sales_pages.run(self, n,
                                                     10 if self.mode_name == "quick" else 40)
 
+    def w3(self):
+        """The service desk's queue at 100k tickets (bench/workspace_lists.py)."""
+        from bench import workspace_lists
+        n = 5000 if self.mode_name == "quick" else 100000
+        self._start_desk()
+        try:
+            self.res["figures"]["W3"] = workspace_lists.run_desk(
+                self, n, 10 if self.mode_name == "quick" else 40)
+        finally:
+            self.stack.stop("service_desk")
+
+    def w4(self):
+        """The marketing campaign list at 10k campaigns (bench/workspace_lists.py)."""
+        from bench import workspace_lists
+        from services.common.migrate import upgrade
+        m = 1000 if self.mode_name == "quick" else 10000
+        upgrade("marketing", self.sqlite["marketing"])
+        self.stack.start("marketing", "services.marketing.service:MarketingService")
+        wait_until(lambda: self.call("marketing", "campaign_counts", actor=MARKETER, timeout=3),
+                   90, what="marketing")
+        try:
+            self.res["figures"]["W4"] = workspace_lists.run_campaigns(
+                self, m, 10 if self.mode_name == "quick" else 40)
+        finally:
+            self.stack.stop("marketing")
+
     def pg_phase(self):
         st = self.stack
         st.stop("customers_gateway")
@@ -796,6 +823,8 @@ class Bench:
             self.phase("R5", self.r5)
             self.phase("W1", self.w1)
             self.phase("W2", self.w2)
+            self.phase("W3", self.w3)
+            self.phase("W4", self.w4)
             if self.want("R2pg") or self.want("R8"):
                 self.phase("PG", self.pg_phase)
             self._kpi_client.close()
@@ -1007,7 +1036,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="smoke run (< ~3 min)")
     ap.add_argument("--long", action="store_true", help="R7 memory over 10 minutes")
     ap.add_argument("--only", default="",
-                    help="comma list: C1,C2,C3,R2,R3,R4,R5,R6,R7,R2pg,R8,W1,W2")
+                    help="comma list: C1,C2,C3,R2,R3,R4,R5,R6,R7,R2pg,R8,W1,W2,W3,W4")
     ap.add_argument("--profile", default="",
                     help="py-spy these phases (R2,R3,R4,R5,R6) -> results/profile-*.txt")
     ap.add_argument("--out", default=str(RESULTS), help="results folder")

@@ -49,6 +49,11 @@ def demo_desk(rpc, customer_ids, seed=2026, now=None):
         expiry = (now + dt.timedelta(days=80)).date().isoformat()
         desk.create_care_plan(customer_ids[0], "contract_expiry", expiry_date=expiry)
         made["care_plans"] += 1
+    desk.generate_care_tasks()  # today's tasks now, not at the timer's next tick
+    desk.record_improvement({"root_cause": "delivery", "department": "logistics",
+                             "action": "与物流商约定备件 48 小时内送达，超时计入考核"})
+    desk.record_improvement({"root_cause": "product_defect", "department": "product",
+                             "action": "来料检验增加开机老化测试"})
     for question, answer, category in FAQS:
         faq = desk.create_faq({"question": question, "answer": answer, "category": category})
         desk.publish_faq(faq["id"])
