@@ -203,6 +203,21 @@ class ReadUnitOfWork:
                     raw.close()
 
 
+def refresh_sqlite_stats(engine, rows_per_index=1000):
+    """SQLite plans joins and index choices from ``sqlite_stat1``, which only ANALYZE
+    writes and which nothing else keeps: a bounded ANALYZE (``analysis_limit``: about
+    ``rows_per_index`` rows per index, milliseconds at any size) at every start keeps
+    the statistics near the data. PostgreSQL's autovacuum does this by itself."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"PRAGMA analysis_limit={int(rows_per_index)}")
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+    except Exception:  # noqa: BLE001 - statistics are an optimisation, never a failure
+        import logging
+        logging.getLogger(__name__).warning("ANALYZE failed", exc_info=True)
+
+
 class Database(DependencyProvider):
     """The service's own database, its outbox relay and its unit of work."""
 
@@ -220,6 +235,8 @@ class Database(DependencyProvider):
                            config["AMQP_URI"], postgres=not is_sqlite(self.url))
 
     def start(self):
+        if is_sqlite(self.url):
+            refresh_sqlite_stats(self.engine)
         self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")
 
     def stop(self):

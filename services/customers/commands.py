@@ -12,7 +12,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from services.common.db import raw_cursor, raw_insert
 from services.common.errors import Conflict, ValidationError, validation_error
 from services.common.schemas import load
-from services.customers import domain, duplicates, names
+from services.customers import domain, duplicates, names, search
 from services.customers import repository as repo
 from services.customers.models import Customer
 from services.customers.schemas import UPDATABLE, CustomerChangesSchema, CustomerInSchema
@@ -35,6 +35,9 @@ def _owner_for(actor, requested):
     return actor.id
 
 
+SEARCHED = {"name", "needs", "contacts", "tags"}  # fields in the search index
+
+
 def apply(uow, actor, customer, when, action, mutate, event="customer_updated"):
     """Mutate, then log the before/after diff and emit ``event`` if anything changed."""
     before = repo.snapshot(customer)
@@ -47,6 +50,8 @@ def apply(uow, actor, customer, when, action, mutate, event="customer_updated"):
     customer.updated_at = when
     repo.append_history(uow.session, customer.id, actor.label, when, action, changes)
     uow.session.flush()
+    if {c["field"] for c in changes} & SEARCHED:
+        search.reindex(uow.session.connection(), [customer.id])
     if event:
         uow.emit(event, repo.event_data(customer, changed_fields=[c["field"] for c in changes]),
                  when)
@@ -138,6 +143,7 @@ def _write_created(dialect, cursor, actor, plans, when, contact_ids):
         sql, p = raw_insert(repo.CONTACTS, dialect, returning=("id",)).multi_row(contacts, "c")
         cursor.execute("; ".join(sqls + [sql]), {**params, **p})
         contacts[0]["id"] = cursor.fetchone()[0]
+        _write_search(dialect, cursor, plans)
         return
     if contact_ids:
         one = raw_insert(repo.CONTACTS, dialect, returning=("id",))
@@ -148,6 +154,12 @@ def _write_created(dialect, cursor, actor, plans, when, contact_ids):
         raw_insert(repo.CONTACTS, dialect).insert_many(cursor, contacts)
     raw_insert(repo.TAGS, dialect).insert_many(cursor, tags)
     raw_insert(repo.HISTORY, dialect).insert_many(cursor, history)
+    _write_search(dialect, cursor, plans)
+
+
+def _write_search(dialect, cursor, plans):
+    """The new customers' search rows (``services.customers.search``)."""
+    search.insert_raw(dialect, cursor, *search.rows_for_plans(plans))
 
 
 def create(uow, actor, data, when):

@@ -30,7 +30,9 @@ from services.customers.schemas import (
 ATTACHMENT_BODY_LIMIT = 8 * 1024 * 1024  # 5 MB file, base64 or multipart overhead
 LIST_QUERY = {"tags_all": "string", "tags_any": "string", "type": "string", "tier": "string",
               "owner_id": "string", "industry_code": "string", "region": "string",
-              "q": "string", "page": "integer", "page_size": "integer"}
+              "q": "string", "page": "integer", "page_size": "integer",
+              "sort": "string", "created_from": "string", "created_to": "string",
+              "updated_from": "string", "updated_to": "string", "cursor": "string"}
 
 
 class ImportSchema(Schema):
@@ -50,7 +52,8 @@ class VerifySchema(Schema):
     broken_at_seq = fields.Integer(allow_none=True)
 
 
-EXPORT_QUERY = {k: v for k, v in LIST_QUERY.items() if k not in ("page", "page_size")}
+EXPORT_QUERY = {k: v for k, v in LIST_QUERY.items()
+                if k not in ("page", "page_size", "cursor")}
 
 
 def _download_headers(filename):
@@ -60,7 +63,8 @@ def _download_headers(filename):
 
 def _list_filters(request):
     filters = {}
-    for key in ("type", "tier", "owner_id", "industry_code", "region", "q"):
+    for key in ("type", "tier", "owner_id", "industry_code", "region", "q", "sort",
+                "created_from", "created_to", "updated_from", "updated_to"):
         if request.args.get(key):
             filters[key] = request.args[key]
     for key in ("tags_all", "tags_any"):
@@ -93,7 +97,8 @@ class CustomersGateway(CustomerPages, CustomerActions, CustomerImport, GatewayBa
     def list_customers(self, request):
         return self.call(self.customers, "list_customers", _list_filters(request),
                          page=query_int(request, "page", 1),
-                         page_size=query_int(request, "page_size", 20))
+                         page_size=query_int(request, "page_size", 20),
+                         cursor=request.args.get("cursor") or None)
 
     @route("GET", "/customers/<int:customer_id>", summary="Get a customer",
            response=CustomerOutSchema, tags=["customers"])

@@ -12,7 +12,7 @@ pointed at it now point at the kept record.
 from sqlalchemy import select, update
 
 from services.common.errors import Forbidden, validation_error
-from services.customers import commands, domain
+from services.customers import commands, domain, search
 from services.customers import repository as repo
 from services.customers.models import Attachment, Contact, Customer, HistoryEntry, OrderLedger
 
@@ -53,6 +53,7 @@ def merge(uow, actor, keep_id, merge_id, when):
     repo.append_history(session, gone.id, actor.label, when, "merged_into",
                         [{"field": "merged_into", "before": None, "after": keep.id}])
     session.flush()
+    search.reindex(session.connection(), [keep.id, gone.id])  # contacts and tags moved
     commands.recompute_tier(uow, actor, keep, when)  # the ledger moved with the orders
     if changes:
         uow.emit("customer_updated", repo.event_data(

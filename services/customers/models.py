@@ -26,15 +26,15 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
     uscc: Mapped[str] = mapped_column(String(18), unique=True)
-    industry_code: Mapped[str] = mapped_column(String(8), index=True)
-    region: Mapped[str | None] = mapped_column(String(64), index=True)
+    industry_code: Mapped[str] = mapped_column(String(8))
+    region: Mapped[str | None] = mapped_column(String(64))
     scale: Mapped[str | None] = mapped_column(String(32))
     annual_budget: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     needs: Mapped[str | None] = mapped_column(Text)
     source_channel: Mapped[str | None] = mapped_column(String(32))
-    type: Mapped[str] = mapped_column(String(16), index=True)
-    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    tier: Mapped[str] = mapped_column(String(16), default="normal", index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[str | None] = mapped_column(String(64))
+    tier: Mapped[str] = mapped_column(String(16), default="normal")
     influence: Mapped[int | None] = mapped_column(Integer)
     cooperation_since: Mapped[dt.date | None] = mapped_column(Date)
     lost_reason: Mapped[str | None] = mapped_column(String(32))
@@ -83,8 +83,9 @@ class CustomerTag(Base):
     __tablename__ = "customer_tags"
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
-    tag: Mapped[str] = mapped_column(String(32), index=True)
-    __table_args__ = (UniqueConstraint("customer_id", "tag", name="uq_customer_tag"),)
+    tag: Mapped[str] = mapped_column(String(32))
+    __table_args__ = (UniqueConstraint("customer_id", "tag", name="uq_customer_tag"),
+                      Index("ix_customer_tags_tag_customer", "tag", "customer_id"))
 
 
 class Attachment(Base):
@@ -128,4 +129,42 @@ class OrderLedger(Base):
     cancelled: Mapped[bool] = mapped_column(default=False)
 
 
-Index("ix_customers_owner_type", Customer.owner_id, Customer.type)
+class SearchDoc(Base):
+    """The customer's searchable text, normalised (``services.customers.search``): the
+    name alone (exact and prefix ranking, byte order on PostgreSQL) and every searched
+    field joined by newlines (the substring check behind the bigram lookup)."""
+
+    __tablename__ = "customer_search"
+    customer_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False)
+    name_norm: Mapped[str] = mapped_column(
+        String(200).with_variant(String(200, collation="C"), "postgresql"))
+    doc: Mapped[str] = mapped_column(Text)
+    __table_args__ = (Index("ix_customer_search_name", "name_norm", "customer_id"),)
+
+
+class SearchToken(Base):
+    """Posting list: (token, customer) for every bigram of the searched fields, the first
+    character of each (``\x02`` + char) and each contact mobile's last four digits
+    (``\x03`` + digits). A WITHOUT ROWID table on SQLite (the key is the row)."""
+
+    __tablename__ = "customer_search_tokens"
+    token: Mapped[str] = mapped_column(String(16), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False, index=True)
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+# (column, id) indexes: an equality filter reads its rows already in id order, so a
+# keyset page (ORDER BY id LIMIT n) and the capped count stop early
+Index("ix_customers_owner_type", Customer.owner_id, Customer.type, Customer.id)
+Index("ix_customers_owner_id_id", Customer.owner_id, Customer.id)
+Index("ix_customers_type_id", Customer.type, Customer.id)
+Index("ix_customers_tier_id", Customer.tier, Customer.id)
+Index("ix_customers_region_id", Customer.region, Customer.id)
+Index("ix_customers_industry_id", Customer.industry_code, Customer.id)
+Index("ix_customers_name_id", Customer.name, Customer.id)
+Index("ix_customers_updated_id", Customer.updated_at, Customer.id)
+Index("ix_customers_created_id", Customer.created_at, Customer.id)

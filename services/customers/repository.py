@@ -3,12 +3,12 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy import bindparam, func, select
 
 from services.common import wire
 from services.common.errors import Conflict, Merged, NotFound
 from services.common.models import as_utc
-from services.customers import domain
+from services.customers import domain, listing
 from services.customers.models import (
     Attachment,
     Contact,
@@ -318,42 +318,9 @@ def verify_history(session, customer_id):
     return {"valid": True, "entries": len(entries), "broken_at_seq": None}
 
 
-def list_query(filters, owner_scope):
-    stmt = select(Customer).where(Customer.merged_into_id.is_(None))  # no merge tombstones
-    if owner_scope is not None:
-        stmt = stmt.where(Customer.owner_id == owner_scope)
-    if filters.get("owner_id"):
-        stmt = stmt.where(Customer.owner_id == filters["owner_id"])
-    for key in ("type", "tier", "region"):
-        if filters.get(key):
-            stmt = stmt.where(getattr(Customer, key) == filters[key])
-    if filters.get("industry_code"):
-        stmt = stmt.where(Customer.industry_code.startswith(filters["industry_code"].upper()))
-    for tag in filters.get("tags_all") or ():
-        stmt = stmt.where(exists().where(CustomerTag.customer_id == Customer.id,
-                                         CustomerTag.tag == tag))
-    if filters.get("tags_any"):
-        stmt = stmt.where(exists().where(CustomerTag.customer_id == Customer.id,
-                                         CustomerTag.tag.in_(filters["tags_any"])))
-    if filters.get("q"):
-        like = f"%{filters['q']}%"
-        stmt = stmt.where(or_(Customer.name.like(like), Customer.uscc.like(like),
-                              Customer.needs.like(like)))
-    return stmt
-
-
-_ORDER = {"id": (Customer.id,), "name": (Customer.name, Customer.id),
-          "-name": (Customer.name.desc(), Customer.id.desc()),
-          "updated": (Customer.updated_at, Customer.id),
-          "-updated": (Customer.updated_at.desc(), Customer.id.desc())}
-
-
-def list_page(session, filters, owner_scope, page, page_size):
-    stmt = list_query(filters, owner_scope)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(stmt.order_by(*_ORDER[filters.get("sort") or "id"])
-                           .offset((page - 1) * page_size).limit(page_size)).all()
-    return rows, total
+def list_page(connection, filters, owner_scope, page, page_size, cursor=None):
+    """(ids of the page, next_cursor, total, total_is_estimate): ``listing.list_ids``."""
+    return listing.list_ids(connection, filters, owner_scope, page, page_size, cursor)
 
 
 def record_order(session, data, occurred_at, event_type):
@@ -414,10 +381,7 @@ def attachment(session, customer_id, attachment_id):
     return row
 
 
-def export_batch(session, filters, owner_scope, after, limit):
+def export_batch(connection, filters, owner_scope, after, limit):
     """Up to ``limit`` customers of the filtered list with an id above ``after`` (keyset:
-    each batch is an index range scan, however deep the export is)."""
-    stmt = list_query(filters, owner_scope)
-    if after is not None:
-        stmt = stmt.where(Customer.id > after)
-    return session.scalars(stmt.order_by(Customer.id).limit(limit)).all()
+    each batch is an index range scan, however deep the export is) → their ids."""
+    return listing.export_ids(connection, filters, owner_scope, after, limit)

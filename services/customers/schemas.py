@@ -1,4 +1,5 @@
 """customers' RPC input and output schemas."""
+import datetime as dt
 from decimal import Decimal
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -81,6 +82,14 @@ UPDATABLE = ("name", "industry_code", "region", "scale", "annual_budget", "needs
              "source_channel", "type", "influence", "cooperation_since", "contacts", "uscc")
 
 
+class _UTC(fields.DateTime):
+    """An ISO 8601 date-time; without an offset it is UTC."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
 class ListFiltersSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -94,6 +103,11 @@ class ListFiltersSchema(Schema):
     region = fields.String(validate=validate.Length(max=64))
     q = fields.String(validate=validate.Length(max=100))
     sort = fields.String(validate=validate.OneOf(SORTS))
+    # ranges: *_from inclusive, *_to exclusive; a time without an offset is UTC
+    created_from = _UTC()
+    created_to = _UTC()
+    updated_from = _UTC()
+    updated_to = _UTC()
 
 
 class TagsSchema(Schema):
@@ -175,6 +189,10 @@ class CustomerPageSchema(Schema):
     total = fields.Integer()
     page = fields.Integer()
     page_size = fields.Integer()
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "pass back as cursor for the next page (keyset); null at the end"})
+    total_is_estimate = fields.Boolean(metadata={
+        "description": "true when total is an estimate (more than 1,000 matches)"})
 
 
 class CustomerWrittenSchema(CustomerOutSchema):
