@@ -174,3 +174,42 @@ def test_bad_input_is_shown_next_to_the_field_and_writes_nothing(world, path, da
     block = r.text[:r.text.index(f'id="{field_id}"')].rsplit('<div class="field', 1)[-1]
     assert "field--error" in block and 'class="field-error"' in block, (path, field_id)
     assert _volatile(_state(w)) == before
+
+
+def test_manager_forms_refuse_bad_input_next_to_the_field(world, base, config):
+    """Assignment with no matching rule, a rule list with the fallback not last: the
+    messages sit next to their fields and nothing changes."""
+    boss = Browserless(base, config, f"mg-{uuid.uuid4().hex[:6]}", "manager", "sales")
+    with world["rpc"](actor("rules-keeper", "manager")) as p:
+        rules_before = p.sales.get_assignment_rules()
+        p.sales.set_assignment_rules([{"kind": "region", "region": "不存在的地区",
+                                       "owner_id": "nobody"}])
+        lead = p.sales.create_lead({"source": "phone", "customer_name": "无规则公司"})
+    try:
+        r = boss.post(f"/app/leads/{lead['id']}/assign", {"owner_id": ""})
+        assert r.status_code == 409
+        block = r.text[:r.text.index('id="f-owner_id"')].rsplit('<div class="field', 1)[-1]
+        assert "field--error" in block
+        r = boss.post("/app/assignment-rules", {
+            "rows": "2", "rules.0.kind": "round_robin", "rules.0.team": "u1, u2",
+            "rules.1.kind": "region", "rules.1.region": "上海", "rules.1.owner_id": "u3"})
+        assert r.status_code == 422
+        assert '<tr class="row-late" id="rule-0">' in r.text  # the fallback is not last
+        with world["rpc"](actor("rules-keeper", "manager")) as p:
+            assert p.sales.get_lead(lead["id"])["owner_id"] is None
+            assert [x["kind"] for x in p.sales.get_assignment_rules()["rules"]] == ["region"]
+    finally:
+        with world["rpc"](actor("rules-keeper", "manager")) as p:
+            p.sales.set_assignment_rules([{k: v for k, v in r.items()
+                                           if k not in ("position", "cursor")}
+                                          for r in rules_before["rules"]])
+
+
+def test_pages_in_english(world):
+    a = world["a"]
+    for path, words in (("/app/my-day?lang=en", "My day"), ("/app/pipeline", "Pipeline"),
+                        ("/app/leads", "Leads"), ("/app/orders", "Orders"),
+                        ("/app/forecast", "Forecast"), ("/app/channels", "Channel analysis")):
+        r = a.get(path)
+        assert r.status_code == 200 and words in r.text and 'lang="en"' in r.text, path
+    a.get("/app/my-day?lang=zh_CN")
