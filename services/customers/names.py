@@ -61,7 +61,10 @@ _PROVINCE_RE = _place_pattern(PROVINCES)
 
 def similar_key(name, region=None):
     """The name key without legal form and place names; None when too short to use."""
-    key = name_key(name)
+    return _core(name_key(name), region_key(region))
+
+
+def _core(key, place):
     stripped = True
     while stripped:
         stripped = False
@@ -69,9 +72,8 @@ def similar_key(name, region=None):
             if key.endswith(form) and len(key) > len(form):
                 key, stripped = key[:-len(form)], True
                 break
-    own = region_key(region)
-    if len(own) >= 2 and own not in PROVINCES:
-        key = _place_pattern((own,)).sub("", key)
+    if len(place) >= 2 and place not in PROVINCES:
+        key = _place_pattern((place,)).sub("", key)
     key = _PROVINCE_RE.sub("", key)
     return key if len(key) >= MIN_SIMILAR else None
 
@@ -80,11 +82,12 @@ def stored_similar_key(name, region=None):
     """What ``customers.similar_key`` holds: ``<region_key>|<similar_key>``, so that one
     equality through its index is "similar name in the same region"; None without a
     region or a usable similar key."""
-    core, place = similar_key(name, region), region_key(region)
-    return f"{place}|{core}"[:200] if core and place else None
+    return keys(name, region)["similar_key"]
 
 
 def keys(name, region=None):
     """{"name_key", "similar_key"} for a customer record (the stored columns)."""
-    return {"name_key": name_key(name)[:200] or None,
-            "similar_key": stored_similar_key(name, region)}
+    nk, place = name_key(name), region_key(region)
+    core = _core(nk, place)
+    return {"name_key": nk[:200] or None,
+            "similar_key": f"{place}|{core}"[:200] if core and place else None}
