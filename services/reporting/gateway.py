@@ -257,6 +257,8 @@ class ReportingGateway(GatewayBase):
             [(title, None)]
         return render("reporting/scorecard.html", cards=cards, employee_id=employee_id,
                       employee_name=_name(employee_id), month=self._month(request),
+                      months=[p for p in dashboard.period_options(
+                          self._month(request), dt.date.today()) if "Q" not in p and "-" in p],
                       fmt=dashboard.fmt, pct=dashboard.pct, page_title=title,
                       heading=title, breadcrumbs=crumbs)
 

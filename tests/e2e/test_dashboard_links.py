@@ -208,6 +208,8 @@ def test_staff_see_their_own_scorecard_only(system, browser, config):  # noqa: F
                     "follow_up_completion_rate", "customer_info_completeness"]
     assert sections[0].get_attribute("data-score") != ""  # u1 owns demo business
     screenshot(browser, "dashboard-staff-scorecard")
+    shutil.copy(ROOT / "var" / "screenshots" / "dashboard-staff-scorecard.png",
+                ROOT / "docs" / "screenshots" / "scorecard-staff.png")
     # someone else's: refused, in the page and over HTTP
     browser.get(dash + "/app/scorecards/u2")
     assert "无权操作" in body(browser)
