@@ -103,8 +103,23 @@ def db_env(service):
     return secret_env(f"{service.upper()}_DATABASE_URL", f"crm-{dns(service)}-db", "url")
 
 
-def amqp_env(service):
-    return secret_env("AMQP_URI", f"crm-{dns(service)}-amqp", "uri")
+def amqp_env(principal):
+    """The component's own bus user (services.common.bus_users): a service, or
+    ``<service>_gateway``; never the admin's."""
+    return secret_env("AMQP_URI", f"crm-{dns(principal)}-amqp", "uri")
+
+
+def jwt_env(service=None):
+    """Token verification (every component: the identity provider's public key, and
+    the service principals' keys by kid); a service also signs its own principal's
+    tokens (event handlers, timers, system calls) with its own key, kid svc:<name>."""
+    env = [secret_env("JWT_KEY", "crm-jwt", "key"),
+           secret_env("JWT_ALGORITHM", "crm-jwt", "algorithm"),
+           secret_env("JWT_KEYS", "crm-jwt", "keys")]
+    if service:
+        env += [secret_env("JWT_PRIVATE_KEY", f"crm-{dns(service)}-jwt-signing", "private_key"),
+                secret_env("JWT_KID", f"crm-{dns(service)}-jwt-signing", "kid")]
+    return env
 
 
 def nameko_cmd(target):
@@ -129,7 +144,8 @@ def deployment(service, component):
     if is_service:
         port = METRICS_PORTS[service]
         ports = [{"name": "metrics", "containerPort": port, "protocol": "TCP"}]
-        env = [{"name": "METRICS_PORT", "value": str(port)}, db_env(service), amqp_env(service)]
+        env = [{"name": "METRICS_PORT", "value": str(port)}, db_env(service), amqp_env(service),
+               *jwt_env(service)]
         readiness = {"httpGet": {"path": "/metrics", "port": "metrics"},
                      "initialDelaySeconds": 5, "periodSeconds": 10, "timeoutSeconds": 3,
                      "failureThreshold": 3}
@@ -142,9 +158,8 @@ def deployment(service, component):
     else:
         port = HTTP_PORTS[service]
         ports = [{"name": "http", "containerPort": port, "protocol": "TCP"}]
-        env = [{"name": "WEB_SERVER_ADDRESS", "value": f"0.0.0.0:{port}"}, amqp_env(service),
-               secret_env("JWT_KEY", "crm-jwt", "key"),
-               secret_env("JWT_ALGORITHM", "crm-jwt", "algorithm")]
+        env = [{"name": "WEB_SERVER_ADDRESS", "value": f"0.0.0.0:{port}"},
+               amqp_env(f"{service}_gateway"), *jwt_env()]
         # readiness follows the broker (/health answers 503 when the bus is down);
         # liveness only asks whether the process serves HTTP, so a broker outage
         # takes gateways out of rotation without a restart storm.
@@ -284,7 +299,10 @@ def bus_setup_job():
                          "containers": [{
                              "name": "bus-setup", "image": IMAGE,
                              "command": ["crm", "bus", "setup"],
-                             "env": [secret_env("AMQP_URI", "crm-amqp-admin", "uri")]
+                             "env": [secret_env("AMQP_URI", "crm-amqp-admin", "uri"),
+                                     # creates the per-component bus users with these
+                                     secret_env("CRM_BUS_CREDENTIALS", "crm-bus-credentials",
+                                                "json")]
                              + common_env(),
                              "resources": JOB_RESOURCES,
                              "securityContext": SECURITY,
@@ -318,9 +336,18 @@ def secret_docs():
     with External Secrets / Sealed Secrets and drop this file from kustomization)."""
     docs = [
         secret("crm-jwt", {"algorithm": "RS256",
-                           "key": "-----BEGIN PUBLIC KEY-----\nCHANGE-ME\n-----END PUBLIC KEY-----\n"}),
+                           "key": "-----BEGIN PUBLIC KEY-----\nCHANGE-ME\n-----END PUBLIC KEY-----\n",
+                           # the services' own public keys by kid, JSON (docs/KIT.md: rotation)
+                           "keys": "{" + ", ".join(
+                               f'"svc:{s}": "-----BEGIN PUBLIC KEY-----\\nCHANGE-ME\\n'
+                               '-----END PUBLIC KEY-----\\n"' for s in SERVICES) + "}"}),
         secret("crm-amqp-admin", {
             "uri": "amqp://crm-admin:CHANGE-ME@rabbitmq.rabbitmq-system.svc:5672/"}),
+        # the per-component bus users' passwords, for the bus-setup job (same values as
+        # the crm-*-amqp secrets' URIs)
+        secret("crm-bus-credentials", {"json": "{" + ", ".join(
+            f'"{u}": "CHANGE-ME"' for u in [*SERVICES, *(f"{s}_gateway" for s in SERVICES),
+                                           "crm_cli"]) + "}"}),
     ]
     for s in SERVICES:
         docs.append(secret(f"crm-{dns(s)}-db", {
@@ -328,6 +355,13 @@ def secret_docs():
                    "?sslmode=require"}, s))
         docs.append(secret(f"crm-{dns(s)}-amqp", {
             "uri": f"amqp://{s}:CHANGE-ME@rabbitmq.rabbitmq-system.svc:5672/"}, s))
+        docs.append(secret(f"crm-{dns(s)}-gateway-amqp", {
+            "uri": f"amqp://{s}_gateway:CHANGE-ME@rabbitmq.rabbitmq-system.svc:5672/"}, s,
+            "gateway"))
+        docs.append(secret(f"crm-{dns(s)}-jwt-signing", {
+            "kid": f"svc:{s}",
+            "private_key": "-----BEGIN PRIVATE KEY-----\nCHANGE-ME\n-----END PRIVATE KEY-----\n"},
+            s))
     return docs
 
 

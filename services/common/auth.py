@@ -14,6 +14,7 @@ further key ids to keys accepted at the same time (rotation); ``JWT.kid`` +
 ``JWT.private_key`` (RS256) sign what this process mints.
 """
 import datetime as dt
+import json
 import re
 import time
 from collections import OrderedDict
@@ -34,7 +35,14 @@ def jwt_settings(config):
     return {"algorithm": s.get("algorithm", "HS256"), "key": s.get("key"),
             "issuer": s.get("issuer", "kehu-crm"), "audience": s.get("audience", "kehu-crm"),
             "private_key": s.get("private_key"), "kid": s.get("kid") or None,
-            "keys": {str(k): v for k, v in (s.get("keys") or {}).items() if v}}
+            "keys": _keys(s.get("keys"))}
+
+
+def _keys(raw):
+    """JWT.keys: a mapping, or its JSON text (from the JWT_KEYS environment variable)."""
+    if isinstance(raw, str) and raw.strip():
+        raw = json.loads(raw)
+    return {str(k): v for k, v in (raw or {}).items() if v}
 
 
 def _signing(s):
@@ -126,13 +134,13 @@ def _key(s, token):
         key = s["keys"][kid]
     if not key:
         raise Unauthorized("invalid token: no verification key configured")
-    return key
+    return key, kid
 
 
 def _verify(s, token):
     if not isinstance(token, str) or not token:
         raise Unauthorized("missing token")
-    key = _key(s, token)
+    key, kid = _key(s, token)
     try:
         claims = jwt.decode(token, key, algorithms=[s["algorithm"]],
                             audience=s["audience"], issuer=s["issuer"], leeway=LEEWAY,
@@ -152,6 +160,11 @@ def _verify(s, token):
         actor = {"id": str(claims["sub"]), "roles": roles,
                  "department": claims.get("department"), "name": claims.get("name"),
                  "region": claims.get("region")}
+    if isinstance(kid, str) and kid.startswith(SERVICE_SUBJECT) \
+            and actor.get("service") != kid[len(SERVICE_SUBJECT):]:
+        # a service's own signing key (kid "svc:<name>") signs that service's principal
+        # only: holding it does not let a service mint users or other services
+        raise Unauthorized("invalid token: this key signs only its own service")
     not_before = max(float(claims.get("nbf", float("-inf"))), float(claims["iat"]))
     return actor, (not_before, float(claims["exp"]))
 

@@ -3,7 +3,14 @@ import json
 
 from kombu import Connection, Producer
 
-from services.common.contract_bus import all_queue_objs, dlx_obj, events_exchange_obj
+from services.common import bus_users
+from services.common.contract_bus import (
+    all_queue_objs,
+    dlx_obj,
+    events_exchange_obj,
+    retry_exchange,
+    retry_exchange_obj,
+)
 from services.contract import DLX, SERVICES, consumer_queues, dlq_name, queue_arguments
 
 
@@ -18,10 +25,12 @@ def setup_bus(amqp_uri, delivery_limit=5, queue_type="classic"):
         channel = conn.channel()
         for service in SERVICES:
             events_exchange_obj(service)(channel).declare()
+            retry_exchange_obj(service)(channel).declare()
         dlx_obj()(channel).declare()
         for q, queue, dlq in all_queue_objs(delivery_limit, queue_type):
             dlq(channel).declare()
             queue(channel).declare()
+            channel.queue_bind(q["name"], retry_exchange(q["consumer"]), q["name"])
             declared.append(q["name"])
     return declared
 
@@ -85,13 +94,16 @@ def replay_dlq(amqp_uri, queue, limit=None):
 
 
 def definitions(delivery_limit=5, vhost="/", queue_type="quorum"):
-    """RabbitMQ definitions.json: exchanges, queues, bindings, per-service users.
+    """RabbitMQ definitions.json: exchanges, queues, bindings, per-principal users
+    with least-privilege permissions and topic permissions.
 
     Passwords are placeholders (hash-less); deploy sets them with rabbitmqctl or
     the management API from Secrets.
     """
     exchanges = [{"name": f"{s}.events", "vhost": vhost, "type": "topic", "durable": True,
                   "auto_delete": False, "internal": False, "arguments": {}} for s in SERVICES]
+    exchanges += [{"name": retry_exchange(s), "vhost": vhost, "type": "direct", "durable": True,
+                   "auto_delete": False, "internal": False, "arguments": {}} for s in SERVICES]
     exchanges.append({"name": DLX, "vhost": vhost, "type": "direct", "durable": True,
                       "auto_delete": False, "internal": False, "arguments": {}})
     queues, bindings = [], []
@@ -107,20 +119,17 @@ def definitions(delivery_limit=5, vhost="/", queue_type="quorum"):
         bindings.append({"source": DLX, "vhost": vhost, "destination": dlq_name(q["name"]),
                          "destination_type": "queue", "routing_key": dlq_name(q["name"]),
                          "arguments": {}})
-    users, permissions = [], []
-    for s in SERVICES:
-        users.append({"name": s, "password_hash": "", "tags": []})
-        # own events exchange + own rpc/reply queues and consumer queues; publish to
-        # rpc exchange (nameko-rpc) to call others.
-        permissions.append({
-            "user": s, "vhost": vhost,
-            # consumers (re)declare their queues with the DLX argument and the
-            # source exchanges they bind to: configure on every *.events, write on crm.dlx
-            "configure": rf"^(rpc-{s}.*|rpc\.reply-{s}.*|evt-.*--{s}\..*|nameko-rpc|.*\.events)$",
-            "write": (rf"^(nameko-rpc|rpc-{s}.*|rpc\.reply-.*|{s}\.events|evt-.*--{s}\..*"
-                      r"|crm\.dlx)$"),
-            "read": rf"^(nameko-rpc|rpc-{s}.*|rpc\.reply-{s}.*|evt-.*--{s}\..*|.*\.events)$",
-        })
+        bindings.append({"source": retry_exchange(q["consumer"]), "vhost": vhost,
+                         "destination": q["name"], "destination_type": "queue",
+                         "routing_key": q["name"], "arguments": {}})
+    # one user per service, gateway and the CLI (services.common.bus_users)
+    users, permissions, topic_permissions = [], [], []
+    for user, perms in bus_users.all_permissions().items():
+        users.append({"name": user, "password_hash": "", "tags": []})
+        permissions.append({"user": user, "vhost": vhost, "configure": perms["configure"],
+                            "write": perms["write"], "read": perms["read"]})
+        topic_permissions += [{"user": user, "vhost": vhost, **t} for t in perms["topics"]]
     return {"rabbit_version": "3.10.8", "vhosts": [{"name": vhost}], "users": users,
-            "permissions": permissions, "exchanges": exchanges, "queues": queues,
+            "permissions": permissions, "topic_permissions": topic_permissions,
+            "exchanges": exchanges, "queues": queues,
             "bindings": bindings, "policies": [], "parameters": []}

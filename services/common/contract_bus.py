@@ -13,6 +13,17 @@ def events_exchange_obj(service):
     return Exchange(events_exchange(service), type="topic", durable=True, delivery_mode=2)
 
 
+def retry_exchange(service):
+    """Where a service's failing handler re-publishes a message to the end of its own
+    queue (direct, routing key = the queue's name): the service may write here, not
+    to the default exchange, which reaches every queue by name."""
+    return f"{service}.retry"
+
+
+def retry_exchange_obj(service):
+    return Exchange(retry_exchange(service), type="direct", durable=True, delivery_mode=2)
+
+
 def dlx_obj():
     return Exchange(DLX, type="direct", durable=True)
 

@@ -12,7 +12,8 @@ The queue is declared exactly as ``crm bus setup`` declares it (same type and
 arguments, dead-letter exchange ``crm.dlx``). A failing handler's message is
 re-published to the back of its queue after a short backoff with an attempt
 counter; at ``EVENT_DELIVERY_LIMIT`` attempts it is rejected into
-``<queue>.dlq`` and counted, so other messages keep flowing. An envelope that
+``<queue>.dlq`` and counted, so other messages keep flowing. Re-publishing goes
+through the service's own ``<service>.retry`` exchange (services.common.bus_users). An envelope that
 does not match the contract (or raises ``PoisonEvent``) is dead-lettered at once.
 """
 import logging
@@ -20,9 +21,11 @@ import time
 from functools import partial
 
 import eventlet
+from amqp.exceptions import AccessRefused as AmqpAccessRefused
 from amqp.exceptions import ConnectionError as AmqpConnectionError
+from amqp.exceptions import NotFound as AmqpNotFound
 from eventlet.semaphore import Semaphore
-from kombu import Producer
+from kombu import Connection, Producer
 from nameko.containers import ContainerBeingKilled
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
@@ -30,7 +33,13 @@ from nameko.messaging import Consumer
 
 import services.common.amqp_settle  # noqa: F401 - nameko settles survive a reset socket
 from services.common import metrics
-from services.common.contract_bus import consumer_queue_obj, dlq_obj
+from services.common.contract_bus import (
+    consumer_queue_obj,
+    dlq_obj,
+    events_exchange_obj,
+    retry_exchange,
+    retry_exchange_obj,
+)
 from services.contract import CONSUMERS, bus_settings, queue_name
 from services.contract.events import validate_event
 
@@ -59,10 +68,39 @@ class ReliableEventHandler(EventHandler):
         name = queue_name(self.source_service, self.event_type, service, self.method_name)
         self.queue = consumer_queue_obj(name, self.source_service, self.event_type,
                                         self.delivery_limit, queue_type)
+        # another service's events exchange is declared by `crm bus setup`, never here:
+        # a service's bus user may not configure (declare, delete) what it does not own
+        self.queue.exchange.no_declare = True
+        self._declare_on_the_bus()
         self.handler_label = f"{service}.{self.method_name}"
         self._stopping = False
         self._in_flight = 0
         Consumer.setup(self)
+
+    def _declare_on_the_bus(self):
+        """Before consuming, on a short connection of its own (a worker must not make
+        synchronous calls on the consumer's channel): check (passively, no permission
+        needed) that the source exchange exists and declare it only if missing, which
+        an administrator's user may do (tests; `crm bus setup` not run yet) and a
+        service's least-privilege user may not (it may not configure what it does not
+        own); declare this service's retry exchange, the queue with its binding, and
+        bind the queue to the retry exchange (routing key = the queue's name)."""
+        exchange = events_exchange_obj(self.source_service)
+        retry = retry_exchange_obj(self.container.service_name)
+        with Connection(self.container.config["AMQP_URI"], connect_timeout=10) as conn:
+            try:
+                exchange(conn.channel()).declare(passive=True)
+            except AmqpNotFound:
+                try:
+                    exchange(conn.channel()).declare()
+                except AmqpAccessRefused:
+                    log.error("exchange %s is missing and this user may not declare it: run "
+                              "`crm bus setup` first", exchange.name)
+                    raise
+            channel = conn.channel()
+            retry(channel).declare()
+            self.queue(channel).declare()
+            channel.queue_bind(self.queue.name, retry.name, self.queue.name)
 
     # --- admission and graceful stop --------------------------------------------
     # nameko hands every *delivered* message to a thread at once; with one
@@ -171,7 +209,8 @@ class ReliableEventHandler(EventHandler):
         too (a duplicate the inbox absorbs), never a loss.
         """
         producer = Producer(message.channel)
-        producer.publish(message.body, exchange="", routing_key=self.queue.name,
+        producer.publish(message.body, exchange=retry_exchange(self.container.service_name),
+                         routing_key=self.queue.name,
                          headers={k: v for k, v in headers.items() if k != "x-delivery-count"},
                          content_type=message.content_type,
                          content_encoding=message.content_encoding, delivery_mode=2,

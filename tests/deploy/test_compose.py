@@ -1,5 +1,6 @@
 """deploy/docker-compose.yml: every component, ports, depends_on, mounts."""
 import importlib
+import json
 import re
 import shutil
 
@@ -43,6 +44,11 @@ def test_component_command_image_and_port(compose, service, name, role):
     assert spec["image"] == compose["services"]["setup"]["image"], "one image for all"
     env = spec["environment"]
     assert env["AMQP_URI"].startswith("amqp://")
+    # issue 21: its own bus user (created by `crm bus setup` from CRM_BUS_CREDENTIALS)
+    user, password = env["AMQP_URI"].split("://", 1)[1].split("@", 1)[0].split(":", 1)
+    assert user == name
+    assert json.loads(compose["services"]["setup"]["environment"]["CRM_BUS_CREDENTIALS"]
+                      )[user] == password
     assert env[f"{service.upper()}_DATABASE_URL"].startswith("postgresql+psycopg2://")
     assert env[f"{service.upper()}_DATABASE_URL"].endswith(f"/{service}")
     if role == "service":

@@ -82,6 +82,17 @@ def test_deployment_per_service_and_gateway(by_kind, service, role, name):
         assert declared == target
     env = {e["name"]: e for e in c["env"]}
     assert "AMQP_URI" in env
+    # issue 21: every component connects as its own bus user and verifies tokens; a
+    # service signs its own principal's tokens with its own key (kid svc:<name>)
+    own = service if role == "service" else f"{service}_gateway"
+    assert env["AMQP_URI"]["valueFrom"]["secretKeyRef"]["name"] == f"crm-{dns(own)}-amqp"
+    assert env["JWT_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "crm-jwt"
+    assert env["JWT_KEYS"]["valueFrom"]["secretKeyRef"]["name"] == "crm-jwt"
+    if role == "service":
+        assert env["JWT_PRIVATE_KEY"]["valueFrom"]["secretKeyRef"]["name"] \
+            == f"crm-{dns(service)}-jwt-signing"
+    else:
+        assert "JWT_PRIVATE_KEY" not in env, "gateways forward users' tokens, mint none"
     port = METRICS_PORTS[service] if role == "service" else HTTP_PORTS[service]
     assert [p["containerPort"] for p in c["ports"]] == [port]
     port_name = c["ports"][0]["name"]

@@ -74,6 +74,31 @@ def bus_setup():
     cfg = _cfg()
     queues = setup_bus(cfg["AMQP_URI"], *bus_settings(cfg))
     console.print(f"bus ready: {len(queues)} consumer queues (+ dead-letter queues)")
+    _bus_users(cfg)
+
+
+def _bus_users(cfg):
+    """Create the per-service, per-gateway and CLI bus users (least privilege) where
+    this host has the rights; else print what an administrator runs. → the user
+    prefix if they are ready, else None."""
+    from services.common.bus_provision import default_prefix, given_credentials, provision
+    from services.common.config import var_dir
+    if str(cfg.get("BUS_USERS", "auto")).lower() in ("off", "false", "0", "no"):
+        console.print("bus users: off (BUS_USERS=off): every process uses AMQP_URI's user")
+        return None
+    prefix = default_prefix(cfg["AMQP_URI"], cfg.get("BUS_USER_PREFIX"))
+    done = provision(cfg["AMQP_URI"], var_dir(cfg), prefix,
+                     given_credentials(cfg.get("BUS_CREDENTIALS")))
+    if done["ok"]:
+        console.print(f"bus users ready on vhost {done['vhost']!r} ({done['how']}): one per "
+                      f"service, gateway and the CLI, passwords in "
+                      f"{var_dir(cfg)}/bus-credentials.json")
+        return prefix
+    console.print(f"bus users NOT created ({done['why']}); every process keeps AMQP_URI's "
+                  "user. An administrator creates them with:", soft_wrap=True)
+    for line in done["commands"]:
+        console.print(f"  {line}", soft_wrap=True, markup=False, highlight=False)
+    return None
 
 
 @bus_app.command("definitions")
@@ -231,6 +256,7 @@ def run():
     if not ensure_broker(cfg["AMQP_URI"], echo=console.print):
         raise typer.Exit(1)
     setup_bus(cfg["AMQP_URI"], *bus_settings(cfg))
+    prefix = _bus_users(cfg)
     migrate(None)
     console.rule("Kehu CRM")
     for name, _target, _env in components():
@@ -249,7 +275,7 @@ def run():
                   "`crm token --user u1` (demo users: u1-u3 sales, s1-s3 service, "
                   "mk1-mk2 marketing, m1 manager; `make demo` loads their data).")
     console.print("\nCtrl-C stops everything.\n")
-    sys.exit(supervise(echo=console.print))
+    sys.exit(supervise(echo=console.print, bus_user_prefix=prefix))
 
 
 def main():

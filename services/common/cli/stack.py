@@ -78,13 +78,25 @@ def ensure_broker(uri, echo=print, wait=60):
     return False
 
 
-def supervise(config_path="config.yml", echo=print):
-    """Run every component as its own process until Ctrl-C (honcho)."""
+def own_bus_uri(name, prefix):
+    """The component's own AMQP URI (its least-privilege user), or None."""
+    from services.common.bus_provision import component_uri
+    from services.common.config import load_config, var_dir
+    cfg = load_config()
+    return component_uri(cfg["AMQP_URI"], var_dir(cfg), prefix + name)
+
+
+def supervise(config_path="config.yml", echo=print, bus_user_prefix=None):
+    """Run every component as its own process until Ctrl-C (honcho); with
+    ``bus_user_prefix`` (the bus users exist) each connects as its own user."""
     from honcho.manager import Manager
 
     manager = Manager()
     nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
     for name, target, env in components():
+        if bus_user_prefix is not None:
+            uri = own_bus_uri(name, bus_user_prefix)
+            env = dict(env, AMQP_URI=uri) if uri else env
         proc_env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore", **env)
         manager.add_process(name, f"{nameko} run --config {config_path} {target}",
                             env=proc_env, cwd=str(ROOT))
