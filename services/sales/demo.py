@@ -96,6 +96,17 @@ def demo_pipeline(rpc, customer_ids, owners, seed=2026, now=None):
             else:
                 sales.change_order(order["id"], {"delivery_date": (
                     now + dt.timedelta(days=45)).date().isoformat()}, at=at(start - 22))
+    # today's work for the workspace's My day: a fresh lead for the first owner (by the
+    # region rule) and one waiting for a manager to assign it
+    fresh = sales.create_lead({"source": "website", "customer_name": "演示新线索有限公司",
+                               "contact_name": "新联系人", "contact_mobile": "13800138000",
+                               "need": rng.choice(NEEDS), "region": "上海",
+                               "industry_code": "C35"})
+    sales.assign_lead(fresh["id"])
+    sales.create_lead({"source": "trade_show", "customer_name": "演示待分配线索有限公司",
+                       "contact_name": "展会联系人", "need": rng.choice(NEEDS),
+                       "region": "杭州", "industry_code": "F51"})
+    made["leads"] += 2
     if customer_ids:
         extra = sales.create_order({"customer_id": customer_ids[0], "owner_id": owners[0],
                                     "lines": [{"product": "备件", "quantity": "10",

@@ -115,3 +115,32 @@ def test_every_page_renders_through_a_small_day(base, config, rpc):
         assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
         r = u.get(f"/app/{kind}/export.xlsx")
         assert r.status_code == 200 and r.content[:2] == b"PK"
+
+
+def test_make_demo_data_renders_for_staff_and_manager(base, config, rpc):
+    """The pipeline `make demo` builds (services/sales/demo.py), seen in the pages."""
+    from services.common.cli.demo import demo_customers
+    from services.sales.demo import demo_pipeline
+    from tests.support.fixtures import actor
+    owners = [f"dm{i}-{uuid.uuid4().hex[:4]}" for i in range(3)]
+    with rpc(actor("demo-admin", "admin")) as p:
+        ids = [p.customers.create_customer(c)["id"]
+               for c in demo_customers(15, owners, seed=uuid.uuid4().int % 10**9)]
+        made = demo_pipeline(p, ids, owners)
+    assert made["orders"] >= 3
+    me = Browserless(base, config, owners[0])
+    day = me.get("/app/my-day").text
+    assert "演示新线索有限公司" in day and 'id="due-badge"' in day
+    boss = Browserless(base, config, "m1", "manager", "management")
+    assert "演示待分配线索有限公司" in boss.get("/app/my-day").text
+    for who in (me, boss):
+        for path in ("/app/leads", "/app/pipeline", "/app/orders", "/app/forecast",
+                     "/app/channels", "/app/assignment-rules"):
+            r = who.get(path)
+            assert r.status_code in (200, 403), (path, r.status_code)
+        board = who.get("/app/pipeline").text
+        for opp_id in re.findall(r'data-opportunity="(\d+)"', board)[:6]:
+            assert who.get(f"/app/opportunities/{opp_id}").status_code == 200
+        orders = who.get("/app/orders").text
+        for order_id in re.findall(r'data-order="(\d+)"', orders)[:8]:
+            assert who.get(f"/app/orders/{order_id}").status_code == 200
