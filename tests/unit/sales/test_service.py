@@ -164,7 +164,7 @@ def test_demo_pipeline_runs_through_the_public_methods(svc, database):
     worker = svc()
     made = demo_pipeline(SimpleNamespace(sales=worker), list(range(1000, 1015)),
                          ["d1", "d2", "d3"])
-    assert made == {"leads": 12, "opportunities": 15, "orders": 4, "payments": 5}
+    assert made == {"leads": 14, "opportunities": 15, "orders": 4, "payments": 5}
     stages = {s: worker.list_opportunities({"stage": s, "owner_id": "d1"})["total"] +
               worker.list_opportunities({"stage": s, "owner_id": "d2"})["total"] +
               worker.list_opportunities({"stage": s, "owner_id": "d3"})["total"]
