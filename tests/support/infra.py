@@ -60,6 +60,23 @@ class Vhost:
                 _rabbitmqctl("delete_vhost", self.name)
             except (OSError, subprocess.SubprocessError):
                 pass  # a slow broker keeps an empty test vhost: harmless
+            drop_bus_users(f"{self.name}.")
+
+
+def drop_bus_users(prefix):
+    """Delete the least-privilege bus users ``crm run``/``crm bus setup`` made for a
+    test vhost (services.common.bus_provision.default_prefix: ``<vhost>.<name>``)."""
+    try:
+        listed = _rabbitmqctl("list_users", "-q", "--no-table-headers")
+        names = [line.split("\t")[0] for line in listed.stdout.splitlines()]
+        ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+        procs = [subprocess.Popen([ctl, "delete_user", "-q", name], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+                 for name in names if name.startswith(prefix)]
+        for proc in procs:
+            proc.wait(timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        pass  # leftover users of a dropped vhost can do nothing
 
 
 class PgDatabases:
