@@ -171,3 +171,26 @@ def paged(items, total, page, page_size, next_cursor=None, total_is_estimate=Fal
     """The list answer (a superset of ``services.common.schemas.paged``)."""
     return {"items": items, "total": total, "page": page, "page_size": page_size,
             "next_cursor": next_cursor, "total_is_estimate": bool(total_is_estimate)}
+
+
+def orm_page(session, stmt, id_col, filters, cursor, page, page_size, descending=False,
+             cap=TOTAL_EXACT_UP_TO):
+    """``page_keyset`` for an ORM ``select(Model)`` ordered by its id (the lists of
+    sales, service_desk and marketing) → (objects, next_cursor, total, is_estimate)."""
+    body = decode_cursor(cursor, filters, key_len=1)
+    q = stmt
+    if body is not None:
+        k = _key_in(id_col, body["k"][0])
+        if not isinstance(k, int):
+            raise validation_error({"cursor": BAD_CURSOR})
+        q = q.where(id_col < k if descending else id_col > k)
+    q = q.order_by(id_col.desc() if descending else id_col).limit(page_size + 1)
+    if body is None and page > 1:
+        q = q.offset((page - 1) * page_size)
+    rows = session.scalars(q).all()
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    next_cursor = encode_cursor(filters, [getattr(rows[-1], id_col.key)]) if more else None
+    total, estimate = capped_total(session, stmt.with_only_columns(id_col), id_col, id_col,
+                                   cap)
+    return rows, next_cursor, total, estimate

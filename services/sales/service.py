@@ -11,7 +11,7 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from prometheus_client import Gauge
 
-from services.common import merges
+from services.common import merges, paging
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import PoisonEvent, event_handler
 from services.common.peers import SystemRpcProxy, call_peer, get_or_none
@@ -144,17 +144,19 @@ class SalesService(DomainService):
                                                   actor))
 
     @_rpc
-    def list_leads(self, filters=None, page=1, page_size=20):
-        """Leads you may see → {items, total, page, page_size}. Filters: status, source,
-        owner_id, campaign_id, customer_id, unassigned, q."""
+    def list_leads(self, filters=None, page=1, page_size=20, cursor=None):
+        """Leads you may see → {items, total, page, page_size, next_cursor,
+        total_is_estimate} (keyset paging: services.common.paging). Filters: status,
+        source, owner_id, campaign_id, customer_id, unassigned, q."""
         actor = self.actor.get()
         filters = load(LeadFiltersSchema(), filters or {})
         page, page_size = page_args(page, page_size)
-        with self.db.uow() as uow:
-            rows, total = repo.page(uow.session, repo.leads_query(filters, actor.owner_scope()),
-                                    repo.Lead.id, page, page_size)
-            return paged([LEAD_OUT.dump(repo.lead_output(r, actor)) for r in rows], total,
-                         page, page_size)
+        with self.db.read_uow() as ro:
+            rows, nxt, total, est = paging.orm_page(
+                ro.session, repo.leads_query(filters, actor.owner_scope()), repo.Lead.id,
+                filters, cursor, page, page_size)
+            return paging.paged([LEAD_OUT.dump(repo.lead_output(r, actor)) for r in rows],
+                                total, page, page_size, nxt, est)
 
     @_rpc
     def set_assignment_rules(self, rules, at=None):
@@ -277,16 +279,17 @@ class SalesService(DomainService):
                 repo.get_opportunity(uow.session, opportunity_id, actor)))
 
     @_rpc
-    def list_opportunities(self, filters=None, page=1, page_size=20):
+    def list_opportunities(self, filters=None, page=1, page_size=20, cursor=None):
+        """Opportunities you may see, keyset-paged like ``list_leads``."""
         actor = self.actor.get()
         filters = load(OpportunityFiltersSchema(), filters or {})
         page, page_size = page_args(page, page_size)
-        with self.db.uow() as uow:
-            rows, total = repo.page(uow.session,
-                                    repo.opportunities_query(filters, actor.owner_scope()),
-                                    repo.Opportunity.id, page, page_size)
-            return paged([OPP_OUT.dump(repo.opportunity_output(r)) for r in rows], total, page,
-                         page_size)
+        with self.db.read_uow() as ro:
+            rows, nxt, total, est = paging.orm_page(
+                ro.session, repo.opportunities_query(filters, actor.owner_scope()),
+                repo.Opportunity.id, filters, cursor, page, page_size)
+            return paging.paged([OPP_OUT.dump(repo.opportunity_output(r)) for r in rows],
+                                total, page, page_size, nxt, est)
 
     def _transition(self, opportunity_id, target, at, reason=None):
         actor = self.actor.get()
@@ -419,16 +422,18 @@ class SalesService(DomainService):
             return ORDER_OUT.dump(repo.order_output(repo.get_order(uow.session, order_id, actor)))
 
     @_rpc
-    def list_orders(self, filters=None, page=1, page_size=20):
-        """Filters: status, customer_id, opportunity_id, owner_id."""
+    def list_orders(self, filters=None, page=1, page_size=20, cursor=None):
+        """Filters: status, customer_id, opportunity_id, owner_id. Keyset-paged like
+        ``list_leads``."""
         actor = self.actor.get()
         filters = load(OrderFiltersSchema(), filters or {})
         page, page_size = page_args(page, page_size)
-        with self.db.uow() as uow:
-            rows, total = repo.page(uow.session, repo.orders_query(filters, actor.owner_scope()),
-                                    repo.Order.id, page, page_size)
-            return paged([ORDER_OUT.dump(repo.order_output(r)) for r in rows], total, page,
-                         page_size)
+        with self.db.read_uow() as ro:
+            rows, nxt, total, est = paging.orm_page(
+                ro.session, repo.orders_query(filters, actor.owner_scope()), repo.Order.id,
+                filters, cursor, page, page_size)
+            return paging.paged([ORDER_OUT.dump(repo.order_output(r)) for r in rows],
+                                total, page, page_size, nxt, est)
 
     def _order_op(self, order_id, at, op, *args):
         actor = self.actor.get()
