@@ -28,13 +28,16 @@ from services.marketing.schemas import (
 )
 
 LIST_QUERY = {"state": "string", "format": "string", "owner_id": "string", "q": "string",
-              "page": "integer", "page_size": "integer"}
+              "customer_id": "integer", "page": "integer", "page_size": "integer"}
 PAGE_QUERY = {"page": "integer", "page_size": "integer"}
 
 
 def _filters(request):
-    return {k: request.args[k] for k in ("state", "format", "owner_id", "q")
-            if request.args.get(k)}
+    filters = {k: request.args[k] for k in ("state", "format", "owner_id", "q")
+               if request.args.get(k)}
+    if request.args.get("customer_id"):
+        filters["customer_id"] = query_int(request, "customer_id", None)
+    return filters
 
 
 def _page(request):

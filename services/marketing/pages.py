@@ -133,6 +133,9 @@ class CampaignPages:
         form = Form(request)
         filters = {k: form.value(k).strip() for k in ("state", "format", "q")
                    if (form.value(k) or "").strip()}
+        customer = (form.value("customer_id") or "").strip()
+        if customer:  # from the customer page: the campaigns it took part in / was targeted by
+            filters["customer_id"] = int(customer) if customer.isdigit() else customer
         try:
             number = max(1, min(int(form.value("page") or 1), 10 ** 6))
         except ValueError:

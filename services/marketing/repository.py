@@ -142,6 +142,12 @@ def list_page(session, filters, actor, page, page_size):
         like = f"%{filters['q']}%"
         stmt = stmt.where(or_(Campaign.theme.like(like), Campaign.goal.like(like),
                               Campaign.location.like(like)))
+    if filters.get("customer_id"):  # the customer's campaigns: registered or targeted
+        cid = filters["customer_id"]
+        stmt = stmt.where(or_(
+            Campaign.id.in_(select(Participant.campaign_id).where(Participant.customer_id == cid)),
+            Campaign.id.in_(select(AudienceMember.campaign_id)
+                            .where(AudienceMember.customer_id == cid))))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = session.scalars(stmt.order_by(Campaign.id.desc()).offset((page - 1) * page_size)
                            .limit(page_size)).all()

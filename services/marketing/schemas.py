@@ -82,6 +82,7 @@ class ListFiltersSchema(Strict):
     format = fields.String(validate=validate.OneOf(domain.FORMATS))
     owner_id = fields.String(validate=validate.Length(max=64))
     q = fields.String(validate=validate.Length(max=100))
+    customer_id = fields.Integer(validate=validate.Range(min=1))  # took part, or targeted
 
 
 class CancelSchema(Strict):

@@ -123,8 +123,8 @@ class TicketPages:
         ctx = page_context(request)
         form = Form(request)
         manager = is_manager(ctx)
-        if manager and not form.value("view"):
-            form.values["view"] = "mine"
+        if manager and not form.value("view"):  # a customer's tickets: everyone's
+            form.values["view"] = "all" if form.value("customer_id") else "mine"
         number = page_number(form)
         try:
             result = self.call(self.desk, "list_tickets", queue_filters(form, manager),

@@ -71,6 +71,19 @@ def test_audience_count_finder_and_counts(base, customers, rpc, config):
         before = mk.campaign_counts()
         mk.create_campaign(campaign_data())
         assert mk.campaign_counts()["draft"] == before["draft"] + 1
+        # a customer's campaigns (the customer page links here): registered or targeted
+        camp = mk.create_campaign(campaign_data(theme=f"客户的活动 {TAG}", audience={
+            "tags_all": [f"t{TAG}", "老客户"]}))
+        mk.schedule_campaign(camp["id"])
+        mk.launch_campaign(camp["id"])
+        mk.register_participant(camp["id"], {"customer_id": customers[1]["id"]})
+        for c, expected in ((customers[0], 1), (customers[1], 1), (customers[2], 0)):
+            got = mk.list_campaigns({"customer_id": c["id"]})
+            assert got["total"] == expected and all(
+                x["id"] == camp["id"] for x in got["items"]), c["id"]
+    s = web(base, config, MARKETER)
+    page = s.get(f"/app/campaigns?customer_id={customers[1]['id']}")
+    assert page.status_code == 200 and f'id="campaign-{camp["id"]}"' in page.text
     with rpc(SALES) as p, pytest.raises(Forbidden):
         p.marketing.audience_count({})
     r = requests.post(f"{base}/audience/count", json={"tags_any": [f"t{TAG}"]}, headers={

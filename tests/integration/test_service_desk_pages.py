@@ -91,6 +91,8 @@ def test_queue_and_ticket_pages_follow_access_rules(base, config, customer, rpc)
     # managers: mine by default, all on request
     m = web(base, config, MANAGER["id"], "manager")
     assert f'id="ticket-{theirs["id"]}"' in m.get("/app/tickets?view=all&q=" + TAG).text
+    # the customer page's link: a customer's tickets, everyone's
+    assert f'id="ticket-{theirs["id"]}"' in m.get(f"/app/tickets?customer_id={customer['id']}").text
     # no sign-in: to the sign-in page, never JSON
     r = WebSession(base).get("/app/tickets", allow_redirects=False)
     assert r.status_code == 303 and r.headers["Location"].startswith("/login")
