@@ -22,6 +22,9 @@ HTTP_REQUESTS = Counter(
 HTTP_LATENCY = Histogram(
     "crm_http_request_duration_seconds", "HTTP request duration",
     ["service", "route", "method"], buckets=BUCKETS)
+RPC_REFUSED = Counter(
+    "crm_rpc_refused_total", "RPC calls refused before any worker ran: no or no valid "
+    "identity (services.common.bus_identity)", ["service", "method", "reason"])
 OUTBOX_BACKLOG = Gauge("crm_outbox_backlog", "Unpublished outbox rows", ["service"])
 OUTBOX_OLDEST_AGE = Gauge(
     "crm_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"])

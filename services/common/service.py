@@ -21,11 +21,11 @@ from nameko.exceptions import ContainerBeingKilled, MalformedRequest
 from nameko.rpc import Rpc
 
 from services.common import wire
-from services.common.actors import CONTEXT_KEY, CurrentActor
+from services.common.actors import AUTH_KEY, CONTEXT_KEY, CurrentActor
 from services.common.bus_identity import ServiceIdentity, authenticate
-from services.common.errors import ValidationError
+from services.common.errors import Unauthorized, ValidationError
 from services.common.handlers import DeadLetterMonitor
-from services.common.metrics import Metrics
+from services.common.metrics import RPC_REFUSED, Metrics
 from services.common.replies import ReplyRpcConsumer
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,16 @@ class ResilientRpc(Rpc):
         without a valid identity is answered ``Unauthorized`` and no worker runs
         (``services.common.bus_identity``)."""
         context_data = self.unpack_message_headers(message)
-        actor = authenticate(self.container.config, self.container.service_name,
-                             self.method_name, context_data)
+        service = self.container.service_name
+        try:
+            actor = authenticate(self.container.config, service, self.method_name,
+                                 context_data)
+        except Unauthorized as exc:
+            reason = ("missing" if AUTH_KEY not in context_data
+                      else "expired" if "expired" in exc.message else "invalid")
+            RPC_REFUSED.labels(service, self.method_name, reason).inc()
+            log.info("refused %s.%s: %s", service, self.method_name, exc.message)
+            raise
         context_data[CONTEXT_KEY] = json.dumps(actor, sort_keys=True)
         try:
             args = body["args"]

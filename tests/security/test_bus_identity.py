@@ -119,6 +119,13 @@ def row_counts(config):
     return counts
 
 
+def refusals_counted():
+    from prometheus_client import REGISTRY
+    return sum(sample.value for metric in REGISTRY.collect()
+               if metric.name == "crm_rpc_refused" for sample in metric.samples
+               if sample.name == "crm_rpc_refused_total")
+
+
 def settled_counts(config, quiet=2.0, limit=60.0):
     """Row counts once the seed's events have been applied everywhere (no change
     for ``quiet`` seconds)."""
@@ -149,6 +156,7 @@ def seeded(config, module_services):
 def test_every_rpc_method_refuses_every_invalid_identity(config, seeded):
     tokens = bad_tokens(config)
     before = settled_counts(config)
+    counted_before = refusals_counted()
     attempts = refused = leaks = 0
     wrong = []
     for kind, authorization in tokens.items():
@@ -189,6 +197,8 @@ def test_every_rpc_method_refuses_every_invalid_identity(config, seeded):
     assert not wrong, wrong[:20]
     assert not changed, changed
     assert refused == attempts and leaks == 0
+    # every refusal is counted for the operators (crm_rpc_refused_total)
+    assert refusals_counted() - counted_before == attempts
 
 
 def test_public_methods_are_declared_once_and_exist(config, seeded):
