@@ -248,14 +248,14 @@ def view(data, t, today=None, names=lambda emp: emp):
                              conversion_text=pct(r["conversion_rate"]),
                              win_text=pct(r["win_rate"]),
                              href=link("sales", "/app/leads", {"source": r["source"]})))
-    ranked = data.get("rankings") or {}
+    ranked = data.get("rankings")
     rankings = []
     for role in ("sales", "service"):
-        if role in ranked:
+        if role in (ranked or {}):
             rankings.append({"role": role, "label": t(f"reporting.role.{role}"),
                              "top": _card_rows(ranked[role]["top"], period, names),
                              "bottom": _card_rows(ranked[role]["bottom"], period, names)})
-    if not ranked:  # an older reporting service: the company-wide lists
+    if ranked is None:  # an older reporting service: the company-wide lists
         rankings.append({"role": "all", "label": "",
                          "top": _card_rows(data["top_scorecards"], period, names),
                          "bottom": _card_rows(data["bottom_scorecards"], period, names)})

@@ -273,7 +273,10 @@ class ReportingService(DomainService):
             cards = self._all_scorecards(s, period)
             top, bottom = ranking.top_bottom(cards)
             rankings = {}
+            dept = (scope.to_dict() or {}).get("department")
             for role in domain.SCORECARD_KPIS:
+                if dept and dept != role:  # a department's dashboard ranks its own staff
+                    continue
                 best, worst = ranking.top_bottom([c for c in cards if c["role"] == role])
                 rankings[role] = {"top": best, "bottom": worst}
             items, total = repo.watchlist(s, utcnow(), 1, 10)
