@@ -1,7 +1,10 @@
 """service_desk's queries (inside a unit of work)."""
+import datetime as dt
+
 from sqlalchemy import and_, func, literal, or_, select
 
-from services.common.errors import NotFound
+from services.common import paging
+from services.common.errors import NotFound, validation_error
 from services.service_desk import domain
 from services.service_desk.models import (
     Agent,
@@ -46,11 +49,12 @@ def ticket_event_data(ticket, **extra):
     return data
 
 
-def list_tickets(session, filters, owner_scope, page, page_size, actor_id=None):
+def list_tickets(session, filters, owner_scope, page, page_size, actor_id=None, cursor=None):
     """Staff (``owner_scope``) see tickets assigned to them or opened by them;
     ``mine`` narrows a manager's list the same way. ``q``: subject, complainant or
     customer name (the service desk's copy), or ``#id``; ``sort``: ``due`` (the
-    running clock's due time first, resolved last) or newest first."""
+    running clock's due time first, resolved last) or newest first. Keyset paging
+    (``cursor``) → (tickets, next_cursor, total, total_is_estimate)."""
     stmt = select(Ticket)
     me = owner_scope if owner_scope is not None else (actor_id if filters.get("mine") else None)
     if me is not None:
@@ -75,28 +79,55 @@ def list_tickets(session, filters, owner_scope, page, page_size, actor_id=None):
         breached = or_(Ticket.first_response_breached_at.is_not(None),
                        Ticket.resolution_breached_at.is_not(None))
         stmt = stmt.where(breached if filters["breached"] else ~breached)
-    offset = (page - 1) * page_size
     if filters.get("sort") != "due":
-        total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-        return session.scalars(stmt.order_by(Ticket.id.desc()).offset(offset)
-                               .limit(page_size)).all(), total
-    # running clocks first by due time (the next_due_at index gives the order), then
-    # the resolved/closed ones newest first: two index-ordered reads, no sort of the lot;
-    # both counts in one pass
-    sub = stmt.subquery()
-    total, n_running = session.execute(select(func.count(), func.count(sub.c.next_due_at))
-                                       .select_from(sub)).one()
-    running = stmt.where(Ticket.next_due_at.is_not(None))
-    rows = []
-    if offset < n_running:
-        rows = session.scalars(running.order_by(Ticket.next_due_at, Ticket.id).offset(offset)
-                               .limit(page_size)).all()
-    if len(rows) < page_size and total > n_running:
+        return paging.orm_page(session, stmt, Ticket.id, filters, cursor, page, page_size,
+                               descending=True)
+    return _due_page(session, stmt, filters, page, page_size, cursor)
+
+
+def _due_page(session, stmt, filters, page, page_size, cursor):
+    """``sort=due``: running clocks first by due time (the next_due_at index gives the
+    order), then the resolved/closed ones newest first: two index-ordered reads, no sort
+    of the lot. Keyset: the cursor names the group and the last key in it."""
+    body = paging.decode_cursor(cursor, filters)
+    group, key = 0, None
+    if body is not None:
+        k = body["k"]
+        try:
+            if k[0] == 0 and len(k) == 3:
+                group, key = 0, (dt.datetime.fromisoformat(k[1]), int(k[2]))
+            elif k[0] == 1 and len(k) == 2:
+                group, key = 1, int(k[1])
+            else:
+                raise ValueError
+        except (TypeError, ValueError, IndexError):
+            raise validation_error({"cursor": paging.BAD_CURSOR}) from None
+    offset = 0 if body is not None else (page - 1) * page_size
+    want = offset + page_size + 1
+    out = []
+    if group == 0:
+        running = stmt.where(Ticket.next_due_at.is_not(None))
+        if key is not None:
+            running = running.where(paging.after((Ticket.next_due_at, Ticket.id), False, key))
+        out += [(0, t) for t in session.scalars(
+            running.order_by(Ticket.next_due_at, Ticket.id).limit(want)).all()]
+    if len(out) < want:
         done = stmt.where(Ticket.next_due_at.is_(None))
-        rows += session.scalars(done.order_by(Ticket.id.desc())
-                                .offset(max(0, offset - n_running))
-                                .limit(page_size - len(rows))).all()
-    return rows, total
+        if group == 1:
+            done = done.where(Ticket.id < key)
+        out += [(1, t) for t in session.scalars(
+            done.order_by(Ticket.id.desc()).limit(want - len(out))).all()]
+    out = out[offset:]
+    more = len(out) > page_size
+    out = out[:page_size]
+    next_cursor = None
+    if more:
+        g, t = out[-1]
+        last = [0, t.next_due_at.isoformat(), t.id] if g == 0 else [1, t.id]
+        next_cursor = paging.encode_cursor(filters, last)
+    total, estimate = paging.capped_total(session, stmt.with_only_columns(Ticket.id),
+                                          Ticket.id, Ticket.id)
+    return [t for _, t in out], next_cursor, total, estimate
 
 
 def customer_names(session, customer_ids):

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.common import merges
+from services.common import merges, paging
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import event_handler
 from services.common.peers import SystemRpcProxy, get_or_none
@@ -138,16 +138,19 @@ class ServiceDeskService(WorkspaceRpc, DomainService):
         return out
 
     @_rpc
-    def list_tickets(self, filters=None, page=1, page_size=20):
+    def list_tickets(self, filters=None, page=1, page_size=20, cursor=None):
         """Tickets you may see (staff: assigned to them or opened by them) → {items,
-        total, page, page_size}. Filters also ``mine``, ``active``, ``q``, ``sort=due``."""
+        total, page, page_size, next_cursor, total_is_estimate}. Filters also ``mine``,
+        ``active``, ``q``, ``sort=due``. Keyset paging (``cursor``), read-only."""
         actor = self.actor.get()
         filters = load(TicketFiltersSchema(), filters or {})
         page, page_size = page_args(page, page_size)
-        with self.db.uow() as uow:
-            rows, total = repo.list_tickets(uow.session, filters, actor.owner_scope(), page,
-                                            page_size, actor_id=actor.id)
-            return paged(self._dump_tickets(uow.session, rows), total, page, page_size)
+        with self.db.read_uow() as ro:
+            rows, nxt, total, est = repo.list_tickets(ro.session, filters, actor.owner_scope(),
+                                                      page, page_size, actor_id=actor.id,
+                                                      cursor=cursor)
+            return paging.paged(self._dump_tickets(ro.session, rows), total, page, page_size,
+                                nxt, est)
 
     @_rpc
     def assign_ticket(self, ticket_id, assignee_id=None, at=None):
