@@ -165,3 +165,24 @@ def test_service_token_is_cached_and_renewed_before_it_expires(monkeypatch):
     data = bus_identity.act_as_service({"call_id_stack": ["x"]}, config, "sales")
     assert json.loads(data[CONTEXT_KEY])["service"] == "sales"
     assert data[AUTH_KEY].startswith("Bearer ")
+
+
+def test_event_handlers_and_timers_act_as_their_service_rpc_keeps_the_callers():
+    from types import SimpleNamespace
+
+    from nameko.rpc import Rpc
+    from nameko.timer import Timer
+
+    config = hs_config()
+    provider = bus_identity.ServiceIdentity()
+    provider.container = SimpleNamespace(config=config, service_name="service_desk")
+    forged = {AUTH_KEY: "Bearer forged", CONTEXT_KEY: json.dumps({"id": "x", "roles": ["admin"]})}
+    timer_ctx = SimpleNamespace(entrypoint=Timer(interval=1), data=dict(forged))
+    provider.worker_setup(timer_ctx)
+    token = timer_ctx.data[AUTH_KEY].split(" ", 1)[1]
+    seen = jwt.decode(token, HS, algorithms=["HS256"], audience="kehu-crm")
+    assert seen["svc"] == "service_desk" and seen["roles"] == ["system"]
+    assert json.loads(timer_ctx.data[CONTEXT_KEY])["service"] == "service_desk"
+    rpc_ctx = SimpleNamespace(entrypoint=Rpc(), data=dict(forged))
+    provider.worker_setup(rpc_ctx)  # verified by the entrypoint already: untouched
+    assert rpc_ctx.data == forged
