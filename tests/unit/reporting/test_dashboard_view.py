@@ -155,8 +155,8 @@ def test_tile_links_go_to_the_list_behind_them():
     assert set(dashboard.TILE_LISTS) == set(dashboard.TILES)
 
 
-def test_view_words_are_in_the_page_language():
-    data = {"period": "2026-11", "scope": {}, "timezone": "Asia/Shanghai",
+def sample():
+    return {"period": "2026-11", "scope": {}, "timezone": "Asia/Shanghai",
             "kpis": dict({k: None for k in dashboard.TILES}, campaigns=[],
                          tickets_new_by_kind={"inquiry": 1, "complaint": 2, "suggestion": 0}),
             "trend": [], "funnel": {"leads": 0, "opportunities": 0, "won": 0, "converted": 0},
@@ -167,7 +167,11 @@ def test_view_words_are_in_the_page_language():
             "channels": {"by_source": []}, "top_scorecards": [], "bottom_scorecards": [],
             "rankings": {"sales": {"top": [card("u1", 80)], "bottom": [card("u2", 20)]},
                          "service": {"top": [], "bottom": []}}}
-    v = dashboard.view(data, i18n.translator("zh_CN", "reporting"), today=dt.date(2026, 12, 7))
+
+
+def test_view_words_are_in_the_page_language():
+    v = dashboard.view(sample(), i18n.translator("zh_CN", "reporting"),
+                       today=dt.date(2026, 12, 7))
     labels = {tile["key"]: tile["label"] for tile in v["tiles"]}
     assert labels["tickets_new_by_kind.complaint"] == "新增工单 · 投诉"
     assert labels["tickets_new_by_kind.inquiry"] == "新增工单 · 咨询"
@@ -176,3 +180,11 @@ def test_view_words_are_in_the_page_language():
     assert [r["label"] for r in v["rankings"]] == ["销售", "客服"]
     assert v["rankings"][0]["top"][0]["href"] == "/app/scorecards/u1?period=2026-11"
     assert v["fresh"]["p50"] == "0.02 秒"
+
+
+def test_static_report_has_no_links_and_no_script():
+    html = dashboard.render_report(sample(), "en")
+    assert html.startswith("<!DOCTYPE html>") and "Management dashboard" in html
+    assert "<script" not in html and "href=" not in html and "/app/open/" not in html
+    assert 'data-kpi="tickets_new_by_kind.complaint"' in html and "<style>" in html
+    assert "New tickets · Complaint" in html
