@@ -9,7 +9,7 @@ from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.common import merges
+from services.common import merges, paging
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import event_handler
 from services.common.schemas import load, page_args, paged
@@ -245,15 +245,20 @@ class MarketingService(WorkspaceRpc, DomainService):
                 uow.session, p, repo.shows_contact(actor, campaign)))
 
     @_rpc
-    def list_participants(self, campaign_id, page=1, page_size=20):
+    def list_participants(self, campaign_id, page=1, page_size=20, cursor=None):
+        """The campaign's participants in id order → {items, total, page, page_size,
+        next_cursor, total_is_estimate} (keyset paging, read-only unit of work)."""
         actor = self.actor.get()
         page, page_size = page_args(page, page_size)
-        with self.db.uow() as uow:
-            campaign = repo.get(uow.session, campaign_id, actor)
-            rows, total = repo.participants_page(uow.session, campaign, page, page_size)
+        with self.db.read_uow() as ro:
+            campaign = repo.get(ro.session, campaign_id, actor)
+            stmt = select(Participant).where(Participant.campaign_id == campaign.id)
+            rows, nxt, total, est = paging.orm_page(ro.session, stmt, Participant.id,
+                                                    {"campaign_id": campaign.id}, cursor,
+                                                    page, page_size)
             show = repo.shows_contact(actor, campaign)
-            return paged([PARTICIPANT_OUT.dump(repo.participant_out(uow.session, p, show))
-                          for p in rows], total, page, page_size)
+            return paging.paged([PARTICIPANT_OUT.dump(repo.participant_out(ro.session, p, show))
+                                 for p in rows], total, page, page_size, nxt, est)
 
     def _participant_action(self, campaign_id, participant_id, at, fn):
         actor = self.actor.get()
