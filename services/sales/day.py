@@ -83,3 +83,25 @@ def end_of_local_day(now, tz_name):
     local = domain.local_date(now, tz_name)
     nxt = dt.datetime.combine(local + dt.timedelta(days=1), dt.time(), ZoneInfo(tz_name))
     return local, nxt.astimezone(dt.UTC)
+
+
+CARD_COLUMNS = (Opportunity.id, Opportunity.name, Opportunity.amount, Opportunity.stage,
+                Opportunity.expected_close_date, Opportunity.owner_id,
+                Opportunity.customer_id)
+
+
+def board_column(session, stage, owner, page_no, page_size):
+    """One board column: the cards (plain columns, no competitors or history) of
+    ``stage`` in id order, and how many there are."""
+    where = [Opportunity.stage == stage]
+    if owner is not None:
+        where.append(Opportunity.owner_id == owner)
+    total = session.scalar(select(func.count(Opportunity.id)).where(*where)) or 0
+    rows = session.execute(select(*CARD_COLUMNS).where(*where).order_by(Opportunity.id)
+                           .offset((page_no - 1) * page_size).limit(page_size)).all()
+    cards = [{"id": r.id, "name": r.name, "amount": str(domain.money(r.amount)),
+              "weighted_amount": str(domain.money(r.amount * domain.PROBABILITY[r.stage])),
+              "stage": r.stage, "owner_id": r.owner_id, "customer_id": r.customer_id,
+              "expected_close_date": r.expected_close_date.isoformat()
+              if r.expected_close_date else None} for r in rows]
+    return cards, total

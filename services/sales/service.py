@@ -543,10 +543,11 @@ class SalesService(DomainService):
 
     @_rpc
     def pipeline_board(self, owner_id=None, pages=None, page_size=10):
-        """The board in one call → {columns: [{stage, items, total, page, page_size,
-        totals {count, amount, weighted_amount}}] for qualify … lost, counts (the caller's
-        follow-up counts)}. ``pages``: {stage: page}; staff see their own cards, managers
-        all or ``owner_id``'s."""
+        """The board in one call → {columns: [{stage, items (cards: id, name, amount,
+        weighted_amount, stage, owner_id, customer_id, expected_close_date), total, page,
+        page_size, totals {count, amount, weighted_amount}}] for qualify … lost, counts
+        (the caller's follow-up counts)}. ``pages``: {stage: page}; staff see their own
+        cards, managers all or ``owner_id``'s."""
         actor = self.actor.get()
         scope = actor.owner_scope()
         if scope is None and owner_id:
@@ -560,13 +561,10 @@ class SalesService(DomainService):
             totals = day.stage_totals(s, scope)
             for stage in domain.STAGES + domain.CLOSED_STAGES:
                 number = page_args((pages or {}).get(stage, 1), page_size)[0]
-                rows, total = repo.page(s, repo.opportunities_query({"stage": stage}, scope),
-                                        repo.Opportunity.id, number, page_size)
+                cards, total = day.board_column(s, stage, scope, number, page_size)
                 t = totals[stage]
                 columns.append({"stage": stage, "page": number, "page_size": page_size,
-                                "total": total,
-                                "items": [OPP_OUT.dump(repo.opportunity_output(r, now))
-                                          for r in rows],
+                                "total": total, "items": cards,
                                 "totals": {"count": t["count"], "amount": str(t["amount"]),
                                            "weighted_amount": str(t["weighted_amount"])}})
             counts = day.follow_up_counts(s, actor.id, now, tonight)
