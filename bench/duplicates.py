@@ -87,37 +87,44 @@ def probes_for(rng, n):
 def per_create(engine, calls, rng):
     times, found = [], 0
     with engine.connect() as conn:
+        cpu0 = time.process_time()
         for name, city, contacts, _ in probes_for(rng, calls):
             t0 = time.perf_counter()
             got = duplicates.find(conn, [duplicates.probe(-1, name, city, contacts)])[0]
             times.append((time.perf_counter() - t0) * 1000)
             found += bool(got)
+        cpu = time.process_time() - cpu0
     times.sort()
     return {"calls": calls, "p50_ms": round(statistics.median(times), 3),
+            "client_cpu_ms_per_check": round(cpu * 1000 / calls, 3),
             "p99_ms": round(times[int(0.99 * (len(times) - 1))], 3),
             "with_candidates_pct": round(100 * found / calls, 1)}
 
 
 def per_import(engine, rows, rng, chunk=500):
     probes = probes_for(rng, rows)
-    keys_s = find_s = 0.0
+    keys_s = find_s = keys_cpu = find_cpu = 0.0
     warned = 0
     with engine.connect() as conn:
         for start in range(0, rows, chunk):
             part = probes[start:start + chunk]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             ps = [duplicates.probe(-1 - i, name, city, contacts)
                   for name, city, contacts, i in part]
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             out = duplicates.find(conn, ps)
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), time.process_time()
             keys_s += t1 - t0
             find_s += t2 - t1
+            keys_cpu += c1 - c0
+            find_cpu += c2 - c1
             warned += sum(1 for d in out if d)
     scale = 100000 / rows
     return {"rows": rows, "chunk": chunk, "keys_s_per_100k": round(keys_s * scale, 2),
             "lookups_s_per_100k": round(find_s * scale, 2),
             "total_s_per_100k": round((keys_s + find_s) * scale, 2),
+            "client_cpu_s_per_100k": {"keys": round(keys_cpu * scale, 2),
+                                      "lookups": round(find_cpu * scale, 2)},
             "rows_warned_pct": round(100 * warned / rows, 1)}
 
 
@@ -175,13 +182,18 @@ def markdown(res):
              f"load average at the end {res['loadavg_at_end']}", "",
              "In-process, customers preloaded; keys = names.keys per row, look-ups = "
              "duplicates.find (three indexed IN statements per batch).", "",
-             "| backend | preloaded | per create p50 / p99 (ms) | per 100k-row import: keys + "
-             "look-ups = total (s) | rows warned |", "|---|---:|---:|---:|---:|"]
+             "| backend | preloaded | per create p50 / p99 (ms) | per create, CPU of this "
+             "process (ms) | per 100k-row import: keys + look-ups = total (s) | the same, CPU "
+             "of this process: keys + look-ups (s) | rows warned |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for r in res["runs"]:
         c, i = r["per_create"], r["per_import"]
+        cpu = i["client_cpu_s_per_100k"]
         lines.append(f"| {r['backend']} | {r['preloaded_customers']:,} | {c['p50_ms']} / "
-                     f"{c['p99_ms']} | {i['keys_s_per_100k']} + {i['lookups_s_per_100k']} = "
-                     f"{i['total_s_per_100k']} | {i['rows_warned_pct']} % |")
+                     f"{c['p99_ms']} | {c['client_cpu_ms_per_check']} | "
+                     f"{i['keys_s_per_100k']} + {i['lookups_s_per_100k']} = "
+                     f"{i['total_s_per_100k']} | {cpu['keys']} + {cpu['lookups']} | "
+                     f"{i['rows_warned_pct']} % |")
     for r in res["runs"]:
         lines += ["", f"Plans ({r['backend']}):", ""]
         for k, p in r["plans"].items():
