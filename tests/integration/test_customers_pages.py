@@ -160,8 +160,9 @@ def test_tags_add_and_remove(site, rpc):
     assert r.status_code == 422 and 'id="f-tags"' in r.text
 
 
-def test_pages_in_english(site):
-    r = site["s"].get("/app/customers?lang=en")
+def test_pages_in_english(site, config):
+    s = WebSession(site["base"], config, site["user"])  # its own cookie jar: crm_lang=en
+    r = s.get("/app/customers?lang=en")
     assert r.status_code == 200 and "<h1>Customers" in r.text
     assert "crm_lang=en" in r.headers.get("Set-Cookie", "")
 
