@@ -235,7 +235,8 @@ def view(data, t, today=None, names=lambda emp: emp):
                               if _DIGITS.match(cid) else
                               link("marketing", "/app/campaigns", {"q": r["theme"] or ""})))
     watch = data["watchlist"]
-    watch_rows = [dict(w, signal_text="、".join(t(f"reporting.signal.{s}") for s in w["signals"]),
+    watch_rows = [dict(w, signal_text=t("reporting.list_sep").join(
+                           t(f"reporting.signal.{s}") for s in w["signals"]),
                        owner_name=names(w["owner_id"]) if w["owner_id"] else "",
                        href=link("customers", f"/app/customers/{w['customer_id']}")
                        if _DIGITS.match(str(w["customer_id"])) else

@@ -188,6 +188,15 @@ def test_manager_clicks_from_the_dashboard_into_each_list(system, browser, confi
     # the complaint tile's list shows complaints only, the manager's whole queue
     assert "kind=complaint" in checked[[h for h in checked if "kind%3Dcomplaint" in h][0]]
     assert len(checked) >= 30, len(checked)
+    # the same page in English (the kit's language link, remembered in a cookie)
+    browser.get(dash + "/dashboard?lang=en")
+    text = body(browser)
+    assert "Management dashboard" in text and "New tickets · Complaint" in text
+    words = [e.text for e in browser.find_elements(
+        By.CSS_SELECTOR, "main th, main h1, main h2, main h3, .tile .label")]
+    assert words and not [w for w in words if re.search(r"[\u4e00-\u9fff]", w)], words
+    screenshot(browser, "dashboard-manager-en")
+    browser.get(dash + "/dashboard?lang=zh_CN")
 
 
 def test_staff_see_their_own_scorecard_only(system, browser, config):  # noqa: F811
