@@ -11,7 +11,8 @@ from services.customers.pages import BASE, tr
 
 MAX_FILE = 4 * 1024 * 1024
 CHUNK = 1000  # import_customers takes at most 1000 rows per call
-REQUIRED = ("name", "uscc", "industry_code", "type", "contact_name", "contact_mobile")
+REQUIRED = ("name", "uscc", "industry_code", "type", "contact_name", "contact_title",
+            "contact_mobile")
 
 
 def parse(raw):

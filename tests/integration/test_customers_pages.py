@@ -71,7 +71,8 @@ def test_import_page_refuses_a_file_without_the_required_columns(site):
                             files={"file": ("c.csv", b"name,uscc\nx,y\n")},
                             csrf_from="/app/customers/import")
     assert r.status_code == 422
-    assert "missing columns: industry_code, type, contact_name, contact_mobile" in r.text
+    assert ("missing columns: industry_code, type, contact_name, contact_title, "
+            "contact_mobile") in r.text
     assert 'id="import-columns"' in r.text  # the format is documented on the page
 
 
