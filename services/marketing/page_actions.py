@@ -5,12 +5,13 @@ error re-renders the campaign page with the message next to its field."""
 from services.common.errors import ValidationError
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect
+from services.marketing.page_messages import errors
 from services.marketing.pages import BASE
 
 
-def _errors(form, exc, prefix="", rename=None):
+def _errors(ctx, form, exc, prefix="", rename=None):
     rename = rename or {}
-    form.with_errors({rename.get(k, f"{prefix}{k}"): v for k, v in exc.fields.items()})
+    form.with_errors({rename.get(k, f"{prefix}{k}"): v for k, v in errors(ctx, exc).items()})
     return form
 
 
@@ -32,7 +33,7 @@ class CampaignActionPages:
         try:
             self.call(self.marketing, "schedule_campaign", campaign_id)
         except ValidationError as exc:  # the plan is not complete yet
-            return self.campaign_view(ctx, campaign_id, form=_errors(Form(request), exc),
+            return self.campaign_view(ctx, campaign_id, form=_errors(ctx, Form(request), exc),
                                       status=422)
         return self._done(ctx, campaign_id, "scheduled")
 
@@ -52,7 +53,7 @@ class CampaignActionPages:
             self.call(self.marketing, "cancel_campaign", campaign_id,
                       (form.value("reason") or "").strip())
         except ValidationError as exc:
-            return self.campaign_view(ctx, campaign_id, form=_errors(form, exc), status=422)
+            return self.campaign_view(ctx, campaign_id, form=_errors(ctx, form, exc), status=422)
         return self._done(ctx, campaign_id, "cancelled")
 
     # --- milestones ---------------------------------------------------------------------
@@ -65,7 +66,7 @@ class CampaignActionPages:
         try:
             self.call(self.marketing, "add_milestone", campaign_id, data)
         except ValidationError as exc:
-            return self.campaign_view(ctx, campaign_id, form=_errors(form, exc, "milestone."),
+            return self.campaign_view(ctx, campaign_id, form=_errors(ctx, form, exc, "milestone."),
                                       status=422)
         return self._done(ctx, campaign_id, "milestone_added", "#milestones")
 
@@ -94,7 +95,7 @@ class CampaignActionPages:
         try:
             self.call(self.marketing, "register_participant", campaign_id, participant)
         except ValidationError as exc:
-            return self.campaign_view(ctx, campaign_id, form=_errors(form, exc), status=422)
+            return self.campaign_view(ctx, campaign_id, form=_errors(ctx, form, exc), status=422)
         return self._done(ctx, campaign_id, "registered", "#participants")
 
     @page("POST", BASE + "/<int:campaign_id>/participants/<int:participant_id>/check-in")

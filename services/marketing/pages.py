@@ -13,6 +13,7 @@ from services.common.errors import ValidationError
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect, render
 from services.marketing import domain
+from services.marketing.page_messages import errors
 
 BASE = "/app/campaigns"
 PAGE_SIZE = 25
@@ -144,7 +145,7 @@ class CampaignPages:
             result = self.call(self.marketing, "list_campaigns", filters, page=number,
                                page_size=PAGE_SIZE)
         except ValidationError as exc:
-            form.with_errors(exc)
+            form.with_errors(errors(ctx, exc))
             result = {"items": [], "total": 0, "page": 1, "page_size": PAGE_SIZE}
         counts = self.call(self.marketing, "campaign_counts")
         pages = max(1, -(-result["total"] // PAGE_SIZE))
@@ -166,11 +167,11 @@ class CampaignPages:
                       page_title=title,
                       breadcrumbs=[(ctx.t("workspace.marketing"), BASE), (title, None)])
 
-    def _count(self, form):
+    def _count(self, ctx, form):
         try:
             return self.call(self.marketing, "audience_count", audience_of(form))
         except ValidationError as exc:
-            form.with_errors({"audience": exc.fields})
+            form.with_errors({"audience": errors(ctx, exc)})
             return None
 
     @page("GET", BASE + "/new")
@@ -197,12 +198,12 @@ class CampaignPages:
         if form.value("count") or form.value("add_row"):
             if form.value("add_row"):
                 form.values["milestone_rows"] = str(milestone_rows(form) + 1)
-            return self._form(ctx, form, count=self._count(form))
+            return self._form(ctx, form, count=self._count(ctx, form))
         try:
             created = self.call(self.marketing, "create_campaign",
                                 campaign_data(form, ctx.config))
         except ValidationError as exc:
-            form.with_errors(exc)
+            form.with_errors(errors(ctx, exc))
             return self._form(ctx, form, status=422)
         return redirect(f"{BASE}/{created['id']}", flash=ctx.t("mk.flash.created"),
                         kind="success")
@@ -219,7 +220,7 @@ class CampaignPages:
         form = Form(request)
         campaign = self.call(self.marketing, "get_campaign", campaign_id)
         if form.value("count"):
-            return self._form(ctx, form, campaign, count=self._count(form))
+            return self._form(ctx, form, campaign, count=self._count(ctx, form))
         changes = campaign_data(form, ctx.config, with_milestones=False)
         if (form.value("version") or "").isdigit():
             changes["version"] = int(form.value("version"))
@@ -231,7 +232,7 @@ class CampaignPages:
         try:
             self.call(self.marketing, "update_campaign", campaign_id, changes)
         except ValidationError as exc:
-            form.with_errors(exc)
+            form.with_errors(errors(ctx, exc))
             return self._form(ctx, form, campaign, status=422)
         return redirect(f"{BASE}/{campaign_id}", flash=ctx.t("mk.flash.saved"), kind="success")
 
@@ -262,5 +263,5 @@ class CampaignPages:
             try:
                 found = self.call(self.marketing, "find_customers", q[:100], 10)
             except ValidationError as exc:
-                form.with_errors({"customer_q": list(exc.fields.values())[0]})
+                form.with_errors({"customer_q": list(errors(ctx, exc).values())[0]})
         return self.campaign_view(ctx, campaign_id, form=form, found=found)

@@ -4,6 +4,7 @@ nothing written; success redirects back with a flash."""
 from services.common.errors import ValidationError
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect
+from services.service_desk.page_messages import errors
 from services.service_desk.pages import BASE
 
 # form field -> RPC argument, per action (names unique on the ticket page)
@@ -43,7 +44,7 @@ class TicketActionPages:
             self.call(self.desk, method, ticket_id, *args)
         except ValidationError as exc:
             back = {arg: field for field, arg in fields}
-            form.with_errors({back.get(k, k): v for k, v in exc.fields.items()})
+            form.with_errors({back.get(k, k): v for k, v in errors(ctx, exc).items()})
             return self.ticket_view(ctx, ticket_id, form=form, status=422)
         return redirect(f"{BASE}/{ticket_id}", flash=ctx.t(f"sd.flash.{action}"), kind="success")
 
@@ -101,7 +102,7 @@ class TicketActionPages:
         except ValidationError as exc:
             back = {"root_cause": "improve_cause", "action": "improve_action",
                     "department": "improve_department"}
-            form.with_errors({back.get(k, k): v for k, v in exc.fields.items()})
+            form.with_errors({back.get(k, k): v for k, v in errors(ctx, exc).items()})
             return self.ticket_view(ctx, ticket_id, form=form, status=422)
         return redirect(f"{BASE}/{ticket_id}", flash=ctx.t("sd.flash.improvement"),
                         kind="success")

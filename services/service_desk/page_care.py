@@ -8,6 +8,7 @@ from services.common.errors import ValidationError
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect, render
 from services.service_desk.domain import CARE_KINDS, VISIT_CHANNELS
+from services.service_desk.page_messages import errors
 from services.service_desk.pages import choices, is_manager, options
 
 CARE = "/app/care"
@@ -26,7 +27,7 @@ class CarePages:
         try:
             due = self.call(self.desk, "due_care_tasks", day, True)
         except ValidationError as exc:
-            form.with_errors(exc)
+            form.with_errors(errors(ctx, exc))
             due = {"date": day, "items": []}
             status = 422
         return render("service_desk/care.html", status=status, form=form, due=due,
@@ -50,7 +51,7 @@ class CarePages:
                       (form.value(f"outcome_{task_id}") or "").strip(),
                       int(sat) if sat.isdigit() else (sat or None))
         except ValidationError as exc:
-            form.with_errors({f"{k}_{task_id}": v for k, v in exc.fields.items()})
+            form.with_errors({f"{k}_{task_id}": v for k, v in errors(ctx, exc).items()})
             form.values["date"] = form.value("date")
             return self._care_view(ctx, form, 422)
         return redirect(f"{CARE}?date={form.value('date') or ''}",
@@ -91,7 +92,7 @@ class CarePages:
             self.call(self.desk, "create_care_plan", int(customer),
                       (form.value("kind") or "").strip(), **kwargs)
         except ValidationError as exc:
-            form.with_errors(exc)
+            form.with_errors(errors(ctx, exc))
             return self._plans_view(ctx, form, 422)
         return redirect(CARE + "/plans", flash=ctx.t("sd.flash.plan"), kind="success")
 
@@ -102,7 +103,7 @@ class CarePages:
         try:
             report = self.call(self.desk, "root_causes", period)
         except ValidationError as exc:
-            form.with_errors(exc)
+            form.with_errors(errors(ctx, exc))
             report = None
             status = 422
         top = max((i["count"] for i in report["items"]), default=0) if report else 0
@@ -126,7 +127,7 @@ class CarePages:
         try:
             self.call(self.desk, "record_improvement", data)
         except ValidationError as exc:
-            form.with_errors(exc)
+            form.with_errors(errors(ctx, exc))
             return self._root_view(ctx, form, 422)
         return redirect(f"{ROOT}?period={form.value('period') or ''}",
                         flash=ctx.t("sd.flash.improvement"), kind="success")

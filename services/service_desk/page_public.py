@@ -5,6 +5,7 @@ single-use link (no sign-in: the token is the credential)."""
 from services.common.errors import Conflict, NotFound, ValidationError
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect, render
+from services.service_desk.page_messages import errors
 from services.service_desk.pages import is_manager
 from services.service_desk.report_schemas import PublicFaqSchema
 
@@ -62,7 +63,7 @@ class FaqPages:
         try:
             self.call(self.desk, "create_faq", self._faq_data(form))
         except ValidationError as exc:
-            return self._faq_form(ctx, form.with_errors(exc), status=422)
+            return self._faq_form(ctx, form.with_errors(errors(ctx, exc)), status=422)
         return redirect(FAQ, flash=ctx.t("sd.flash.faq_saved"), kind="success")
 
     @page("GET", FAQ + "/<int:faq_id>/edit")
@@ -79,7 +80,7 @@ class FaqPages:
         try:
             self.call(self.desk, "update_faq", faq_id, self._faq_data(form))
         except ValidationError as exc:
-            return self._faq_form(ctx, form.with_errors(exc), faq_id, status=422)
+            return self._faq_form(ctx, form.with_errors(errors(ctx, exc)), faq_id, status=422)
         return redirect(FAQ, flash=ctx.t("sd.flash.faq_saved"), kind="success")
 
     @page("POST", FAQ + "/<int:faq_id>/publish")
@@ -145,7 +146,7 @@ class FaqPages:
                       int(score) if score.isdigit() else (score or None),
                       (form.value("comment") or "").strip() or None)
         except ValidationError as exc:
-            return self._survey_view(ctx, token, form.with_errors(exc), 422)
+            return self._survey_view(ctx, token, form.with_errors(errors(ctx, exc)), 422)
         except Conflict:
             return self._survey_view(ctx, token)
         return self._survey_view(ctx, token, done=True)

@@ -10,10 +10,12 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from services.common.errors import NotFound, ValidationError
+from services.common.web import directory
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect, render
 from services.service_desk import queue
 from services.service_desk.domain import CHANNELS, KINDS, ROOT_CAUSES, SEVERITIES, STATUSES
+from services.service_desk.page_messages import errors
 from services.service_desk.schemas import DEPARTMENTS
 
 BASE = "/app/tickets"
@@ -100,6 +102,13 @@ def queue_filters(form, manager):
     return filters
 
 
+def who(user_id):
+    """A staff member's display name (the directory's), else the id."""
+    if not user_id:
+        return "—"
+    return directory.display_name({"id": user_id})
+
+
 def options(t, prefix, values):
     return [(v, t(f"{prefix}.{v}")) for v in values]
 
@@ -130,7 +139,7 @@ class TicketPages:
             result = self.call(self.desk, "list_tickets", queue_filters(form, manager),
                                page=number, page_size=PAGE_SIZE)
         except ValidationError as exc:
-            form.with_errors(exc)
+            form.with_errors(errors(ctx, exc))
             result = {"items": [], "total": 0, "page": 1, "page_size": PAGE_SIZE}
         now = dt.datetime.now(dt.UTC)
         rows = []
@@ -147,7 +156,7 @@ class TicketPages:
 
         return render("service_desk/queue.html", status=422 if form.has_errors else 200,
                       form=form, rows=rows, result=result, pages=pages, manager=manager,
-                      page_url=page_url, now=now, **choices(ctx.t),
+                      page_url=page_url, now=now, who=who, **choices(ctx.t),
                       page_title=ctx.t("sd.queue.title"),
                       breadcrumbs=[(ctx.t("workspace.service_desk"), None)])
 
@@ -159,7 +168,7 @@ class TicketPages:
             try:
                 found = self.call(self.desk, "search_customers", q[:100], 10)
             except ValidationError as exc:
-                form.with_errors(exc.fields and {"customer_q": list(exc.fields.values())[0]})
+                form.with_errors({"customer_q": list(errors(ctx, exc).values())[0]})
         chosen = (form.value("customer_id") or "").strip()
         if chosen and chosen.isdigit():
             picked = next((c for c in found if str(c["id"]) == chosen), None)
@@ -200,7 +209,7 @@ class TicketPages:
         try:
             created = self.call(self.desk, "open_ticket", data)
         except ValidationError as exc:
-            form.with_errors(exc)
+            form.with_errors(errors(ctx, exc))
             return self._new_form(ctx, form, 422)
         return redirect(f"{BASE}/{created['id']}", flash=ctx.t("sd.flash.opened",
                                                                  id=created["id"]),
@@ -225,7 +234,7 @@ class TicketPages:
         return render("service_desk/ticket.html", status=status, ticket=ticket,
                       clocks=clocks(ticket, now, ctx.t), survey=survey, agents=agents,
                       manager=manager, can_act=can_act, form=form or Form(values={}),
-                      link=link, **choices(ctx.t),
+                      link=link, who=who, **choices(ctx.t),
                       page_title=ctx.t("sd.ticket.title", id=ticket["id"]),
                       breadcrumbs=[(ctx.t("workspace.service_desk"), BASE),
                                    (ctx.t("sd.ticket.title", id=ticket["id"]), None)])

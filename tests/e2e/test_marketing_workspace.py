@@ -108,13 +108,14 @@ def test_marketer_campaign_from_plan_to_evaluation(stack, browser, config):  # n
                    "f-milestones-1-title": "确认场地与物料", "f-milestones-1-owner_id": "mk2"})
     set_value(browser, "f-milestones-0-due_date", (start - dt.timedelta(days=7)).date().isoformat())
     set_value(browser, "f-milestones-1-due_date", (start - dt.timedelta(days=2)).date().isoformat())
+    screenshot(browser, "marketing-form")
     by_id(browser, "save-campaign").click()  # ends before it starts: refused at the field
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".error-summary"))
     assert browser.find_elements(By.CSS_SELECTOR, "#f-ends_at[aria-invalid='true']")
     assert by_id(browser, "f-theme").get_attribute("value") == f"2027 智能制造客户沙龙 {TAG}"
     screenshot(browser, "marketing-form-error")
+    assert "结束时间须晚于开始时间" in text_of(browser, "error-summary")
     set_value(browser, "f-ends_at", (start + dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
-    screenshot(browser, "marketing-form")
     by_id(browser, "save-campaign").click()
     wait_for(browser, lambda d: "活动已创建" in body(d))
     campaign_id = int(browser.current_url.split("/app/campaigns/")[1].split("#")[0])

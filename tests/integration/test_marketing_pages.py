@@ -109,6 +109,7 @@ def test_campaign_pages_access_csrf_and_field_errors(base, customers, rpc, confi
         "csrf_token": token, "theme": f"坏输入 {TAG}", "format": "online",
         "starts_at": "2027-03-01T14:00", "ends_at": "2027-03-01T10:00"})
     assert bad.status_code == 422 and '<a href="#f-ends_at"' in bad.text
+    assert "结束时间须晚于开始时间" in bad.text  # the service's message, in zh-CN
     with rpc(MARKETER) as p:
         assert p.marketing.list_campaigns({"q": f"坏输入 {TAG}"})["total"] == 0
     # CSRF: no token, a forged one -> 403, nothing written

@@ -71,6 +71,10 @@ def test_queue_and_ticket_pages_follow_access_rules(base, config, customer, rpc)
     assert f'id="ticket-{theirs["id"]}"' not in r.text
     assert s.get(f"/app/tickets/{theirs['id']}").status_code == 404
     assert s.get(f"/app/tickets/{mine['id']}").status_code == 200
+    en = s.get(f"/app/tickets/{mine['id']}?lang=en")
+    assert en.status_code == 200 and "Timeline" in en.text and "Reply to the customer" in en.text
+    assert '<html lang="en">' in en.text
+    s.get("/app/tickets?lang=zh_CN")  # back to Chinese for the rest
     # a ticket AGENT opened and the manager gave to OTHER: visible, read-only
     with rpc(actor(AGENT, "staff", "service")) as p:
         opened = p.service_desk.open_ticket({
@@ -131,7 +135,7 @@ def test_bad_input_shown_next_to_fields_nothing_written(base, config, customer, 
     for field in ("severity", "complainant_name"):
         assert re.search(rf'id="f-{field}"[^>]*aria-invalid="true"', r.text) or \
             f'<a href="#f-{field}"' in r.text, field
-    assert 'class="error-summary"' in r.text
+    assert 'class="error-summary"' in r.text and "请从列表中选择" in r.text  # zh-CN
     assert f"坏输入 {TAG}" in r.text  # the entered values are kept
     r = s.post("/app/tickets/new", data={
         "csrf_token": csrf_of(page.text), "kind": "complaint", "severity": "high",

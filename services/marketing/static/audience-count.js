@@ -22,8 +22,10 @@
         }
       }).catch(function () {});
   }
-  form.querySelectorAll('[name^="audience."]').forEach(function (el) {
+  var rules = form.querySelectorAll('[name^="audience."]');
+  rules.forEach(function (el) {
     el.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(ask, 300); });
     el.addEventListener('change', function () { clearTimeout(timer); timer = setTimeout(ask, 50); });
   });
+  ask();  // the count of the rules as the page shows them (also after a re-render)
 })();
