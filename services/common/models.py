@@ -1,4 +1,5 @@
-"""Tables every service has in its own database: outbox and inbox.
+"""Tables every service has in its own database: outbox, inbox and the audit trail
+(``services.common.audit``: audit_log, audit_head).
 
 ``declare_base()`` gives a service its own declarative Base that already holds
 the two tables, so its alembic history creates them with the rest.
@@ -76,4 +77,6 @@ def declare_base():
 
     Base.Outbox = OutboxMessage
     Base.Inbox = InboxMessage
+    from services.common.audit import declare_audit  # audit imports this module
+    Base.Audit, Base.AuditHead = declare_audit(Base)
     return Base

@@ -23,7 +23,7 @@ from nameko.rpc import Rpc
 from services.common import wire
 from services.common.actors import AUTH_KEY, CONTEXT_KEY, CurrentActor
 from services.common.bus_identity import ServiceIdentity, authenticate
-from services.common.errors import Unauthorized, ValidationError
+from services.common.errors import Forbidden, Unauthorized, ValidationError
 from services.common.handlers import DeadLetterMonitor
 from services.common.metrics import RPC_REFUSED, Metrics
 from services.common.replies import ReplyRpcConsumer
@@ -108,3 +108,40 @@ class DomainService:
     config = Config()
     metrics = Metrics()
     dlq_monitor = DeadLetterMonitor()
+
+    # --- the audit trail (services.common.audit), the same RPCs in every service ---------
+    @declared_rpc((ValidationError, Forbidden))
+    def verify_audit(self, record_type=None, record_id=None, checkpoint=None):
+        """Verify the audit chain: one record's entries (``record_type`` + ``record_id``)
+        or the whole service → {valid, entries, first_bad_seq, first_bad_index?, problem}.
+        ``checkpoint``: a head signed earlier (``audit_checkpoint``) that must still hold.
+        Managers and system callers."""
+        self._audit_reader()
+        if (record_type is None) != (record_id is None):
+            raise ValidationError("Invalid input", {"record_id": ["give both or neither"]})
+        with self.db.read_uow() as ro:
+            audit = self.db.audit
+            if record_type is None:
+                return audit.verify_chain(ro.connection, checkpoint)
+            return audit.verify_record(ro.connection, str(record_type), str(record_id),
+                                       checkpoint)
+
+    @declared_rpc((ValidationError, Forbidden))
+    def audit_trail(self, record_type, record_id):
+        """Who changed a record when, and what (contact values masked). Managers."""
+        self._audit_reader()
+        with self.db.read_uow() as ro:
+            return self.db.audit.trail(ro.connection, str(record_type), str(record_id))
+
+    @declared_rpc((ValidationError, Forbidden))
+    def audit_checkpoint(self):
+        """The chain's head signed with the audit key ({service, seq, hash, at, mac}):
+        kept outside this database it later proves that no tail was removed."""
+        self._audit_reader()
+        with self.db.read_uow() as ro:
+            return self.db.audit.checkpoint(ro.connection)
+
+    def _audit_reader(self):
+        actor = self.actor.get()
+        if actor.anonymous or not actor.is_manager:
+            raise Forbidden("managers only")

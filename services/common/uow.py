@@ -23,7 +23,7 @@ import uuid
 
 from nameko.extensions import DependencyProvider
 
-from services.common import inbox, metrics
+from services.common import audit, inbox, metrics
 from services.common.actors import actor_from_context
 from services.common.config import db_url
 from services.common.db import (
@@ -75,6 +75,8 @@ class UnitOfWork:
                 self._session = self._db.Session(bind=self._conn)
             else:
                 self._session = self._db.Session()
+            if getattr(self._db, "audit", None) is not None:  # flushes audit themselves
+                audit.bind(self._session, self._db.audit, self.actor_label, self.handler)
         return self._session
 
     @property
@@ -86,6 +88,21 @@ class UnitOfWork:
             self._conn = self._db.engine.connect()
             self._trans = self._conn.begin()
         return self._conn
+
+    @property
+    def actor_label(self):
+        return self.actor_id or "system"
+
+    def audit(self, entries, at=None):
+        """Append audit entries for set-based writes (ORM flushes are recorded by
+        themselves): ``[{record_type, record_id, action, before, after}]``."""
+        return self._db.audit.record(self.connection, entries, actor=self.actor_label,
+                                     via=self.handler, at=at)
+
+    @property
+    def audit_masker(self):
+        """The auditor (``mask_row`` for set-based writes' entries)."""
+        return self._db.audit
 
     def emit(self, event_type, data, occurred_at=None):
         """Queue an event in the outbox, in this transaction (written at commit)."""
@@ -233,6 +250,8 @@ class Database(DependencyProvider):
         self.lock = GreenLock(is_sqlite(self.url))
         self.relay = Relay(self.service_name, self.base.Outbox, self.Session, self.lock,
                            config["AMQP_URI"], postgres=not is_sqlite(self.url))
+        self.audit = audit.Auditor(self.base, audit.service_key(config, self.service_name),
+                                   self.service_name)
 
     def start(self):
         if is_sqlite(self.url):
@@ -290,3 +309,7 @@ class _DbAccess:
     @property
     def relay(self):
         return self._db.relay
+
+    @property
+    def audit(self):
+        return self._db.audit

@@ -104,9 +104,29 @@ def write_created(uow, actor, plans, when, contact_ids=False):
         raise sa_exc.DataError("INSERT (customers)", None, exc) from exc
     finally:
         cursor.close()
+    uow.audit(created_audit(uow.audit_masker, plans), at=when)
     for p in plans:
         uow.emit("customer_created", repo.plan_event_data(p), when)
     return [p["record"]["id"] for p in plans]
+
+
+def created_audit(auditor, plans):
+    """Audit entries of customers written set-based: the customer (its contacts masked,
+    its tags) and the anchor of its modification log's first entry."""
+    from services.customers.models import Contact
+    entries = []
+    for p in plans:
+        cid = p["record"]["id"]
+        after = auditor.mask_row(Customer, {k: v for k, v in p["record"].items()})
+        after["contacts"] = [auditor.mask_row(Contact, c) for c in p["contacts"]]
+        after["tags"] = list(p["tags"])
+        entries.append({"record_type": "customer", "record_id": cid, "action": "created",
+                        "before": None, "after": after})
+        entries.append({"record_type": "customer_history", "record_id": cid,
+                        "action": "created", "before": None,
+                        "after": {"customer_id": cid, "seq": 1, "action": "created",
+                                  "hash": p["history_hash"]}})
+    return entries
 
 
 def _write_created(dialect, cursor, actor, plans, when, contact_ids):
@@ -127,10 +147,10 @@ def _write_created(dialect, cursor, actor, plans, when, contact_ids):
             contacts.append(c)
         tags += [{"customer_id": cid, "tag": t} for t in p["tags"]]
         payload = domain.history_payload(cid, 1, actor.label, when, "created", p["changes"])
+        p["history_hash"] = domain.chain_hash(domain.GENESIS, payload)
         history.append({"customer_id": cid, "seq": 1, "operator_id": actor.label, "at": when,
                         "action": "created", "changes": p["changes"],
-                        "prev_hash": domain.GENESIS,
-                        "hash": domain.chain_hash(domain.GENESIS, payload)})
+                        "prev_hash": domain.GENESIS, "hash": p["history_hash"]})
     if contact_ids and dialect.name == "postgresql" and len(contacts) == 1:
         # one round trip instead of three: psycopg2 sends the statements as one simple
         # query (one implicit unit inside our transaction) and returns the last result

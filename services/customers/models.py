@@ -23,6 +23,7 @@ Base = declare_base()
 
 class Customer(Base):
     __tablename__ = "customers"
+    __audit__ = "customer"  # services.common.audit
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
     uscc: Mapped[str] = mapped_column(String(18), unique=True)
@@ -66,6 +67,9 @@ class Customer(Base):
 
 class Contact(Base):
     __tablename__ = "contacts"
+    __audit__ = "contact"
+    __audit_pii__ = {"name": "name", "mobile": "mobile", "email": "email",
+                     "birthday": "birthday"}
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"),
                                              index=True)
@@ -81,6 +85,7 @@ class Contact(Base):
 
 class CustomerTag(Base):
     __tablename__ = "customer_tags"
+    __audit__ = "tag"
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     tag: Mapped[str] = mapped_column(String(32))
@@ -90,6 +95,7 @@ class CustomerTag(Base):
 
 class Attachment(Base):
     __tablename__ = "attachments"
+    __audit__ = "attachment"
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"),
                                              index=True)
@@ -106,6 +112,9 @@ class HistoryEntry(Base):
     """Append-only modification log, hash-chained per customer."""
 
     __tablename__ = "customer_history"
+    __audit__ = "customer_history"  # anchors the log's chain (its tail too)
+    __audit_columns__ = ("customer_id", "seq", "action", "hash")
+    __audit_record_id__ = "customer_id"
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(Integer, index=True)
     seq: Mapped[int] = mapped_column(Integer)

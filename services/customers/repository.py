@@ -315,7 +315,34 @@ def verify_history(session, customer_id):
         if e.prev_hash != prev or domain.chain_hash(prev, payload) != e.hash:
             return {"valid": False, "entries": len(entries), "broken_at_seq": e.seq}
         prev = e.hash
+    broken = _anchors_broken(session, customer_id, entries)
+    if broken:
+        return {"valid": False, "entries": len(entries), "broken_at_seq": broken}
     return {"valid": True, "entries": len(entries), "broken_at_seq": None}
+
+
+def _anchors_broken(session, customer_id, entries):
+    """The log's entries against their anchors in the audit trail (keyed, outside the
+    log): a re-hashed entry differs from its anchor, a removed tail leaves anchors past
+    the last entry. The first seq that does not hold, else None."""
+    auditor = session.info.get("auditor")
+    if auditor is None:
+        return None
+    conn = session.connection()
+    if not auditor.verify_record(conn, "customer_history", customer_id)["valid"]:
+        return 1
+    expected = {}
+    for a in auditor.trail(conn, "customer_history", customer_id):
+        after = a["after"] or {}
+        if "hashes" in after:  # a legitimate re-chain (erasure) restates them all
+            expected.update({int(k): v for k, v in after["hashes"].items()})
+        elif "seq" in after:
+            expected[int(after["seq"])] = after["hash"]
+    for e in entries:
+        if e.seq in expected and expected[e.seq] != e.hash:
+            return e.seq
+    last = entries[-1].seq if entries else 0
+    return last + 1 if expected and max(expected) > last else None
 
 
 def list_page(connection, filters, owner_scope, page, page_size, cursor=None):

@@ -26,6 +26,7 @@ Base = declare_base()
 
 class Campaign(Base):
     __tablename__ = "campaigns"
+    __audit__ = "campaign"  # services.common.audit
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     theme: Mapped[str] = mapped_column(String(200))
     goal: Mapped[str | None] = mapped_column(Text)
@@ -90,6 +91,8 @@ class AudienceMember(Base):
 
 class Participant(Base):
     __tablename__ = "campaign_participants"
+    __audit__ = "participant"
+    __audit_pii__ = {"contact_name": "name", "mobile": "mobile", "email": "email"}
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"),
                                              index=True)

@@ -23,6 +23,9 @@ Base = declare_base()
 
 class Lead(Base):
     __tablename__ = "leads"
+    __audit__ = "lead"  # services.common.audit
+    __audit_pii__ = {"contact_name": "name", "contact_mobile": "mobile",
+                     "contact_email": "email"}
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(16), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -65,6 +68,7 @@ class AssignmentRule(Base):
 
 class Opportunity(Base):
     __tablename__ = "opportunities"
+    __audit__ = "opportunity"
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
     customer_id: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -138,6 +142,7 @@ class Activity(Base):
 
 class Order(Base):
     __tablename__ = "orders"
+    __audit__ = "order"
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(BigInteger, index=True)
     opportunity_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
@@ -184,6 +189,7 @@ class Shipment(Base):
 
 class Payment(Base):
     __tablename__ = "payments"
+    __audit__ = "payment"
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
                                           index=True)

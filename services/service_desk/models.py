@@ -22,6 +22,8 @@ class Agent(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    __audit__ = "ticket"  # services.common.audit
+    __audit_pii__ = {"complainant_name": "name", "complainant_contact": "contact"}
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16), index=True)
     severity: Mapped[str] = mapped_column(String(16), index=True)
@@ -80,6 +82,7 @@ class TicketEntry(Base):
 
 class Survey(Base):
     __tablename__ = "surveys"
+    __audit__ = "survey"
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"),
                                            unique=True)
