@@ -346,7 +346,7 @@ def _fact_row(model, values):
 
 def write_facts_many(conn, items):
     """Upsert the fact rows of folded entities: [((kind, id), facts)]. Returns the ids
-    of customers that others were merged into here (their churn signals change)."""
+    of kept customers that facts were merged into here (their churn signals change)."""
     rows = {}  # model -> {pk: row}
     customers, spans, merges = {}, [], {}
     for (kind, _eid), f in items:
@@ -376,12 +376,12 @@ def write_facts_many(conn, items):
             conn.execute(_stmt(conn, "spans+", lambda insert: insert(ClosedSpan)), spans)
     if merges:
         record_merges(conn, merges)
-    _map_merged(conn, rows)
+    kept = _map_merged(conn, rows)
     for model, by_pk in rows.items():
         pk = {c.key for c in model.__table__.primary_key.columns}
         values = list(by_pk.values())
         _upsert(conn, model, values, [c for c in values[0] if c not in pk])
-    return set(merges.values())
+    return set(merges.values()) | kept
 
 
 MERGE_LINKED = (LeadFact, OpportunityFact, OrderFact, TicketFact, SurveyFact, ParticipantFact)
@@ -401,22 +401,24 @@ def record_merges(conn, merges):
 
 
 def _map_merged(conn, rows):
-    """Facts about to be written with a merged customer's id get the kept id."""
+    """Facts about to be written with a merged customer's id get the kept id. Returns
+    the kept ids used (their churn signals change)."""
     ids = {r["customer_id"] for model, by_pk in rows.items() if model in MERGE_LINKED
            for r in by_pk.values() if r.get("customer_id")}
     if not ids:
-        return
+        return set()
     stmt = _stmt(conn, "merges", lambda _: select(CustomerMerge.merge_id, CustomerMerge.keep_id)
                  .where(CustomerMerge.merge_id.in_(_ids())))
     kept = {}
     for chunk in _chunks(sorted(ids)):
         kept.update(conn.execute(stmt, {"ids": chunk}).all())
     if not kept:
-        return
+        return set()
     for model, by_pk in rows.items():
         if model in MERGE_LINKED:
             for r in by_pk.values():
                 r["customer_id"] = kept.get(r.get("customer_id"), r.get("customer_id"))
+    return set(kept.values())
 
 
 def _pk(model, row):
