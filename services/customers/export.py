@@ -23,7 +23,7 @@ IMPORT_COLUMNS = ("name", "uscc", "industry_code", "region", "scale", "annual_bu
 EXTRA_COLUMNS = ("id", "tier", "completeness", "lost_reason", "updated_at")
 COLUMNS = IMPORT_COLUMNS + EXTRA_COLUMNS
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-BATCH = 500
+BATCH = 1000  # export_customers' largest batch: fewest round trips
 _CHUNK = 64 * 1024
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
