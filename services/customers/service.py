@@ -6,13 +6,14 @@ from pathlib import Path
 
 from sqlalchemy.orm.exc import StaleDataError
 
+from services.common import paging
 from services.common.config import var_dir
 from services.common.errors import Forbidden, NotFound, PayloadTooLarge, validation_error
 from services.common.handlers import event_handler
-from services.common.schemas import load, page_args, paged
+from services.common.schemas import load, page_args
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
-from services.customers import commands, domain, duplicates, merge
+from services.customers import commands, domain, duplicates, erasure, listing, merge
 from services.customers import repository as repo
 from services.customers.exceptions import EXPECTED, Conflict
 from services.customers.models import Attachment, Base
@@ -93,17 +94,22 @@ class CustomersService(DomainService):
                            {"version": ["stale"]}, code="STALE_VERSION") from None
 
     @_rpc
-    def list_customers(self, filters=None, page=1, page_size=20):
-        """Customers you may see, filtered → {items, total, page, page_size}."""
+    def list_customers(self, filters=None, page=1, page_size=20, cursor=None):
+        """Customers you may see, filtered and searched (``q``, ranked) →
+        {items, total, page, page_size, next_cursor, total_is_estimate}. Pass
+        ``next_cursor`` back as ``cursor`` for the next page (keyset; ``page`` still
+        works for small results). ``total`` is exact up to 1,000 matches, above that an
+        estimate with ``total_is_estimate: true``. Read-only (no write lock)."""
         actor = self.actor.get()
         # search terms are not stored: a USCC typed into q must not trip the scanner
         filters = load(ListFiltersSchema(), filters or {}, scan_skip=("q", "uscc"))
         page, page_size = page_args(page, page_size)
-        with self.db.uow() as uow:
-            rows, total = repo.list_page(uow.session, filters, actor.owner_scope(), page,
-                                         page_size)
-            return paged([OUT.dump(repo.to_output(c, actor)) for c in rows], total, page,
-                         page_size)
+        with self.db.read_uow() as ro:
+            conn = ro.connection
+            ids, next_cursor, total, estimate = repo.list_page(
+                conn, filters, actor.owner_scope(), page, page_size, cursor)
+            items = [OUT.dump(c) for c in listing.outputs(conn, ids, actor)]
+        return paging.paged(items, total, page, page_size, next_cursor, estimate)
 
     @_rpc
     def merge_customers(self, keep_id, merge_id, at=None):
@@ -217,6 +223,23 @@ class CustomersService(DomainService):
             return repo.verify_history(uow.session, customer_id)
 
     @_rpc
+    def erase_contact(self, customer_id, contact_id, at=None):
+        """Erase a contact person's personal data (PIPL: name, mobile, email, birthday)
+        here and, through ``contact_erased``, in every service holding a copy; the
+        business records and the audit trail stay (and verify). Managers only.
+        → {customer_id, contact_id, erased, history_entries_rewritten}. NotFound,
+        Forbidden."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        if not isinstance(contact_id, int) or isinstance(contact_id, bool):
+            raise validation_error({"contact_id": "must be an integer"})
+        with self.db.uow() as uow:
+            customer = repo.get(uow.session, customer_id, actor, for_update=True)
+            result = erasure.erase_contact(uow, actor, customer, contact_id, when)
+            uow.commit()
+            return result
+
+    @_rpc
     def add_attachment(self, customer_id, filename, content_b64, at=None):
         """Attach a .pdf/.jpg (≤ 5 MB, checked by content). ValidationError,
         PayloadTooLarge, NotFound."""
@@ -285,10 +308,10 @@ class CustomersService(DomainService):
         actor = self.actor.get()
         filters = load(ListFiltersSchema(), filters or {}, scan_skip=("q", "uscc"))
         after, limit = export_args(cursor, limit)
-        with self.db.uow() as uow:
-            rows = repo.export_batch(uow.session, filters, actor.owner_scope(), after, limit)
-            items = [dump_customer(repo.to_output(c, actor)) for c in rows]
-        next_cursor = str(items[-1]["id"]) if len(items) == limit else None
+        with self.db.read_uow() as ro:
+            ids = repo.export_batch(ro.connection, filters, actor.owner_scope(), after, limit)
+            items = [dump_customer(c) for c in listing.outputs(ro.connection, ids, actor)]
+        next_cursor = str(items[-1]["id"]) if len(ids) == limit and items else None
         return {"items": items, "next_cursor": next_cursor}
 
     @_rpc
