@@ -13,7 +13,7 @@ from services.common.handlers import event_handler
 from services.common.schemas import load, page_args
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
-from services.customers import commands, domain, duplicates, erasure, listing, merge
+from services.customers import commands, domain, duplicates, listing, merge
 from services.customers import repository as repo
 from services.customers.exceptions import EXPECTED, Conflict
 from services.customers.models import Attachment, Base
@@ -221,23 +221,6 @@ class CustomersService(DomainService):
         with self.db.uow() as uow:
             repo.get(uow.session, customer_id, actor)
             return repo.verify_history(uow.session, customer_id)
-
-    @_rpc
-    def erase_contact(self, customer_id, contact_id, at=None):
-        """Erase a contact person's personal data (PIPL: name, mobile, email, birthday)
-        here and, through ``contact_erased``, in every service holding a copy; the
-        business records and the audit trail stay (and verify). Managers only.
-        → {customer_id, contact_id, erased, history_entries_rewritten}. NotFound,
-        Forbidden."""
-        actor = self.actor.get()
-        when = actor.resolve_at(at)
-        if not isinstance(contact_id, int) or isinstance(contact_id, bool):
-            raise validation_error({"contact_id": "must be an integer"})
-        with self.db.uow() as uow:
-            customer = repo.get(uow.session, customer_id, actor, for_update=True)
-            result = erasure.erase_contact(uow, actor, customer, contact_id, when)
-            uow.commit()
-            return result
 
     @_rpc
     def add_attachment(self, customer_id, filename, content_b64, at=None):
