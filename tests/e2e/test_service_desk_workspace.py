@@ -97,6 +97,12 @@ def test_agent_complaint_day_survey_and_root_cause(desk, browser, browser_factor
     first = browser.find_element(By.CSS_SELECTOR, "#queue tbody tr")
     assert "已超时" in first.text
     screenshot(browser, "service-desk-queue")
+    # the clocks keep running without a reload: the amber row's due time passes
+    browser.execute_script("""
+        const row = document.querySelectorAll('#queue tbody tr')[1];
+        row.querySelector('.clock').dataset.due = new Date(Date.now() - 60000).toISOString();
+        window.crmClockTick();""")
+    assert states(browser) == ["breached", "breached"]
 
     # a complaint for a customer found by name
     browser.get(f"{base}/app/tickets/new")
