@@ -51,8 +51,11 @@ def test_an_unserialisable_result_is_an_error_not_a_lost_reply(probe):
     assert err.value.exc_type == "UnserializableValueError"
 
 
-def test_the_reply_is_transient(start_service, amqp_uri):
+def test_the_reply_is_transient(start_service, amqp_uri, config):
+    from services.common.auth import mint_service_token
     start_service(ReplyProbe)
+    # every RPC call carries a verified identity (issue 21): a service principal's
+    identity = {"nameko.authorization": f"Bearer {mint_service_token(config, 'probe')}"}
     with Connection(amqp_uri) as conn:
         name = f"probe-reply-{uuid.uuid4().hex}"
         reply_queue = Queue(name, exclusive=True, auto_delete=True, routing_key=name,
@@ -64,7 +67,7 @@ def test_the_reply_is_transient(start_service, amqp_uri):
             producer.publish({"args": [7], "kwargs": {}}, serializer="json",
                              exchange="nameko-rpc", routing_key=f"{ReplyProbe.name}.echo",
                              reply_to=reply_queue.routing_key, correlation_id="c1",
-                             mandatory=True)
+                             mandatory=True, headers=identity)
             while not got:
                 conn.drain_events(timeout=10)
     body, message = got[0]
