@@ -16,6 +16,7 @@ import argparse
 import datetime as dt
 import io
 import json
+import os
 import random
 import statistics
 import sys
@@ -283,16 +284,21 @@ def measure(url, n, calls, only=None):
         for _ in range(5):
             fn()
         lat = []
+        load = os.getloadavg()[0]
+        cpu0 = time.process_time()
         for _ in range(calls):
             t0 = time.perf_counter()
             fn()
             lat.append((time.perf_counter() - t0) * 1000)
+        cpu = (time.process_time() - cpu0) * 1000 / calls
         lat.sort()
         out[name] = {"p50_ms": round(statistics.median(lat), 2),
                      "p99_ms": round(lat[min(len(lat) - 1, int(0.99 * len(lat)))], 2),
+                     "cpu_ms_per_call": round(cpu, 2), "loadavg_1m": round(load, 1),
                      "calls": calls, "items": len(first["items"]), "total": first["total"],
                      "total_is_estimate": first["total_is_estimate"]}
         print(f"  {name}: p50 {out[name]['p50_ms']} ms p99 {out[name]['p99_ms']} ms "
+              f"cpu {out[name]['cpu_ms_per_call']} ms load {out[name]['loadavg_1m']} "
               f"(total {first['total']}{'~' if first['total_is_estimate'] else ''})",
               flush=True)
         svc.db.engine.dispose()
@@ -366,14 +372,18 @@ def write(figures, out=RESULTS):
           "One run of `python -m bench.lists` (in-process calls, one at a time, 200 per case"
           " after 5 warm-up calls) on the shared 2-core bench box. Targets: p99 < 50 ms on"
           " PostgreSQL, < 100 ms on SQLite.", "",
-          "| figure | p50 ms | p99 ms | target p99 | meets | total |",
-          "|---|---|---|---|---|---|"]
+          "`cpu ms` is this process's CPU per call (the load-independent part; on PostgreSQL"
+          " the server's own CPU comes on top); `load` is the 1-minute load average of the"
+          " 2-core box when the case started.", "",
+          "| figure | p50 ms | p99 ms | target p99 | meets | cpu ms | load | total |",
+          "|---|---|---|---|---|---|---|---|"]
     for key in sorted(old, key=lambda k: (old[k]["case"], old[k]["backend"],
                                           SIZES[old[k]["size"]])):
         f = old[key]
         total = f"{'~' if f['total_is_estimate'] else ''}{f['total']}"
         md.append(f"| {key} | {f['p50_ms']} | {f['p99_ms']} | < {f['target_p99_ms']:.0f} | "
-                  f"{'yes' if f['meets_target'] else 'NO'} | {total} |")
+                  f"{'yes' if f['meets_target'] else 'NO'} | {f.get('cpu_ms_per_call')} | "
+                  f"{f.get('loadavg_1m')} | {total} |")
     (out / "list_customers.md").write_text("\n".join(md) + "\n", encoding="utf-8")
     return path
 

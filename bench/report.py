@@ -122,6 +122,12 @@ def evaluate(res):
         g = _g(f, "R8", k) or {}
         add(f"R8 {k}", "2 competing consumer processes vs 1 (throughput ratio)", g.get("two"),
             g.get("one"), "reported", lambda r, o: None)
+    for key in sorted(k for k in f if k.startswith("list_customers ")):  # issue 20
+        g = f[key]
+        add(key, f"p99 ms (p50 {g.get('p50_ms')} ms; total "
+            f"{'~' if g.get('total_is_estimate') else ''}{g.get('total')})", g.get("p99_ms"),
+            None, f"< {g.get('target_p99_ms'):.0f} ms",
+            lambda r, o, t=g.get("target_p99_ms"): o is not None and o < t, unit=" ms")
     return rows
 
 

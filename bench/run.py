@@ -725,6 +725,18 @@ class Bench:
             "p50_ms": pct(echo["latencies_ms"], 0.5), "p99_ms": pct(echo["latencies_ms"], 0.99)}
         self.say(f"  get_kpis: {kpis}; bare echo {self.res['figures']['R5']['echo_rpc_1_caller']}")
 
+    def list_customers(self):
+        """Issue 20: ``list_customers`` p50/p99 per case at 100k and 1M customers on
+        PostgreSQL and SQLite (``bench.lists``: in-process calls on databases loaded
+        straight into the schema, kept under var/bench-cache for the next run); also
+        written to bench/results/list_customers.{json,md}."""
+        from bench import lists
+        quick = self.mode_name == "quick"
+        figures = lists.run(sizes=("100k",) if quick else ("100k", "1M"),
+                            calls=50 if quick else 200)
+        lists.write(figures)
+        self.res["figures"].update(figures)
+
     def w1(self):
         """The customers workspace's pages at 100k customers (bench/pages.py)."""
         from bench import pages
@@ -807,6 +819,10 @@ class Bench:
     # --- the run -------------------------------------------------------------------------
     def run(self):
         t_start = time.time()
+        if self.only and all(k.startswith("list_customers") for k in self.only):
+            self.phase("list_customers", self.list_customers)  # needs no bus, no stack
+            self.res["meta"]["duration_s"] = round(time.time() - t_start, 1)
+            return self.res
         self.setup()
         try:
             self.say(f"vhost {self.vhost.name}, logs in {self.log_dir}")
@@ -822,6 +838,7 @@ class Bench:
             self.phase("R4", self.r4)
             self.phase("R5", self.r5)
             self.phase("W1", self.w1)
+            self.phase("list_customers", self.list_customers)
             self.phase("W2", self.w2)
             self.phase("W3", self.w3)
             self.phase("W4", self.w4)

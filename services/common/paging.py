@@ -20,6 +20,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import time
 
 from sqlalchemy import and_, func, literal, or_, select, tuple_
 
@@ -106,10 +107,21 @@ def capped_total(connection, id_stmt, id_col, table_id, cap=TOTAL_EXACT_UP_TO):
     return estimate_from_span(cap + 1, last, lo, hi), True
 
 
+_SPANS = {}
+SPAN_TTL = 30.0
+
+
 def id_span(connection, table_id):
-    """(min id, max id) of a table: two primary key index probes."""
-    lo, hi = connection.execute(select(func.min(table_id), func.max(table_id))).one()
-    return lo, hi
+    """(min id, max id) of a table: two primary key index probes, remembered for
+    ``SPAN_TTL`` seconds per database (an estimate does not need the newest id)."""
+    bind = connection.get_bind() if hasattr(connection, "get_bind") else connection
+    key = (str(getattr(bind, "engine", bind).url), str(table_id))
+    now = time.monotonic()
+    got = _SPANS.get(key)
+    if got is None or now - got[0] > SPAN_TTL:
+        lo, hi = connection.execute(select(func.min(table_id), func.max(table_id))).one()
+        got = _SPANS[key] = (now, lo, hi)
+    return got[1], got[2]
 
 
 def page_keyset(connection, stmt, order, descending, filters, cursor, page, page_size,

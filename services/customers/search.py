@@ -121,17 +121,22 @@ def reindex(connection, customer_ids):
     ids = sorted({int(i) for i in customer_ids})
     if not ids:
         return
+    live = Customer.id.in_(ids)
+    if hasattr(Customer, "merged_into_id"):  # a merged customer leaves the index
+        live = and_(live, Customer.merged_into_id.is_(None))
     found = {r.id: [r.name, r.needs, [], [], []] for r in connection.execute(
-        select(Customer.id, Customer.name, Customer.needs).where(Customer.id.in_(ids)))}
+        select(Customer.id, Customer.name, Customer.needs).where(live))}
     for cid, name, mobile in connection.execute(
             select(Contact.customer_id, Contact.name, Contact.mobile)
             .where(Contact.customer_id.in_(ids)).order_by(Contact.id)):
-        found[cid][2].append(name)
-        found[cid][4].append(mobile)
+        if cid in found:
+            found[cid][2].append(name)
+            found[cid][4].append(mobile)
     for cid, tag in connection.execute(
             select(CustomerTag.customer_id, CustomerTag.tag)
             .where(CustomerTag.customer_id.in_(ids))):
-        found[cid][3].append(tag)
+        if cid in found:
+            found[cid][3].append(tag)
     connection.execute(delete(TOKENS).where(TOKENS.c.customer_id.in_(ids)))
     connection.execute(delete(DOCS).where(DOCS.c.customer_id.in_(ids)))
     docs, toks = [], []

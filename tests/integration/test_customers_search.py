@@ -46,11 +46,12 @@ def matches(c, q):
     fields = [_n(c["name"]), _n(c.get("needs")), *(_n(k["name"]) for k in c["contacts"]),
               *(_n(g) for g in c["tags"])]
     fields = [f for f in fields if f]
-    if len(t) >= 2 and any(t in f for f in fields):
+    up = t.upper().replace(" ", "")
+    uscc18 = re.fullmatch(r"[0-9A-Z]{18}", up)  # a whole USCC is matched as a USCC only
+    if len(t) >= 2 and not uscc18 and any(t in f for f in fields):
         return True
     if len(t) == 1 and any(f.startswith(t) for f in fields):
         return True
-    up = t.upper().replace(" ", "")
     if re.fullmatch(r"[0-9A-Z]{4,18}", up) and c["uscc"].startswith(up):
         return True
     digits = t.replace(" ", "").replace("-", "")
@@ -108,6 +109,7 @@ def _own_database():
 
 
 def clear(db):
+    paging._SPANS.clear()  # ids restart: forget the remembered id span
     with db.unit_of_work() as uow:
         for table in ("customer_search_tokens", "customer_search", "contacts",
                       "customer_tags", "customer_history", "outbox", "customers"):
@@ -356,3 +358,22 @@ def test_search_equals_the_brute_force_reference(db, data_):
         expected = reference(made, f)
         assert walked == expected, f
         assert (total, estimate) == (len(expected), False), f
+
+
+def test_a_merged_customer_leaves_the_index_and_its_contacts_follow(db):
+    from services.customers import merge
+    clear(db)
+    keep, gone = create(db, [
+        row("保留公司", contacts=[{"name": "张三", "title": "经理", "mobile": "13800138000",
+                                  "is_primary": True}]),
+        row("合并掉的公司", tags=["并入标签"], contacts=[
+            {"name": "欧阳娜娜", "title": "经理", "mobile": "13900139000",
+             "is_primary": True}])])
+    with db.unit_of_work() as uow:
+        merge.merge(uow, MANAGER, keep["id"], gone["id"], WHEN)
+        uow.commit()
+    assert ids(db, {"q": "合并掉"})[0] == []
+    assert ids(db, {"q": "欧阳娜娜"})[0] == [keep["id"]]
+    assert ids(db, {"q": "并入标签"})[0] == [keep["id"]]
+    assert ids(db, {"q": "9000"})[0] == [keep["id"]]
+    assert ids(db, {})[0] == [keep["id"]] and ids(db, {})[2] == 1

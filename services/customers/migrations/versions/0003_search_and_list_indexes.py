@@ -78,7 +78,8 @@ def _backfill():
     last = 0
     while True:
         rows = conn.execute(sa.text(
-            'SELECT id, name, needs FROM customers WHERE id > :last ORDER BY id LIMIT 2000'),
+            'SELECT id, name, needs FROM customers WHERE id > :last AND merged_into_id IS NULL '
+            'ORDER BY id LIMIT 2000'),
             {'last': last}).all()
         if not rows:
             return
