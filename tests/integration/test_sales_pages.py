@@ -110,6 +110,8 @@ def test_every_page_renders_through_a_small_day(base, config, rpc):
         r = u.get(path)
         assert r.status_code == 200, (path, r.text[-1500:])
     assert "<svg" in u.get("/app/forecast?period=2030-Q2").text
+    bad = u.get("/app/channels?period=2030-Q9").text
+    assert 'class="field-error"' in bad and "<svg" not in bad
     for kind in ("leads", "opportunities", "orders"):
         r = u.get(f"/app/{kind}/export.csv")
         assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
