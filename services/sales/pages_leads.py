@@ -47,10 +47,7 @@ def convert_input(form):
     are left out; customer.* only for a prospect)."""
     data = form.nested()
     data["competitors"] = [c for c in data.get("competitors") or [] if c.get("name")]
-    customer = data.get("customer") or {}
-    if customer.get("annual_budget"):
-        customer["annual_budget"] = customer["annual_budget"]
-    data["customer"] = customer
+    data["customer"] = data.get("customer") or {}
     return data
 
 

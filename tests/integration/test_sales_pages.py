@@ -146,3 +146,21 @@ def test_make_demo_data_renders_for_staff_and_manager(base, config, rpc):
         orders = who.get("/app/orders").text
         for order_id in re.findall(r'data-order="(\d+)"', orders)[:8]:
             assert who.get(f"/app/orders/{order_id}").status_code == 200
+
+
+def test_channel_analysis_json_route_and_openapi(base, config):
+    import requests
+
+    from services.common.auth import mint_token
+    auth = {"Authorization": f"Bearer {mint_token(config, 'm1', 'manager', 'sales')}"}
+    r = requests.get(f"{base}/channel-analysis?period=2031-Q1", headers=auth, timeout=30)
+    assert r.status_code == 200
+    body = r.json()
+    assert [row["source"] for row in body["by_source"]] == [
+        "trade_show", "website", "referral", "campaign", "phone", "other"]
+    assert (body["from_date"], body["to_date"]) == ("2031-01-01", "2031-03-31")
+    r = requests.get(f"{base}/channel-analysis?period=2031-13", headers=auth, timeout=30)
+    assert r.status_code == 422 and "period" in r.json()["fields"]
+    spec = requests.get(f"{base}/openapi.json", timeout=30).json()
+    assert "/channel-analysis" in spec["paths"]
+
