@@ -3,6 +3,7 @@ tickets of every kind and severity (some opened in the past so they breach),
 responses, resolutions, surveys, care plans and a few FAQ entries."""
 import datetime as dt
 import random
+from zoneinfo import ZoneInfo
 
 SUBJECTS = {"inquiry": ["发票开具咨询", "设备操作方法", "维保范围咨询"],
             "complaint": ["交货延迟", "售后响应慢", "产品质量问题"],
@@ -43,11 +44,16 @@ def demo_desk(rpc, customer_ids, seed=2026, now=None):
                                at=(resolved + dt.timedelta(hours=2)).isoformat())
             made["surveys"] += 1
     for customer_id in customer_ids[:5]:
-        desk.create_care_plan(customer_id, "birthday")
+        desk.create_care_plan(customer_id, "birthday", assignee_id=("s1", "s2")[
+            customer_id % 2])
         made["care_plans"] += 1
     if customer_ids:
-        expiry = (now + dt.timedelta(days=80)).date().isoformat()
-        desk.create_care_plan(customer_ids[0], "contract_expiry", expiry_date=expiry)
+        # the reminder (three months before expiry) falls on today: a task on the care page
+        from dateutil.relativedelta import relativedelta
+        today = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+        expiry = (today + relativedelta(months=3)).isoformat()
+        desk.create_care_plan(customer_ids[0], "contract_expiry", expiry_date=expiry,
+                              assignee_id="s1")
         made["care_plans"] += 1
     desk.generate_care_tasks()  # today's tasks now, not at the timer's next tick
     desk.record_improvement({"root_cause": "delivery", "department": "logistics",
