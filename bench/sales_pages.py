@@ -48,7 +48,8 @@ def seed(db_url, n, seed_value=9):
         for lo in range(0, n, 5000):
             opps, hist, comps, leads = [], [], [], []
             for k in range(lo, min(lo + 5000, n)):
-                i, stage = first + k, STAGES[k % 5]
+                # stages drawn at random: owners (k % 20) and stages must not line up
+                i, stage = first + k, STAGES[rng.randrange(5)]
                 created = now - dt.timedelta(days=rng.randrange(1, 400))
                 closed = created + dt.timedelta(days=3) if stage in ("won", "lost") else None
                 opps.append({"id": i, "name": f"基准商机{i}", "customer_id": 1 + k % 5000,
