@@ -54,6 +54,29 @@ class ReplyRpcConsumer(RpcConsumer):
                                       login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
         self._exchange = get_rpc_exchange(config)
 
+    def handle_message(self, body, message):
+        """nameko's, except that a call to a method this service does not have is
+        answered like any other call without a valid identity (``Unauthorized``)
+        rather than ``MethodNotFound``, which would tell an anonymous caller what
+        exists (services.common.bus_identity)."""
+        from nameko.exceptions import MethodNotFound
+
+        from services.common.bus_identity import authenticate
+        from services.common.errors import Unauthorized
+        try:
+            self.get_provider_for_method(message.delivery_info["routing_key"])
+        except MethodNotFound:
+            method = message.delivery_info["routing_key"].rpartition(".")[2]
+            headers = {k.removeprefix("nameko."): v
+                       for k, v in (message.headers or {}).items()}
+            try:
+                authenticate(self.container.config, self.container.service_name, method,
+                             headers)
+            except Unauthorized:
+                self.handle_result(message, None, sys.exc_info())
+                return
+        super().handle_message(body, message)
+
     def handle_result(self, message, result, exc_info):
         result, exc_info = self.send_reply(message, result, exc_info)
         self.queue_consumer.ack_message(message)

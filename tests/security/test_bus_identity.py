@@ -17,7 +17,7 @@ import time
 import jwt
 import pytest
 import sqlalchemy as sa
-from nameko.exceptions import RemoteError
+from nameko.exceptions import MethodNotFound, RemoteError
 from nameko.rpc import Rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 
@@ -199,6 +199,13 @@ def test_every_rpc_method_refuses_every_invalid_identity(config, seeded):
     assert refused == attempts and leaks == 0
     # every refusal is counted for the operators (crm_rpc_refused_total)
     assert refusals_counted() - counted_before == attempts
+
+
+def test_an_unknown_method_tells_a_caller_without_identity_nothing(config, seeded):
+    with proxy(config, None) as anon, pytest.raises(Unauthorized):
+        anon.customers.no_such_method(1)
+    with proxy(config, good(config)) as p, pytest.raises(MethodNotFound):
+        p.customers.no_such_method(1)
 
 
 def test_public_methods_are_declared_once_and_exist(config, seeded):
