@@ -148,6 +148,8 @@ class TicketPages:
             rows.append({"ticket": ticket, "clocks": cl,
                          "state": row_state(cl, ticket["status"])})
         pages = max(1, -(-result["total"] // PAGE_SIZE))
+        if result.get("total_is_estimate"):  # capped total: page on while there is more
+            pages = max(pages, number + (1 if result.get("next_cursor") else 0))
 
         def page_url(n):
             args = {k: form.value(k) for k in LIST_KEYS if form.value(k)}
