@@ -214,6 +214,12 @@ def test_merge_end_to_end_across_all_five_services(rpc, config, event_tap):
         assert p.customers.verify_history(keep["id"])["valid"]
         listed = p.customers.list_customers({}, page_size=100)["items"]
         assert gone["id"] not in {c["id"] for c in listed}
+        row = {"name": gone["name"], "uscc": gone["uscc"], "industry_code": "C35",
+               "type": "potential", "contact_name": "赵六", "contact_title": "经理",
+               "contact_mobile": mobile()}
+        out = p.customers.import_customers([row])  # the tombstone's USCC: reported, not written
+        assert (out["created"], out["updated"]) == (0, 0)
+        assert out["errors"][0]["fields"]["uscc"] == [f"merged into customer {keep['id']}"]
     with rpc(MANAGER) as p:
         with pytest.raises(Merged):  # merging a tombstone again
             p.customers.merge_customers(keep["id"], gone["id"])
