@@ -201,6 +201,48 @@ def markdown(res):
     return "\n".join(lines) + "\n"
 
 
+def run(rows=100000, calls=2000, import_rows=100000, pg=True):
+    """Both backends (PostgreSQL when ``pg``) → the results dict written by ``write``."""
+    import os
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="crm-bench-dup-") as tmp:
+        runs.append(run_backend("sqlite", f"sqlite:///{tmp}/customers.db", rows, calls,
+                                import_rows))
+    if pg:
+        name = "crm_bench_duplicates"
+        try:
+            runs.append(run_backend("postgresql", pg_url(name), rows, calls, import_rows))
+        finally:
+            drop_pg(name)
+    return {"at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "cpus": os.cpu_count(), "loadavg_at_end": [round(x, 1) for x in os.getloadavg()],
+            "runs": runs}
+
+
+def figures(res):
+    """The flat figures ``python -m bench`` adds to latest.json (rows in its table)."""
+    out = {}
+    for r in res["runs"]:
+        c, i = r["per_create"], r["per_import"]
+        n = f"{r['preloaded_customers'] // 1000}k"
+        out[f"duplicates create {r['backend']} {n}"] = {
+            "p50_ms": c["p50_ms"], "p99_ms": c["p99_ms"],
+            "cpu_ms": c["client_cpu_ms_per_check"]}
+        out[f"duplicates import {r['backend']} {n}"] = {
+            "s_per_100k": i["total_s_per_100k"],
+            "cpu_s_per_100k": round(sum(i["client_cpu_s_per_100k"].values()), 2),
+            "rows_warned_pct": i["rows_warned_pct"]}
+    return out
+
+
+def write(res, out=RESULTS):
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "duplicates.json").write_text(json.dumps(res, ensure_ascii=False, indent=1),
+                                         encoding="utf-8")
+    (out / "duplicates.md").write_text(markdown(res), encoding="utf-8")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m bench.duplicates", description=__doc__)
     ap.add_argument("--rows", type=int, default=100000, help="customers preloaded")
@@ -209,26 +251,8 @@ def main(argv=None):
     ap.add_argument("--pg", action="store_true", help="PostgreSQL too")
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
-    import os
-    runs = []
-    with tempfile.TemporaryDirectory(prefix="crm-bench-dup-") as tmp:
-        runs.append(run_backend("sqlite", f"sqlite:///{tmp}/customers.db", args.rows,
-                                args.calls, args.import_rows))
-    if args.pg:
-        name = "crm_bench_duplicates"
-        try:
-            runs.append(run_backend("postgresql", pg_url(name), args.rows, args.calls,
-                                    args.import_rows))
-        finally:
-            drop_pg(name)
-    res = {"at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-           "cpus": os.cpu_count(), "loadavg_at_end": [round(x, 1) for x in os.getloadavg()],
-           "runs": runs}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "duplicates.json").write_text(json.dumps(res, ensure_ascii=False, indent=1),
-                                         encoding="utf-8")
-    (out / "duplicates.md").write_text(markdown(res), encoding="utf-8")
+    res = run(args.rows, args.calls, args.import_rows, args.pg)
+    write(res, args.out)
     print(markdown(res))
 
 

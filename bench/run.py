@@ -737,6 +737,17 @@ class Bench:
         lists.write(figures)
         self.res["figures"].update(figures)
 
+    def duplicates(self):
+        """Issue 20: the duplicate check's cost per create and per 100k imported rows on
+        SQLite and PostgreSQL (``bench.duplicates``: in-process on 100k preloaded
+        customers); also written to bench/results/duplicates.{json,md}."""
+        from bench import duplicates
+        quick = self.mode_name == "quick"
+        res = duplicates.run(rows=10000 if quick else 100000, calls=200 if quick else 2000,
+                             import_rows=10000 if quick else 100000)
+        duplicates.write(res)
+        self.res["figures"].update(duplicates.figures(res))
+
     def w1(self):
         """The customers workspace's pages at 100k customers (bench/pages.py)."""
         from bench import pages
@@ -819,8 +830,10 @@ class Bench:
     # --- the run -------------------------------------------------------------------------
     def run(self):
         t_start = time.time()
-        if self.only and all(k.startswith("list_customers") for k in self.only):
-            self.phase("list_customers", self.list_customers)  # needs no bus, no stack
+        if self.only and all(k.startswith(("list_customers", "duplicates"))
+                             for k in self.only):  # in-process: no bus, no stack
+            self.phase("list_customers", self.list_customers)
+            self.phase("duplicates", self.duplicates)
             self.res["meta"]["duration_s"] = round(time.time() - t_start, 1)
             return self.res
         self.setup()
@@ -839,6 +852,7 @@ class Bench:
             self.phase("R5", self.r5)
             self.phase("W1", self.w1)
             self.phase("list_customers", self.list_customers)
+            self.phase("duplicates", self.duplicates)
             self.phase("W2", self.w2)
             self.phase("W3", self.w3)
             self.phase("W4", self.w4)
@@ -1053,7 +1067,8 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="smoke run (< ~3 min)")
     ap.add_argument("--long", action="store_true", help="R7 memory over 10 minutes")
     ap.add_argument("--only", default="",
-                    help="comma list: C1,C2,C3,R2,R3,R4,R5,R6,R7,R2pg,R8,W1,W2,W3,W4")
+                    help="comma list: C1,C2,C3,R2,R3,R4,R5,R6,R7,R2pg,R8,W1,W2,W3,W4,"
+                         "list_customers,duplicates")
     ap.add_argument("--profile", default="",
                     help="py-spy these phases (R2,R3,R4,R5,R6) -> results/profile-*.txt")
     ap.add_argument("--out", default=str(RESULTS), help="results folder")
