@@ -22,6 +22,7 @@ PAGE_SIZE = 20
 LIST_KEYS = ("q", "tags", "tags_mode", "type", "tier", "region", "industry", "owner_id",
              "sort")
 SORTS = ("-updated", "updated", "name", "-name", "id")
+TYPES = ("potential", "closed", "lost")
 
 
 def list_filters(form, is_manager, t=None):
@@ -52,8 +53,8 @@ def list_filters(form, is_manager, t=None):
 def list_query(form, **over):
     """The list's query string with the current filters (for paging and exports)."""
     args = {k: form.value(k) for k in LIST_KEYS if form.value(k)}
-    args.update({k: v for k, v in over.items() if v is not None})
-    return urlencode(args)
+    args.update(over)
+    return urlencode({k: v for k, v in args.items() if v not in (None, "")})
 
 
 def page_number(form):
@@ -90,15 +91,16 @@ class CustomerPages:
         filters = list_filters(form, manager, ctx.t)
         number = page_number(form)
         result = {"items": [], "total": 0, "page": 1, "page_size": PAGE_SIZE}
+        counts = {}
         if not form.has_errors:
             try:
-                result = self.call(self.customers, "list_customers", filters, page=number,
-                                   page_size=PAGE_SIZE)
+                result, counts = self._list_and_counts(filters, number)
             except ValidationError as exc:
                 form.with_errors(tr(ctx, _list_errors(exc)))
         pages = max(1, -(-result["total"] // PAGE_SIZE))
         return render("customers/list.html", status=422 if form.has_errors else 200,
-                      form=form, result=result, pages=pages, manager=manager,
+                      form=form, result=result, pages=pages, manager=manager, counts=counts,
+                      types=TYPES, type_url=lambda t: f"{BASE}?{list_query(form, type=t)}",
                       sorts=SORTS, query=list_query(form),
                       page_url=lambda n: f"{BASE}?{list_query(form, page=n)}",
                       industry_options=industries.options(), owners=sorted(directory.DEV_USERS),
@@ -188,10 +190,29 @@ class CustomerPages:
         ctx = page_context(request)
         return self.detail(ctx, customer_id)
 
+    def _list_and_counts(self, filters, number):
+        """The page of the list, and how many customers of each type the other filters
+        match ({"all"|type: (total, is_estimate)}): the type tabs' counts."""
+        others = {k: v for k, v in filters.items() if k not in ("type", "sort")}
+        calls = [("list_customers", (filters,), {"page": number, "page_size": PAGE_SIZE})]
+        calls += [("list_customers", (dict(others, type=t),), {"page_size": 1}) for t in TYPES]
+        if "type" in filters:
+            calls.append(("list_customers", (others,), {"page_size": 1}))
+        results = self.calls_side_by_side(calls)
+        counts = dict(zip(TYPES, results[1:4], strict=True))
+        counts["all"] = results[4] if "type" in filters else results[0]
+        return results[0], {k: (r["total"], bool(r.get("total_is_estimate")))
+                            for k, r in counts.items()}
+
     def calls_at_once(self, methods, *args):
-        """The RPCs side by side (each as the user): the page waits for the slowest, not
-        for their sum. The first error (e.g. NotFound) is raised after all have ended."""
-        threads = [eventlet.spawn(self.call, self.customers, m, *args) for m in methods]
+        """The RPCs ``methods`` with the same ``args``, side by side."""
+        return self.calls_side_by_side([(m, args, {}) for m in methods])
+
+    def calls_side_by_side(self, calls):
+        """[(method, args, kwargs)] side by side (each as the user): the page waits for
+        the slowest, not for their sum. The first error (e.g. NotFound) is raised after
+        all have ended."""
+        threads = [eventlet.spawn(self.call, self.customers, m, *a, **kw) for m, a, kw in calls]
         results, errors = [], []
         for thread in threads:
             try:

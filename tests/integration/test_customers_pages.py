@@ -188,3 +188,16 @@ def test_upload_checks_are_the_apis(site, rpc):
                        csrf_from=path).status_code == 303
     with rpc(actor(site["user"])) as p:
         assert [a["filename"] for a in p.customers.list_attachments(c["id"])] == ["ok.pdf"]
+
+
+def test_type_tabs_count_the_filtered_list(site, rpc):
+    tag = f"计数{uuid.uuid4().hex[:4]}"
+    with rpc(actor(site["user"])) as p:
+        for kind in ("potential", "potential", "closed", "closed", "closed"):
+            made = p.customers.create_customer(data.customer(tags=[tag], type=kind))
+        p.customers.mark_lost(made["id"], "price", None)
+    html = site["s"].get("/app/customers", params={"tags": tag, "type": "closed"}).text
+    counts = dict(re.findall(r'data-type="(\w+)">[^<]*<span class="count">(\d+)</span>', html))
+    assert counts == {"all": "5", "potential": "2", "closed": "2", "lost": "1"}
+    assert re.search(r'aria-current="page" class="current" data-type="closed"', html)
+    assert html.count("<tr data-id=") == 2

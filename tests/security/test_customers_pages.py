@@ -222,11 +222,14 @@ def test_fuzzed_create_and_edit_forms_answer_pages_without_internals(world, body
                                         "industry", "owner_id", "sort", "page")), TEXT,
                        max_size=6))
 def test_fuzzed_list_filters_answer_pages_without_internals(world, args):
+    # 414: the HTTP server's own limit on a request line (8 KB), before any route runs
     r = world["A"].get("/app/customers", params=args)
-    assert r.status_code in (200, 422), (r.status_code, args)
-    assert_no_leak(r)
+    assert r.status_code in (200, 414, 422), (r.status_code, args)
+    assert "Traceback" not in r.text and 'File "/' not in r.text
+    if r.status_code != 414:
+        assert_no_leak(r)
     r = world["A"].get("/app/customers/export.csv", params=args)
-    assert r.status_code in (200, 422), (r.status_code, args)
+    assert r.status_code in (200, 414, 422), (r.status_code, args)
     assert "Traceback" not in r.text
 
 
