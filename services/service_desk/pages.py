@@ -20,7 +20,7 @@ from services.service_desk.schemas import DEPARTMENTS
 
 BASE = "/app/tickets"
 PAGE_SIZE = 25
-LIST_KEYS = ("view", "q", "kind", "severity", "status", "customer_id", "page")
+LIST_KEYS = ("view", "q", "kind", "severity", "status", "customer_id", "page", "cursor")
 
 
 def is_manager(ctx):
@@ -135,9 +135,11 @@ class TicketPages:
         if manager and not form.value("view"):  # a customer's tickets: everyone's
             form.values["view"] = "all" if form.value("customer_id") else "mine"
         number = page_number(form)
+        cursor = (form.value("cursor") or "").strip()[:2000] or None
         try:
             result = self.call(self.desk, "list_tickets", queue_filters(form, manager),
-                               page=number, page_size=PAGE_SIZE)
+                               page=1 if cursor else number, page_size=PAGE_SIZE,
+                               cursor=cursor)
         except ValidationError as exc:
             form.with_errors(errors(ctx, exc))
             result = {"items": [], "total": 0, "page": 1, "page_size": PAGE_SIZE}
@@ -148,17 +150,23 @@ class TicketPages:
             rows.append({"ticket": ticket, "clocks": cl,
                          "state": row_state(cl, ticket["status"])})
         pages = max(1, -(-result["total"] // PAGE_SIZE))
-        if result.get("total_is_estimate"):  # capped total: page on while there is more
-            pages = max(pages, number + (1 if result.get("next_cursor") else 0))
+        # a long queue (capped total) pages by cursor: "next" never re-reads what came before
+        cursor_mode = bool(cursor or result.get("total_is_estimate"))
 
         def page_url(n):
-            args = {k: form.value(k) for k in LIST_KEYS if form.value(k)}
+            args = {k: form.value(k) for k in LIST_KEYS if form.value(k) and k != "cursor"}
             args["page"] = n
+            return f"{BASE}?{urlencode(args)}"
+
+        def cursor_url(c):
+            args = {k: form.value(k) for k in LIST_KEYS if form.value(k) and k != "page"}
+            args["cursor"] = c
             return f"{BASE}?{urlencode(args)}"
 
         return render("service_desk/queue.html", status=422 if form.has_errors else 200,
                       form=form, rows=rows, result=result, pages=pages, manager=manager,
-                      page_url=page_url, now=now, who=who, **choices(ctx.t),
+                      page_url=page_url, cursor_url=cursor_url, cursor_mode=cursor_mode,
+                      first_url=page_url(1), now=now, who=who, **choices(ctx.t),
                       page_title=ctx.t("sd.queue.title"),
                       breadcrumbs=[(ctx.t("workspace.service_desk"), None)])
 

@@ -128,6 +128,9 @@ def test_campaign_pages_access_csrf_and_field_errors(base, customers, rpc, confi
     cid = int(ok.headers["Location"].rsplit("/", 1)[1])
     page = s.get(f"/app/campaigns/{cid}")
     assert page.status_code == 200 and f"好输入 {TAG}" in page.text
+    en = s.get(f"/app/campaigns/{cid}?lang=en")
+    assert '<html lang="en">' in en.text and "Evaluation" in en.text and "Milestones" in en.text
+    s.get("/app/campaigns?lang=zh_CN")
     with rpc(MARKETER) as p:
         got = p.marketing.get_campaign(cid)
     assert got["starts_at"].startswith("2027-03-01T06:00")  # 14:00 Asia/Shanghai

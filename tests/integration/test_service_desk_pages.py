@@ -225,3 +225,26 @@ def test_public_survey_page_once_then_refused(base, config, customer, rpc):
         from services.common.errors import NotFound
         with pytest.raises(NotFound):
             p.service_desk.get_survey(t2["id"])
+
+
+def test_queue_pages_by_number_and_by_cursor(base, config, customer, rpc):
+    tag = f"页{uuid.uuid4().hex[:6]}"
+    with rpc(MANAGER) as p:
+        for i in range(26):
+            p.service_desk.open_ticket({
+                "kind": "inquiry", "severity": "low", "customer_id": customer["id"],
+                "complainant_name": "周女士", "channel": "online", "subject": f"{tag} {i}",
+                "description": "分页"})
+        first = p.service_desk.list_tickets({"sort": "due", "q": tag}, 1, 25)
+    assert first["total"] == 26 and first["next_cursor"]
+    m = web(base, config, MANAGER["id"], "manager")
+    page1 = m.get("/app/tickets", params={"view": "all", "q": tag})
+    assert page1.text.count('<tr class=') == 25 and 'rel="next"' in page1.text
+    page2 = m.get("/app/tickets", params={"view": "all", "q": tag, "page": 2})
+    assert page2.text.count('<tr class=') == 1
+    by_cursor = m.get("/app/tickets", params={"view": "all", "q": tag,
+                                              "cursor": first["next_cursor"]})
+    assert by_cursor.status_code == 200 and by_cursor.text.count('<tr class=') == 1
+    assert 'id="first-page"' in by_cursor.text and 'rel="next"' not in by_cursor.text
+    bad = m.get("/app/tickets", params={"view": "all", "q": tag, "cursor": "garbage"})
+    assert bad.status_code == 422 and 'class="error-summary"' in bad.text
