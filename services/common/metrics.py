@@ -43,7 +43,7 @@ EVENTS_DEAD_LETTERED = Counter(
     ["service", "handler"])
 DLQ_DEPTH = Gauge("crm_dlq_depth", "Messages waiting in a dead-letter queue", ["service", "queue"])
 EVENT_LAG = Histogram(
-    "crm_event_lag_seconds", "Apply time minus occurred_at", ["service"],
+    "crm_event_lag_seconds", "Apply time minus publish (or receive) time", ["service"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300))
 
 _KINDS = {"Rpc": "rpc", "ResilientRpc": "rpc", "EventHandler": "event",
