@@ -199,6 +199,9 @@ def test_percent_and_underscore_are_literal(db):
     assert ids(db, {"q": "线_"})[0] == [made[2]["id"]]
     assert ids(db, {"q": "_公"})[0] == [made[2]["id"]]
     assert ids(db, {"q": "百%"})[0] == reference(made, {"q": "百%"})
+    odd = create(db, [row("反斜杠\\N\t公司", needs="制表\t符")])  # COPY's escapes
+    assert ids(db, {"q": "杠\\n"})[0] == [odd[0]["id"]]
+    assert ids(db, {"q": "表 符"})[0] == [odd[0]["id"]]  # a tab is whitespace: one space
 
 
 def test_contact_names_mobiles_exact_and_last4(db):
