@@ -221,7 +221,8 @@ def _streams(query, dialect, conds, connection, exclude=None):
             t, tconds = search.text_match(query, dialect, driver, others)
             out.append(_joined(t, tconds, extra, need_doc=len(query.text) > 2
                                or exclude is not None))
-    if query.uscc_prefix:
+    if query.uscc_prefix and not (exclude is not None and query.uscc_exact):
+        # (a whole USCC's prefix range is the exact USCC: group 0 has shown it)
         lo_u, hi_u = query.uscc_prefix, query.uscc_prefix + "~"
         col = C.c.uscc
         if dialect == "sqlite" and _probe_uscc(connection, lo_u, hi_u) >= PROBE_CAP:
