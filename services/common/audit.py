@@ -30,6 +30,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import time
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -168,6 +169,9 @@ class Auditor:
         self.key = key
         self.service = service
         self._head_ready = False
+        self.checkpoint_every = None  # seconds between published heads; None: never
+        self._checkpoint_at = None
+        self.pending = []  # reads noted on read-only paths, appended by flush_pending
 
     # values of a record
     def values(self, obj, columns=None):
@@ -191,9 +195,15 @@ class Auditor:
         return _plain(value)
 
     def mask_row(self, model, row):
-        """{column: value} of a plain dict row of ``model`` (set-based writes)."""
+        """{column: value} of a plain dict row of ``model`` (set-based writes); a
+        ``contacts`` list in it is masked as the model's ``__audit_children__`` says."""
         pii = getattr(model, "__audit_pii__", {})
-        return {k: self._value(pii, k, v) for k, v in row.items() if k not in IGNORED_COLUMNS}
+        out = {k: self._value(pii, k, v) for k, v in row.items()
+               if k not in IGNORED_COLUMNS}
+        for key, child in getattr(model, "__audit_children__", {}).items():
+            if isinstance(row.get(key), list):
+                out[key] = [self.mask_row(child, c) for c in row[key]]
+        return out
 
     # writing
     def _lock_head(self, conn):
@@ -262,6 +272,18 @@ class Auditor:
                                    "action": action, "before": None, "after": detail}
                                   for rid in record_ids], actor=actor, via=via)
 
+    def note_read(self, actor, record_type, record_ids, action, via=None, detail=None):
+        """A read of full contact data or an export, noted without a write on the read
+        path; the service's ``flush_audit_reads`` timer appends it within a second."""
+        at = dt.datetime.now(dt.timezone.utc)
+        self.pending.extend({"record_type": record_type, "record_id": rid, "action": action,
+                             "before": None, "after": detail, "actor": actor, "via": via,
+                             "at": at} for rid in record_ids)
+
+    def take_pending(self):
+        taken, self.pending = self.pending, []
+        return taken
+
     # reading
     def trail(self, conn, record_type, record_id):
         t = self.entries
@@ -277,6 +299,16 @@ class Auditor:
         row = conn.execute(select(self.head).where(self.head.c.id == 1)).mappings().first()
         seq, head_hash = (row["seq"], row["hash"]) if row else (0, GENESIS)
         return self.sign_checkpoint(seq, head_hash)
+
+    def checkpoint_due(self):
+        """True (and the clock restarted) when a new head should be published."""
+        if self.checkpoint_every is None:
+            return False
+        now = time.monotonic()
+        if self._checkpoint_at is not None and now - self._checkpoint_at < self.checkpoint_every:
+            return False
+        self._checkpoint_at = now
+        return True
 
     def sign_checkpoint(self, seq, head_hash):
         at = dt.datetime.now(dt.timezone.utc).isoformat()
@@ -416,8 +448,10 @@ def _after_flush(session, flush_context):
             entries.append({"record_type": rtype, "record_id": _record_id(obj),
                             "action": "deleted", "before": auditor.values(obj), "after": None})
     if entries:
-        auditor.record(session.connection(), entries, actor=session.info.get("audit_actor"),
-                       via=session.info.get("audit_via"))
+        rows = auditor.record(session.connection(), entries,
+                              actor=session.info.get("audit_actor"),
+                              via=session.info.get("audit_via"))
+        session.info["audit_head"] = (rows[-1]["seq"], rows[-1]["hash"])
 
 
 def _record_id(obj):

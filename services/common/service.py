@@ -19,6 +19,7 @@ from kombu.exceptions import OperationalError
 from nameko.dependency_providers import Config
 from nameko.exceptions import ContainerBeingKilled, MalformedRequest
 from nameko.rpc import Rpc
+from nameko.timer import timer
 
 from services.common import wire
 from services.common.actors import AUTH_KEY, CONTEXT_KEY, CurrentActor
@@ -140,6 +141,22 @@ class DomainService:
         self._audit_reader()
         with self.db.read_uow() as ro:
             return self.db.audit.checkpoint(ro.connection)
+
+    @timer(interval=1)
+    def flush_audit_reads(self):
+        """Append the reads of full contact data and the exports noted since the last
+        tick (``Auditor.note_read``; nothing is written when there were none)."""
+        auditor = self.db.audit
+        if not auditor.pending:
+            return
+        entries = auditor.take_pending()
+        try:
+            with self.db.uow() as uow:
+                uow.audit(entries)
+                uow.commit()
+        except Exception:
+            auditor.pending[:0] = entries  # kept for the next tick
+            raise
 
     def _audit_reader(self):
         actor = self.actor.get()

@@ -65,6 +65,7 @@ class UnitOfWork:
         self.actor_id = actor_id
         self.handler = handler
         self._emitted = 0
+        self._audit_head = None  # (seq, hash) after this transaction's audit entries
         self._outbox = []
         self.committed = False
 
@@ -95,14 +96,19 @@ class UnitOfWork:
 
     def audit(self, entries, at=None):
         """Append audit entries for set-based writes (ORM flushes are recorded by
-        themselves): ``[{record_type, record_id, action, before, after}]``."""
-        return self._db.audit.record(self.connection, entries, actor=self.actor_label,
-                                     via=self.handler, at=at)
-
-    @property
-    def audit_masker(self):
-        """The auditor (``mask_row`` for set-based writes' entries)."""
-        return self._db.audit
+        themselves): ``[{record_type, record_id, action, before, after}]``; an entry
+        may give ``after_row=(Model, row dict)`` instead of ``after`` (masked here)."""
+        auditor = getattr(self._db, "audit", None)
+        if auditor is None:  # a Database that was never set up (unit tests)
+            return []
+        for e in entries:
+            if "after_row" in e:
+                e["after"] = auditor.mask_row(*e.pop("after_row"))
+        rows = auditor.record(self.connection, entries, actor=self.actor_label,
+                              via=self.handler, at=at)
+        if rows:
+            self._audit_head = (rows[-1]["seq"], rows[-1]["hash"])
+        return rows
 
     def emit(self, event_type, data, occurred_at=None):
         """Queue an event in the outbox, in this transaction (written at commit)."""
@@ -127,6 +133,23 @@ class UnitOfWork:
         finally:
             cursor.close()
 
+    def _audit_checkpoint(self):
+        """A transaction that grew the audit chain publishes the signed head with its
+        events (``audit_checkpoint``; at most every ``AUDIT_CHECKPOINT_SECONDS``), for
+        reporting to keep outside this database."""
+        auditor = getattr(self._db, "audit", None)
+        if auditor is None:
+            return
+        if self._session is not None and self._session.info.get("auditor") is not None:
+            self._session.flush()
+            head = self._session.info.pop("audit_head", None)
+        else:
+            head = None
+        heads = [h for h in (self._audit_head, head) if h]
+        head = max(heads) if heads else None
+        if head and auditor.checkpoint_due():
+            self.emit("audit_checkpoint", auditor.sign_checkpoint(*head))
+
     def already_applied(self, envelope):
         """Inbox check for event handlers: True (and counted) if seen before,
         else records (event_id, handler) in this transaction."""
@@ -137,6 +160,7 @@ class UnitOfWork:
         return True
 
     def commit(self):
+        self._audit_checkpoint()
         self.flush_outbox()
         if self._session is not None:
             self._session.commit()
@@ -252,6 +276,10 @@ class Database(DependencyProvider):
                            config["AMQP_URI"], postgres=not is_sqlite(self.url))
         self.audit = audit.Auditor(self.base, audit.service_key(config, self.service_name),
                                    self.service_name)
+        from services.contract import AUDIT_SOURCES
+        every = float(config.get("AUDIT_CHECKPOINT_SECONDS") or 0)
+        self.audit.checkpoint_every = (
+            every if self.service_name in AUDIT_SOURCES and every >= 0 else None)
 
     def start(self):
         if is_sqlite(self.url):

@@ -12,28 +12,33 @@ EVENTS = {
     "customers": (
         "customer_created", "customer_updated", "customer_lost",
         "customer_reactivated", "customer_owner_changed", "customer_tier_changed",
-        "customers_merged",
+        "customers_merged", "contact_erased", "audit_checkpoint",
     ),
     "sales": (
         "lead_created", "lead_assigned", "lead_converted", "lead_disqualified",
         "opportunity_created", "opportunity_stage_changed", "opportunity_won",
         "opportunity_lost", "follow_up_scheduled", "follow_up_completed",
         "order_placed", "order_changed", "order_shipped", "payment_received",
-        "order_cancelled",
+        "order_cancelled", "audit_checkpoint",
     ),
     "service_desk": (
         "ticket_opened", "ticket_assigned", "ticket_responded", "ticket_resolved",
         "ticket_closed", "ticket_reopened", "ticket_sla_breached",
-        "survey_answered", "care_visit_completed",
+        "survey_answered", "care_visit_completed", "audit_checkpoint",
     ),
     "marketing": (
         "campaign_launched", "participant_registered", "campaign_feedback_recorded",
-        "campaign_lead_generated", "campaign_completed",
+        "campaign_lead_generated", "campaign_completed", "audit_checkpoint",
     ),
     "reporting": (),
 }
 
 ALL_EVENTS = tuple((src, t) for src, types in EVENTS.items() for t in types)
+# the audit trail's signed heads and an erasure are not business facts: reporting keeps
+# the checkpoints (``on_audit_checkpoint``) and applies erasures, but counts neither
+NOT_REPORTED = ("audit_checkpoint", "contact_erased")
+REPORTED_EVENTS = tuple(e for e in ALL_EVENTS if e[1] not in NOT_REPORTED)
+AUDIT_SOURCES = tuple(s for s, types in EVENTS.items() if "audit_checkpoint" in types)
 
 # consumer service -> handler method -> [(source service, event type)]
 # A handler method gets one durable queue per (source, event type).
@@ -47,6 +52,7 @@ CONSUMERS = {
     "sales": {
         "on_campaign_lead_generated": [("marketing", "campaign_lead_generated")],
         "on_customers_merged": [("customers", "customers_merged")],
+        "on_contact_erased": [("customers", "contact_erased")],
     },
     "service_desk": {
         "on_customer_event": [
@@ -55,6 +61,7 @@ CONSUMERS = {
             ("customers", "customer_reactivated"),
         ],
         "on_customers_merged": [("customers", "customers_merged")],
+        "on_contact_erased": [("customers", "contact_erased")],
     },
     "marketing": {
         "on_sales_event": [
@@ -64,9 +71,12 @@ CONSUMERS = {
             ("sales", "order_cancelled"),
         ],
         "on_customers_merged": [("customers", "customers_merged")],
+        "on_contact_erased": [("customers", "contact_erased")],
     },
     "reporting": {
-        "apply_event": list(ALL_EVENTS),
+        "apply_event": list(REPORTED_EVENTS),
+        "on_audit_checkpoint": [(s, "audit_checkpoint") for s in AUDIT_SOURCES],
+        "on_contact_erased": [("customers", "contact_erased")],
     },
 }
 

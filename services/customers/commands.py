@@ -104,24 +104,21 @@ def write_created(uow, actor, plans, when, contact_ids=False):
         raise sa_exc.DataError("INSERT (customers)", None, exc) from exc
     finally:
         cursor.close()
-    uow.audit(created_audit(uow.audit_masker, plans), at=when)
+    uow.audit(created_audit(plans), at=when)
     for p in plans:
         uow.emit("customer_created", repo.plan_event_data(p), when)
     return [p["record"]["id"] for p in plans]
 
 
-def created_audit(auditor, plans):
-    """Audit entries of customers written set-based: the customer (its contacts masked,
-    its tags) and the anchor of its modification log's first entry."""
-    from services.customers.models import Contact
+def created_audit(plans):
+    """Audit entries of customers written set-based: the customer (its contacts masked
+    as contact rows are), its tags, and the anchor of its log's first entry."""
     entries = []
     for p in plans:
         cid = p["record"]["id"]
-        after = auditor.mask_row(Customer, {k: v for k, v in p["record"].items()})
-        after["contacts"] = [auditor.mask_row(Contact, c) for c in p["contacts"]]
-        after["tags"] = list(p["tags"])
         entries.append({"record_type": "customer", "record_id": cid, "action": "created",
-                        "before": None, "after": after})
+                        "before": None, "after_row": (Customer, dict(
+                            p["record"], contacts=p["contacts"], tags=list(p["tags"])))})
         entries.append({"record_type": "customer_history", "record_id": cid,
                         "action": "created", "before": None,
                         "after": {"customer_id": cid, "seq": 1, "action": "created",

@@ -52,6 +52,31 @@ class VerifySchema(Schema):
     broken_at_seq = fields.Integer(allow_none=True)
 
 
+class ErasedSchema(Schema):
+    customer_id = fields.Integer()
+    contact_id = fields.Integer()
+    erased = fields.Boolean(metadata={"description": "false: it was erased already"})
+    history_entries_rewritten = fields.Integer()
+
+
+class AuditVerifySchema(Schema):
+    valid = fields.Boolean()
+    entries = fields.Integer()
+    first_bad_seq = fields.Integer(allow_none=True)
+    first_bad_index = fields.Integer(allow_none=True)
+    problem = fields.String(allow_none=True)
+
+
+class AuditEntrySchema(Schema):
+    seq = fields.Integer()
+    at = fields.String()
+    actor = fields.String()
+    via = fields.String(allow_none=True)
+    action = fields.String()
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+
+
 EXPORT_QUERY = {k: v for k, v in LIST_QUERY.items()
                 if k not in ("page", "page_size", "cursor")}
 
@@ -158,6 +183,25 @@ class CustomersGateway(CustomerPages, CustomerActions, CustomerImport, GatewayBa
            summary="Verify the log's hash chain", response=VerifySchema, tags=["history"])
     def verify_history(self, request, customer_id):
         return self.call(self.customers, "verify_history", customer_id)
+
+    @route("POST", "/customers/<int:customer_id>/contacts/<int:contact_id>/erase",
+           summary="Erase a contact person's personal data (PIPL; managers): name, mobile, "
+                   "email and birthday here and in every service holding a copy",
+           response=ErasedSchema, tags=["privacy"])
+    def erase_contact(self, request, customer_id, contact_id):
+        return self.call(self.customers, "erase_contact", customer_id, contact_id)
+
+    @route("GET", "/customers/<int:customer_id>/audit", summary="Audit trail of the "
+           "customer record (managers; contact values masked)",
+           response=AuditEntrySchema(many=True), tags=["history"])
+    def audit_trail(self, request, customer_id):
+        return self.call(self.customers, "audit_trail", "customer", customer_id)
+
+    @route("GET", "/customers/<int:customer_id>/audit/verify", summary="Verify the "
+           "customer record's audit entries and the chain's head (managers)",
+           response=AuditVerifySchema, tags=["history"])
+    def verify_audit(self, request, customer_id):
+        return self.call(self.customers, "verify_audit", "customer", customer_id)
 
     @route("POST", "/customers/<int:customer_id>/attachments",
            summary="Attach a .pdf or .jpg (≤ 5 MB): JSON {filename, content_b64} or multipart "

@@ -83,6 +83,9 @@ class Contact(Base):
     customer: Mapped[Customer] = relationship(back_populates="contacts")
 
 
+Customer.__audit_children__ = {"contacts": Contact}  # set-based creates carry them
+
+
 class CustomerTag(Base):
     __tablename__ = "customer_tags"
     __audit__ = "tag"

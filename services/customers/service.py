@@ -13,7 +13,7 @@ from services.common.handlers import event_handler
 from services.common.schemas import load, page_args
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
-from services.customers import commands, domain, duplicates, listing, merge
+from services.customers import commands, domain, duplicates, erasure, listing, merge
 from services.customers import repository as repo
 from services.customers.exceptions import EXPECTED, Conflict
 from services.customers.models import Attachment, Base
@@ -69,7 +69,11 @@ class CustomersService(DomainService):
         actor = self.actor.get()
         with self.db.read_uow() as ro:
             customer = repo.read_fast(ro, customer_id, actor)
-        return dump_customer(customer)
+        out = dump_customer(customer)
+        if out.get("contacts") and (actor.is_system or out.get("owner_id") == actor.id):
+            self.db.audit.note_read(actor.label, "customer", [out["id"]], "contacts_read",
+                                    "customers.get_customer")  # contacts in clear
+        return out
 
     @_rpc
     def update_customer(self, customer_id, changes, at=None):
@@ -223,6 +227,23 @@ class CustomersService(DomainService):
             return repo.verify_history(uow.session, customer_id)
 
     @_rpc
+    def erase_contact(self, customer_id, contact_id, at=None):
+        """Erase a contact person's personal data (PIPL: name, mobile, email, birthday)
+        here and, through ``contact_erased``, in every service holding a copy; the
+        business records and the audit trail stay (and verify). Managers only.
+        → {customer_id, contact_id, erased, history_entries_rewritten}. NotFound,
+        Forbidden."""
+        actor = self.actor.get()
+        when = actor.resolve_at(at)
+        if not isinstance(contact_id, int) or isinstance(contact_id, bool):
+            raise validation_error({"contact_id": "must be an integer"})
+        with self.db.uow() as uow:
+            customer = repo.get(uow.session, customer_id, actor, for_update=True)
+            result = erasure.erase_contact(uow, actor, customer, contact_id, when)
+            uow.commit()
+            return result
+
+    @_rpc
     def add_attachment(self, customer_id, filename, content_b64, at=None):
         """Attach a .pdf/.jpg (≤ 5 MB, checked by content). ValidationError,
         PayloadTooLarge, NotFound."""
@@ -295,6 +316,11 @@ class CustomersService(DomainService):
             ids = repo.export_batch(ro.connection, filters, actor.owner_scope(), after, limit)
             items = [dump_customer(c) for c in listing.outputs(ro.connection, ids, actor)]
         next_cursor = str(items[-1]["id"]) if len(ids) == limit and items else None
+        if items:
+            self.db.audit.note_read(actor.label, "export", ["customers"], "exported",
+                                    "customers.export_customers",
+                                    {"count": len(items), "first_id": items[0]["id"],
+                                     "last_id": items[-1]["id"]})
         return {"items": items, "next_cursor": next_cursor}
 
     @_rpc

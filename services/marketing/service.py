@@ -9,6 +9,7 @@ from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from services.common import erasure as common_erasure
 from services.common import merges, paging
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import event_handler
@@ -16,6 +17,7 @@ from services.common.schemas import load, page_args, paged
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
 from services.marketing import commands, domain
+from services.marketing import erasure as marketing_erasure
 from services.marketing import repository as repo
 from services.marketing.channels import load_adapter
 from services.marketing.customers_client import Customers
@@ -406,6 +408,11 @@ class MarketingService(WorkspaceRpc, DomainService):
             return paged(OutreachOutSchema(many=True).dump(rows), total, page, page_size)
 
     # --- events -----------------------------------------------------------------
+    @event_handler("customers", "contact_erased")
+    def on_contact_erased(self, envelope):
+        """A contact person's data erased at customers (PIPL): erase our copies."""
+        common_erasure.apply(self.db, envelope, marketing_erasure.erase)
+
     @event_handler("customers", "customers_merged")
     def on_customers_merged(self, envelope):
         """Participants, audience rows, outreach and the sales copies of a merged

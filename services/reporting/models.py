@@ -229,3 +229,18 @@ class CustomerMerge(Base):
 READ_MODELS = (KpiMonth, CustomerFact, ClosedSpan, LeadFact, OpportunityFact, OrderFact,
                FollowUpFact, TicketFact, SurveyFact, CampaignFact, ParticipantFact,
                CustomerMerge)
+
+
+class AuditCheckpoint(Base):
+    """A service's audit chain head as it published it, signed with its audit key
+    (``audit_checkpoint``): kept here, outside the database it protects."""
+
+    __tablename__ = "rpt_audit_checkpoints"
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    __table_args__ = (Index("ix_rpt_audit_checkpoints_service_seq", "service", "seq"),)

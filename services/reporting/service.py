@@ -11,8 +11,8 @@ from services.common.models import utcnow
 from services.common.schemas import load, page_args, paged
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
-from services.contract import ALL_EVENTS
-from services.reporting import channels, commands, domain, ranking
+from services.contract import AUDIT_SOURCES, REPORTED_EVENTS
+from services.reporting import audit_anchor, channels, commands, domain, ranking
 from services.reporting import repository as repo
 from services.reporting.batching import GroupCommitProvider
 from services.reporting.exceptions import EXPECTED, Forbidden, NotFound, ValidationError
@@ -53,7 +53,7 @@ def _apply_event(self, envelope):
         metrics.EVENTS_APPLIED.labels(self.name, HANDLER).inc()
 
 
-for _source, _type in ALL_EVENTS:  # one queue per event of the contract
+for _source, _type in REPORTED_EVENTS:  # one queue per event of the contract
     _apply_event = event_handler(_source, _type)(_apply_event)
 
 
@@ -65,6 +65,36 @@ class ReportingService(DomainService):
     receipt = Receipt()
 
     apply_event = _apply_event
+
+    # --- audit checkpoints and erasures (services.reporting.audit_anchor) ------------------
+    def on_audit_checkpoint(self, envelope):
+        """Keep a service's signed audit chain head (outside its database)."""
+        with self.db.uow() as uow:
+            if uow.already_applied(envelope):
+                return
+            audit_anchor.keep(uow.session, envelope["data"])
+            uow.commit()
+
+    for _source in AUDIT_SOURCES:
+        on_audit_checkpoint = event_handler(_source, "audit_checkpoint")(on_audit_checkpoint)
+
+    @event_handler("customers", "contact_erased")
+    def on_contact_erased(self, envelope):
+        """A contact person's data erased (PIPL): the event log forgets the name."""
+        with self.db.uow() as uow:
+            if uow.already_applied(envelope):
+                return
+            audit_anchor.erase(uow.session, envelope["data"])
+            uow.commit()
+
+    @_rpc
+    def latest_audit_checkpoint(self, service):
+        """The newest signed head ``service`` published (None if none yet), for
+        ``crm audit verify``. Managers and system callers."""
+        self._manager()
+        service = load(audit_anchor.AuditServiceSchema(), {"service": service})["service"]
+        with self.db.read_uow() as ro:
+            return audit_anchor.latest(ro.session, service)
 
     def _apply_many(self, envelopes):
         with self.db.uow() as uow:

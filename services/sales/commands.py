@@ -84,6 +84,8 @@ def insert_lead(uow, record, when):
     finally:
         cursor.close()
     lead = SimpleNamespace(**record)
+    uow.audit([{"record_type": "lead", "record_id": record["id"], "action": "created",
+                "before": None, "after_row": (Lead, record)}], at=when)
     uow.emit("lead_created", repo.lead_event(lead), when)
     return lead
 

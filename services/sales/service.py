@@ -11,6 +11,7 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from prometheus_client import Gauge
 
+from services.common import erasure as common_erasure
 from services.common import merges, paging
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import PoisonEvent, event_handler
@@ -20,6 +21,7 @@ from services.common.sensitive import scan
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
 from services.sales import channels, commands, day, domain
+from services.sales import erasure as sales_erasure
 from services.sales import repository as repo
 from services.sales.channel_schemas import ChannelAnalysisOutSchema
 from services.sales.exceptions import (
@@ -140,8 +142,14 @@ class SalesService(DomainService):
     def get_lead(self, lead_id):
         actor = self.actor.get()
         with self.db.uow() as uow:
-            return LEAD_OUT.dump(repo.lead_output(repo.get_lead(uow.session, lead_id, actor),
-                                                  actor))
+            lead = repo.get_lead(uow.session, lead_id, actor)
+            out = LEAD_OUT.dump(repo.lead_output(lead, actor))
+            clear = bool(lead.contact_mobile or lead.contact_email) and (
+                actor.is_system or lead.owner_id == actor.id)
+        if clear:  # the contact in clear
+            self.db.audit.note_read(actor.label, "lead", [out["id"]], "contacts_read",
+                                    "sales.get_lead")
+        return out
 
     @_rpc
     def list_leads(self, filters=None, page=1, page_size=20, cursor=None):
@@ -609,6 +617,11 @@ class SalesService(DomainService):
                 for stage, v in totals.items()}
 
     # --- events and timers ------------------------------------------------------------------------
+    @event_handler("customers", "contact_erased")
+    def on_contact_erased(self, envelope):
+        """A contact person's data erased at customers (PIPL): erase our copies."""
+        common_erasure.apply(self.db, envelope, sales_erasure.erase)
+
     @event_handler("customers", "customers_merged")
     def on_customers_merged(self, envelope):
         """Leads, opportunities and orders of a merged customer now name the kept one."""

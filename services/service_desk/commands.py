@@ -188,6 +188,9 @@ def scan_breaches(uow, now):
                 .values({column.key: now}).execution_options(synchronize_session=False))
             if result.rowcount != 1:
                 continue
+            uow.audit([{"record_type": "ticket", "record_id": ticket.id,
+                        "action": "sla_breached", "before": {column.key: None},
+                        "after": {column.key: now}}], at=now)
             uow.emit("ticket_sla_breached", repo.ticket_event_data(
                 ticket, clock=clock, due_at=due.isoformat(), detected_at=now.isoformat()), due)
             reported.append((ticket.severity, clock))

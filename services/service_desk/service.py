@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm.exc import StaleDataError
 
+from services.common import erasure as common_erasure
 from services.common import merges, paging
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import event_handler
@@ -15,6 +16,7 @@ from services.common.schemas import load, page_args, paged
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
 from services.service_desk import commands
+from services.service_desk import erasure as service_desk_erasure
 from services.service_desk import repository as repo
 from services.service_desk.clients import OPEN_TICKETS, SLA_BREACHES, timer
 from services.service_desk.exceptions import EXPECTED, Conflict, NotFound
@@ -419,6 +421,11 @@ class ServiceDeskService(WorkspaceRpc, DomainService):
                                                                      category)]
 
     # --- events ---------------------------------------------------------------
+    @event_handler("customers", "contact_erased")
+    def on_contact_erased(self, envelope):
+        """A contact person's data erased at customers (PIPL): erase our copies."""
+        common_erasure.apply(self.db, envelope, service_desk_erasure.erase)
+
     @event_handler("customers", "customers_merged")
     def on_customers_merged(self, envelope):
         """Tickets, care plans and care tasks of a merged customer now name the kept

@@ -6,7 +6,9 @@ chain without the key. Then the same through the running customers service: the
 modification log's removed tail and the audit RPCs."""
 import hashlib
 import json
+import time
 
+import eventlet
 import pytest
 from sqlalchemy import create_engine, delete, select, update
 
@@ -178,7 +180,9 @@ def test_customers_log_tail_removed_and_audit_rpcs(config, private, start_servic
     where; verify_audit for a record and the whole chain; the trail names who did what."""
     url = private["customers"]
     engine, base, _ = _fresh(config, url, "customers")
-    start_service(CustomersService, DB_URIS=dict(config["DB_URIS"], customers=url))
+    # its checkpoints would reach the session's reporting as the shared chain's: none
+    start_service(CustomersService, DB_URIS=dict(config["DB_URIS"], customers=url),
+                  AUDIT_CHECKPOINT_SECONDS=-1)
     from services.customers.models import HistoryEntry
     with rpc(actor("au-u1")) as p:
         c = p.customers.create_customer(data.customer())
@@ -186,7 +190,20 @@ def test_customers_log_tail_removed_and_audit_rpcs(config, private, start_servic
         p.customers.add_tags(c["id"], ["复购"])
         assert p.customers.verify_history(c["id"]) == {
             "valid": True, "entries": 3, "broken_at_seq": None}
+        assert p.customers.get_customer(c["id"])["contacts"][0]["mobile"].isdigit()
+        assert p.customers.export_customers({"q": c["name"]})["items"]
     with rpc(actor("au-m", "manager")) as p:
+        # reads of full contact data and exports are audited (within the timer's second)
+        deadline = time.time() + 10
+        while time.time() < deadline and not [
+                e for e in p.customers.audit_trail("customer", c["id"])
+                if e["action"] == "contacts_read"]:
+            eventlet.sleep(0.2)
+        reads = [e for e in p.customers.audit_trail("customer", c["id"])
+                 if e["action"] == "contacts_read"]
+        assert reads and reads[0]["actor"] == "au-u1"
+        exports = p.customers.audit_trail("export", "customers")
+        assert exports and exports[-1]["actor"] == "au-u1" and exports[-1]["after"]["count"]
         assert p.customers.verify_audit()["valid"]
         assert p.customers.verify_audit("customer", c["id"])["valid"]
         trail = p.customers.audit_trail("customer", c["id"])

@@ -18,6 +18,9 @@ import_app = typer.Typer(help="Bulk imports through the public RPC", no_args_is_
 app.add_typer(bus_app, name="bus")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(import_app, name="import")
+from services.common.cli.audit import audit_app  # noqa: E402
+
+app.add_typer(audit_app, name="audit")
 console = Console()
 
 

@@ -23,6 +23,16 @@ class Payload(Schema):
         unknown = INCLUDE
 
 
+class AuditCheckpointPayload(Payload):
+    """A service's audit chain head, signed with its audit key (``services.common.audit``):
+    reporting keeps it, so a tail removed from the service's database is detected."""
+    service = fields.String(required=True)
+    seq = fields.Integer(required=True, validate=validate.Range(min=0))
+    hash = fields.String(required=True, validate=validate.Length(equal=64))
+    at = fields.String(required=True)
+    mac = fields.String(required=True, validate=validate.Length(equal=64))
+
+
 def _registry():
     from services.contract.events import customers, marketing, sales, service_desk
     reg = {}

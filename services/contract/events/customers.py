@@ -1,7 +1,7 @@
 """Payloads of the customers service's events. No contact PII (mobile, email)."""
 from marshmallow import fields, validate
 
-from services.contract.events import Payload
+from services.contract.events import AuditCheckpointPayload, Payload
 
 TYPES = ("potential", "closed", "lost")
 TIERS = ("strategic", "key", "normal")
@@ -45,6 +45,20 @@ class CustomersMergedPayload(Payload):
     merge_owner_id = fields.String(allow_none=True, load_default=None)
 
 
+class ContactErasedPayload(Payload):
+    """A contact person's personal data (name, mobile, email, birthday) was erased
+    (PIPL): every service erases its copies. The values themselves never travel: each
+    is given as sha256(salt + value) (mobile as 11 digits, email lower-cased, name
+    stripped), so a holder finds its copies of that customer's contact by hashing its
+    own values with the event's salt."""
+    customer_id = fields.Integer(required=True)
+    contact_id = fields.Integer(required=True)
+    salt = fields.String(required=True, validate=validate.Length(min=16))
+    digests = fields.Dict(keys=fields.String(validate=validate.OneOf(
+        ("name", "mobile", "email"))), values=fields.String(), required=True)
+    erased_at = fields.String(required=True)
+
+
 SCHEMAS = {
     "customer_created": CustomerPayload,
     "customer_updated": CustomerUpdatedPayload,
@@ -53,4 +67,6 @@ SCHEMAS = {
     "customer_owner_changed": CustomerOwnerChangedPayload,
     "customer_tier_changed": CustomerTierChangedPayload,
     "customers_merged": CustomersMergedPayload,
+    "contact_erased": ContactErasedPayload,
+    "audit_checkpoint": AuditCheckpointPayload,
 }

@@ -6,7 +6,7 @@ email: sales asks marketing's RPC for contact details when it needs them.
 """
 from marshmallow import fields, validate
 
-from services.contract.events import Payload
+from services.contract.events import AuditCheckpointPayload, Payload
 from services.contract.money import Money
 
 FORMATS = ("online", "offline", "exhibition", "salon", "promotion")
@@ -54,4 +54,5 @@ SCHEMAS = {
     "campaign_feedback_recorded": FeedbackPayload,
     "campaign_lead_generated": LeadGeneratedPayload,
     "campaign_completed": CampaignCompletedPayload,
+    "audit_checkpoint": AuditCheckpointPayload,
 }

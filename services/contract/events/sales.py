@@ -7,7 +7,7 @@ opportunity and its orders so marketing can evaluate campaigns.
 """
 from marshmallow import fields, validate
 
-from services.contract.events import Payload
+from services.contract.events import AuditCheckpointPayload, Payload
 from services.contract.money import Money
 
 SOURCES = ("trade_show", "website", "referral", "campaign", "phone", "other")
@@ -125,4 +125,5 @@ SCHEMAS = {
     "order_shipped": OrderShippedPayload,
     "payment_received": PaymentPayload,
     "order_cancelled": OrderCancelledPayload,
+    "audit_checkpoint": AuditCheckpointPayload,
 }

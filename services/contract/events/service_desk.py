@@ -5,7 +5,7 @@ event, plus the SLA due times, so reporting computes timeliness from events.
 """
 from marshmallow import fields, validate
 
-from services.contract.events import Payload
+from services.contract.events import AuditCheckpointPayload, Payload
 
 KINDS = ("inquiry", "complaint", "suggestion")
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -82,4 +82,5 @@ SCHEMAS = {
     "ticket_sla_breached": SlaBreachedPayload,
     "survey_answered": SurveyPayload,
     "care_visit_completed": CareVisitPayload,
+    "audit_checkpoint": AuditCheckpointPayload,
 }

@@ -1,5 +1,5 @@
 """audit trail (services.common.audit): audit_log, one keyed hash chain per service, and
-audit_head, its signed head
+audit_head, its signed head; rpt_audit_checkpoints: the services' signed heads
 
 Revision ID: 0004
 Revises: 0003
@@ -53,9 +53,26 @@ def upgrade() -> None:
         sa.Column('at', services.common.models.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint('id'),
     )
+    op.create_table(
+        'rpt_audit_checkpoints',
+        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
+                  autoincrement=True, nullable=False),
+        sa.Column('service', sa.String(length=32), nullable=False),
+        sa.Column('seq', sa.BigInteger(), nullable=False),
+        sa.Column('hash', sa.String(length=64), nullable=False),
+        sa.Column('mac', sa.String(length=64), nullable=False),
+        sa.Column('signed_at', sa.String(length=40), nullable=False),
+        sa.Column('received_at', services.common.models.UTCDateTime(timezone=True),
+                  nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_rpt_audit_checkpoints_service_seq', 'rpt_audit_checkpoints',
+                    ['service', 'seq'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_rpt_audit_checkpoints_service_seq', table_name='rpt_audit_checkpoints')
+    op.drop_table('rpt_audit_checkpoints')
     op.drop_table('audit_head')
     op.drop_index('ix_audit_log_at', table_name='audit_log')
     op.drop_table('audit_log')

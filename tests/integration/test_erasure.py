@@ -1,0 +1,155 @@
+"""Erasure end to end (PIPL), the five services on the real broker: a contact person of
+a customer is copied into sales (a lead), service_desk (a complaint's complainant, the
+customer copy's birthday and contact), marketing (a campaign participant, what was sent
+out, the lead event) and reporting (that event in its log). A manager erases the
+contact: afterwards no table of any of the five databases holds the name, mobile or
+email (nor a resident ID or bank card, by the standards' own finder), the business
+records are still there, and every audit chain and the modification log verify."""
+import datetime as dt
+import json
+import random
+import time
+import uuid
+
+import eventlet
+import pytest
+from sqlalchemy import MetaData, create_engine, select
+
+from services.common.db import with_driver
+from services.common.errors import Forbidden
+from services.customers.service import CustomersService
+from services.marketing.service import MarketingService
+from services.reporting.service import ReportingService
+from services.sales.service import SalesService
+from services.service_desk.service import ServiceDeskService
+from tests.integration.test_marketing_support import MK, contact, running_campaign
+from tests.support import data
+from tests.support import standards as ref
+from tests.support.fixtures import actor
+
+pytestmark = pytest.mark.integration
+OWNER = actor("er-u1")
+MGR = actor("er-m", "manager", "management")
+SERVICES = ("customers", "sales", "service_desk", "marketing", "reporting")
+ERASED = "[erased]"  # what the erasure writes where a name was (docs/reliability.md)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _services(module_services):
+    module_services(CustomersService, SalesService, ServiceDeskService, MarketingService,
+                    ReportingService, AUDIT_CHECKPOINT_SECONDS=0)
+
+
+def _person():
+    rng = random.Random(uuid.uuid4().int)
+    name = "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(4))
+    mobile = f"13{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}"
+    email = f"er{uuid.uuid4().hex[:10]}@example.cn"
+    return name, mobile, email
+
+
+def _engines(config):
+    return {s: create_engine(with_driver(config["DB_URIS"][s])) for s in SERVICES}
+
+
+def _texts(engine):
+    """Every text value (JSON as its text) of every table: (table, value)."""
+    meta = MetaData()
+    meta.reflect(engine)
+    with engine.connect() as conn:
+        for table in meta.sorted_tables:
+            for row in conn.execute(select(table)):
+                for value in row:
+                    if isinstance(value, (dict, list)):
+                        value = json.dumps(value, ensure_ascii=False)
+                    if isinstance(value, str):
+                        yield table.name, value
+
+
+def _found(engines, needles):
+    hits = []
+    for service, engine in engines.items():
+        for table, value in _texts(engine):
+            hits += [(service, table, n) for n in needles if n in value]
+    return hits
+
+
+def _cards(engines):
+    """{(service, table, kind, number)} of every resident ID / bank card stored."""
+    return {(s, t, *hit) for s, e in engines.items() for t, v in _texts(e)
+            for hit in ref.find_ids_and_cards(v)}
+
+
+def _wait(check, timeout=30):
+    deadline = time.time() + timeout
+    while True:
+        got = check()
+        if got or time.time() > deadline:
+            return got
+        eventlet.sleep(0.3)
+
+
+def test_erasure_end_to_end_then_pii_scan_and_audit_verify(rpc, config):
+    name, mobile, email = _person()
+    born = dt.date(1961, 2, 27) + dt.timedelta(days=random.randint(0, 3000))
+    engines = _engines(config)
+    cards_before = _cards(engines)  # other modules publish hand-built envelopes
+    with rpc(OWNER) as p:
+        c = p.customers.create_customer(data.customer(contacts=[
+            {"name": name, "title": "采购经理", "mobile": mobile, "email": email,
+             "birthday": born.isoformat(), "is_primary": True}]))
+        cid, kid = c["id"], c["contacts"][0]["id"]
+        p.customers.update_customer(cid, {"needs": "节能改造"})  # the log names the contact
+        lead = p.sales.create_lead({"source": "phone", "customer_id": cid,
+                                    "contact_name": name, "contact_mobile": mobile,
+                                    "contact_email": email})
+    with rpc(actor("er-s1", "staff", "service")) as p:
+        ticket = p.service_desk.open_ticket({
+            "kind": "complaint", "severity": "high", "customer_id": cid,
+            "complainant_name": name, "complainant_contact": mobile, "channel": "phone",
+            "subject": "设备故障", "description": "设备开机后报警，无法使用。"})
+    with rpc(MK) as p:
+        camp = running_campaign(p)
+        part = p.marketing.register_participant(
+            camp["id"], {"contact": contact(mobile=mobile, email=email, name=name)})
+        p.marketing.generate_lead(camp["id"], part["id"])
+    # the copies are there: sales' campaign lead, reporting's log of the lead event
+    needles = [name, mobile, email]
+    before = _wait(lambda: {s for s, _, _ in _found(engines, needles)} >= set(SERVICES)
+                   and _found(engines, needles))
+    assert {s for s, _, _ in before} == set(SERVICES), before
+
+    with rpc(OWNER) as p, pytest.raises(Forbidden):  # staff may not erase
+        p.customers.erase_contact(cid, kid)
+    with rpc(MGR) as p:
+        got = p.customers.erase_contact(cid, kid)
+        assert got["erased"] and got["history_entries_rewritten"] >= 1
+        assert p.customers.erase_contact(cid, kid)["erased"] is False  # idempotent
+    left = _wait(lambda: not _found(engines, needles), timeout=40)
+    assert left, _found(engines, needles)
+
+    # the business records stay, their contact values replaced
+    with rpc(MGR) as p:
+        kept = p.customers.get_customer(cid)
+        assert kept["contacts"][0]["name"] == ERASED and kept["contacts"][0]["mobile"] is None
+        assert p.sales.get_lead(lead["id"])["contact_name"] == ERASED
+        assert p.service_desk.get_ticket(ticket["id"])["complainant_name"] == ERASED
+        # the modification log and every audit chain still verify
+        assert p.customers.verify_history(cid)["valid"]
+        for s in ("customers", "sales", "service_desk", "marketing"):
+            assert getattr(p, s).verify_audit()["valid"], s
+        trail = p.customers.audit_trail("contact", kid)
+        assert trail[-1]["action"] == "erased" and trail[-1]["actor"] == "er-m"
+    # `crm audit verify`: every chain against the newest checkpoint reporting keeps
+    from services.common.cli.audit import verify_services
+    got = _wait(lambda: (r := verify_services(config, None)) and all(
+        v["checkpoint_seq"] for v in r.values()) and r)
+    assert got and all(v["valid"] for v in got.values()), got
+    # no resident ID or bank card anywhere either (the standards' own finder)
+    assert _cards(engines) <= cards_before
+    # the birthday is gone from customers and service_desk's copy
+    with engines["customers"].connect() as conn:
+        from services.customers.models import Contact
+        assert conn.execute(select(Contact.birthday).where(Contact.id == kid)).scalar() is None
+    assert not [v for t, v in _texts(engines["service_desk"])
+                if t == "customer_copies" and born.isoformat() in v]
