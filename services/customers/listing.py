@@ -10,7 +10,7 @@ else an extrapolation marked ``total_is_estimate`` (``services.common.paging``).
 import contextlib
 import json
 
-from sqlalchemy import and_, exists, func, not_, select, tuple_
+from sqlalchemy import and_, bindparam, exists, func, not_, select, tuple_
 
 from services.common import paging
 from services.common.errors import validation_error
@@ -307,29 +307,48 @@ _CONTACT = ("id", "name", "title", "mobile", "email", "birthday", "preferred_cha
             "is_primary")
 
 
+def _outputs_stmt(dialect):
+    """customers ⟕ contacts (by contact id) + the tags as a JSON array, for many ids:
+    one statement, one round trip (``repository.read``'s statement for a page)."""
+    stmt = _OUT_STMTS.get(dialect)
+    if stmt is None:
+        agg = func.json_agg if dialect == "postgresql" else func.json_group_array
+        tags = select(agg(T.c.tag)).where(T.c.customer_id == C.c.id).scalar_subquery()
+        stmt = (select(*(C.c[f] for f in _FIELDS), tags.label("tags_json"),
+                       *(K.c[f].label(f"k_{f}") for f in _CONTACT))
+                .select_from(C.outerjoin(K, K.c.customer_id == C.c.id))
+                .where(C.c.id.in_(bindparam("ids", expanding=True)))
+                .order_by(C.c.id, K.c.id))
+        _OUT_STMTS[dialect] = stmt
+    return stmt
+
+
+_OUT_STMTS = {}
+
+
 def outputs(connection, ids, actor):
-    """``repository.to_output`` dicts of ``ids``, in that order (three statements)."""
+    """``repository.to_output`` dicts of ``ids``, in that order (one statement)."""
     if not ids:
         return []
-    rows = {r.id: dict(r._mapping) for r in connection.execute(
-        select(*(C.c[f] for f in _FIELDS)).where(C.c.id.in_(ids)))}
-    for r in rows.values():
-        r["tags"], r["contacts"] = [], []
-    for cid, tag in connection.execute(select(T.c.customer_id, T.c.tag)
-                                       .where(T.c.customer_id.in_(ids))):
-        rows[cid]["tags"].append(tag)
-    for r in connection.execute(select(K.c.customer_id, *(K.c[f] for f in _CONTACT))
-                                .where(K.c.customer_id.in_(ids)).order_by(K.c.id)):
-        m = dict(r._mapping)
-        rows[m.pop("customer_id")]["contacts"].append(m)
+    rows = {}
+    n = len(_FIELDS)
+    for r in connection.execute(_outputs_stmt(connection.dialect.name), {"ids": list(ids)}):
+        got = rows.get(r[0])
+        if got is None:
+            got = rows[r[0]] = {f: r[i] for i, f in enumerate(_FIELDS)}
+            tags = r[n]
+            if isinstance(tags, str):
+                tags = json.loads(tags)
+            got["tags"] = sorted(t for t in tags or () if t is not None)
+            got["contacts"] = []
+        if r[n + 1] is not None:
+            got["contacts"].append({f: r[n + 1 + i] for i, f in enumerate(_CONTACT)})
     out = []
     for cid in ids:
         r = rows.get(cid)
         if r is None:  # deleted between the two statements (PostgreSQL autocommit)
             continue
-        r["tags"].sort()
         if not (actor.is_system or actor.id == r["owner_id"]):
             r["contacts"] = [domain.mask_contact(c) for c in r["contacts"]]
         out.append(r)
     return out
-

@@ -380,3 +380,23 @@ def test_a_merged_customer_leaves_the_index_and_its_contacts_follow(db):
     assert ids(db, {"q": "并入标签"})[0] == [keep["id"]]
     assert ids(db, {"q": "9000"})[0] == [keep["id"]]
     assert ids(db, {})[0] == [keep["id"]] and ids(db, {})[2] == 1
+
+
+def test_list_items_are_what_get_customer_answers(db):
+    """The page's rows (one joined statement) equal the single-customer reader's dict,
+    for the owner (contacts in clear) and for a manager (masked)."""
+    from services.customers import repository as repo
+    clear(db)
+    made = create(db, [
+        row("读一致公司", tags=["乙", "甲"], needs="扩产", contacts=[
+            {"name": "王芳", "title": "采购经理", "mobile": "13912345678",
+             "email": "w@example.cn", "birthday": "1980-05-06",
+             "preferred_channel": "wechat", "is_primary": True},
+            {"name": "李四", "title": "工程师", "mobile": "13812345678"}]),
+        row("没有标签公司")])
+    for who in (STAFF, MANAGER):
+        got, _, _, _ = ids(db, {}, actor=who)
+        with db.read_unit_of_work() as ro:
+            listed = listing.outputs(ro.connection, got, who)
+            single = [repo.read(ro.connection, c["id"], who) for c in made]
+        assert listed == single
