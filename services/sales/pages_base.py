@@ -104,18 +104,28 @@ class SalesPageBase:
 
     web_home = "/app/my-day"
 
+    def header_badges(self, actor):
+        """The kit's header badge: the caller's overdue + due-today follow-ups,
+        linking to My day (the counts a page's RPC already brought, else one indexed
+        count; the kit drops it on an error or after its short timeout)."""
+        counts = getattr(self, "_fu_counts", None)
+        if counts is None:
+            counts = self.call(self.sales, "follow_up_counts")
+        overdue, today = int(counts.get("overdue") or 0), int(counts.get("due_today") or 0)
+        return [{"label": "sales.badge.follow_ups", "count": overdue + today,
+                 "href": "/app/my-day", "tone": "danger" if overdue else "warning",
+                 "title": "sales.day.badge_hint", "args": {"overdue": overdue, "today": today},
+                 "id": "due-badge"}]
+
     def sales_page(self, request, template, status=200, **ctx):
-        """render() with what the sales layout needs: the header's follow-up count
-        (one indexed count; a failure never breaks the page)."""
+        """render() with what the sales layout needs. The follow-up counts a page's
+        RPC brought are kept for the header badge (header_badges: one worker, one
+        request)."""
         pc = page_context(request)
         counts = ctx.pop("fu_counts", None)
-        if counts is None:  # pages whose RPC did not bring them
-            try:
-                counts = self.call(self.sales, "follow_up_counts")
-            except Exception:  # noqa: BLE001 - the badge is optional, the page is not
-                counts = None
+        if counts is not None:
+            self._fu_counts = counts
         ctx.setdefault("manager", is_manager(pc))
         ctx.setdefault("opts", labelled(request))
         ctx.setdefault("customer_url", lambda cid: customer_url(self.container_config, cid))
-        return render(template, status=status, fu_counts=counts, next_stage=NEXT_STAGE,
-                      **ctx)
+        return render(template, status=status, next_stage=NEXT_STAGE, **ctx)

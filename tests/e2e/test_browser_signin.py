@@ -32,7 +32,8 @@ def test_sign_in_layout_language_sign_out(browser, config, start_service,  # noq
     body = text(browser)
     assert "王芳" in body and "欢迎，王芳" in body  # name from the directory; the flash
     switcher = [a.text for a in browser.find_elements(By.CSS_SELECTOR, ".switcher a")]
-    assert switcher == ["客户管理", "销售管理"]  # sales staff: no dashboard, no service desk
+    # sales staff: their workspaces and their own scorecard (8005), no dashboard, no service desk
+    assert switcher == ["客户管理", "销售管理", "我的绩效"]
     cookies = {c["name"]: c for c in browser.get_cookies()}
     assert cookies["crm_token"]["httpOnly"] and cookies["crm_token"]["sameSite"] == "Strict"
     screenshot(browser, "signin-home-zh")
@@ -85,6 +86,12 @@ def test_dashboard_with_the_same_sign_in(browser, config, start_service,  # noqa
     home = browser.find_element(By.ID, "error-home").get_attribute("href")
     assert home.endswith("/go/customers")  # not back to the dashboard that refused
     screenshot(browser, "signin-dashboard-staff-403")
+    # ... and the switcher's 我的绩效 is their own scorecard on this gateway
+    browser.find_element(By.LINK_TEXT, "我的绩效").click()
+    wait_for(browser, lambda d: "/app/scorecard" in d.current_url)
+    wait_for(browser, lambda d: d.find_elements(By.ID, "scorecard-month"))
+    assert browser.find_element(By.CSS_SELECTOR, ".switcher a.current").text == "我的绩效"
+    screenshot(browser, "signin-staff-scorecard")
     # sign out from the dashboard's own bar
     browser.get(customers + "/app")
     sign_in(browser, customers, config, "m1", next_path="/app")

@@ -35,8 +35,12 @@ WORKSPACES = {
                      "title": "workspace.service_desk"},
     "marketing": {"departments": {"marketing"}, "roles": set(),
                   "title": "workspace.marketing"},
-    "reporting": {"departments": set(), "roles": set(),
-                  "title": "workspace.reporting"},
+    # managers: the dashboard; sales and service staff: their own scorecard ("我的绩效",
+    # /app/scorecard on 8005) - listed, but never their home workspace
+    "reporting": {"departments": {"sales", "service"}, "roles": set(),
+                  "title": "workspace.reporting",
+                  "staff": {"title": "workspace.my_scorecard", "to": "/app/scorecard",
+                            "home": False}},
 }
 ALL_ACCESS_ROLES = {"manager", "admin"}
 
@@ -72,10 +76,47 @@ def workspace_url(config, service):
     return f"http://127.0.0.1:{HTTP_PORTS[service] + offset}/"
 
 
+def all_access(actor):
+    return bool(set((actor or {}).get("roles") or ()) & ALL_ACCESS_ROLES)
+
+
+def entry_for(actor, service):
+    """The workspace's switcher entry as this actor sees it: managers/admins the
+    workspace itself, staff its ``staff`` variant if it has one (title, landing
+    path ``to``, ``home``: whether it may be the actor's home workspace)."""
+    ws = WORKSPACES[service]
+    entry = {"title": ws["title"], "to": None, "home": True}
+    if not all_access(actor) and ws.get("staff"):
+        entry.update(ws["staff"])
+    return entry
+
+
 def workspaces_for(config, actor):
     """[(service, title key, url)] of the workspaces this actor may use, in port order."""
-    return [(svc, WORKSPACES[svc]["title"], workspace_url(config, svc))
+    return [(svc, entry_for(actor, svc)["title"], workspace_url(config, svc))
             for svc in HTTP_PORTS if svc in WORKSPACES and may_use(actor, svc)]
+
+
+def is_home_for(actor, service):
+    """May ``service`` be the actor's home workspace (the error page's "back" link,
+    the kit's start page)? Not a staff member's scorecard on the dashboard gateway."""
+    return service in WORKSPACES and may_use(actor, service) and \
+        entry_for(actor, service)["home"]
+
+
+def app_path(to):
+    """``to`` if it is a local workspace page path (``/app`` or ``/app/...``, no
+    ``//``, ``\\``, ``..`` segment, control character or space), else None. Non-ASCII
+    characters (a Chinese search term) are percent-encoded."""
+    from werkzeug.urls import iri_to_uri
+    if not isinstance(to, str) or not (to == "/app" or to.startswith(("/app/", "/app?"))):
+        return None
+    if "//" in to or "\\" in to or any(ord(ch) < 0x21 or ord(ch) == 0x7f for ch in to):
+        return None
+    path = to.split("?", 1)[0].split("#", 1)[0]
+    if ".." in path.split("/") or "%2e" in path.lower():  # no dot segment, plain or encoded
+        return None
+    return iri_to_uri(to)
 
 
 def sign_in_hint(user_id):

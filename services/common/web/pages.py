@@ -12,7 +12,9 @@ a silent bus 503. No stack trace leaves the gateway.
 """
 import functools
 import logging
+import secrets
 import time
+from urllib.parse import urlencode
 
 from nameko.exceptions import RemoteError
 from werkzeug.wrappers import Response
@@ -20,7 +22,8 @@ from werkzeug.wrappers import Response
 from services.common import metrics
 from services.common.auth import verify_token
 from services.common.errors import CrmError, PayloadTooLarge, Unauthorized, ValidationError
-from services.common.web import directory, i18n, session
+from services.common.web import badges, directory, i18n, session
+from services.common.web.field_messages import translate_message
 from services.common.web.forms import Form
 from services.common.web.templating import environment, static_url
 
@@ -91,11 +94,15 @@ class PageContext:
         self.new_nonce = None
         self.flash = session.decode_flash(self.config, request.cookies.get(session.FLASH_COOKIE))
         self.flash_shown = False
+        self.badge_source = None  # the gateway's header_badges(actor), set by @page
+        self.badges_on = True
+        self.csp_nonce = secrets.token_urlsafe(16)  # one per answer: CSP script-src
         request.crm_page = self
 
     def message(self, text):
-        """A service's English message in the page's language (``msg:<text>`` keys)."""
-        return i18n.message(self.lang, self.service, text)
+        """A service's English message in the page's language: its ``msg:<text>``
+        entry, else the kit's generic marshmallow patterns (field_messages)."""
+        return translate_message(text, self.t, self.lang)
 
     # --- sign-in ---------------------------------------------------------------------------
     def sign_in_from_cookie(self):
@@ -167,11 +174,16 @@ class PageContext:
         if actor:
             user = dict(actor, display_name=directory.display_name(actor),
                         is_manager=bool(set(actor.get("roles") or ()) & {"manager", "admin"}))
-        links = ([(svc, title, "/" if svc == self.service else f"/go/{svc}")
-                  for svc, title, _url in directory.workspaces_for(self.config, actor)]
-                 if actor else [])
-        mine = [url for svc, _t, url in links if svc == self.service]
-        home_url = "/" if mine or not links else links[0][2]
+        links = [(svc, title, self.switcher_url(svc, actor))
+                 for svc, title, _url in directory.workspaces_for(self.config, actor)] \
+            if actor else []
+        # home: this workspace if it is one of the actor's own (a staff member's
+        # scorecard on 8005 is not), else the first of their own, else the first
+        homes = [(svc, url) for svc, _t, url in links if directory.is_home_for(actor, svc)]
+        if not links or any(svc == self.service for svc, _u in homes):
+            home_url = "/"
+        else:
+            home_url = homes[0][1] if homes else links[0][2]
         return {
             "home_url": home_url, "url_with": self.url_with,
             "tz": self.config.get("CRM_TIMEZONE") or "Asia/Shanghai",
@@ -187,13 +199,26 @@ class PageContext:
             "full_path": self.request.full_path.rstrip("?"),
             "static": lambda name: static_url(name, self.service),
             "breadcrumbs": [], "form": None, "page_title": None,
+            "header_badges": (badges.collect(self.badge_source, actor, self.config, self.t)
+                              if self.badges_on else []),
+            "csp_nonce": self.csp_nonce,
         }
+
+    def switcher_url(self, service, actor):
+        """A switcher link: relative (``/go/<service>`` redirects to the configured
+        URL, so no absolute URL is in a page), to the entry's landing page if any."""
+        to = directory.entry_for(actor, service)["to"]
+        if service == self.service:
+            return to or "/"
+        return f"/go/{service}" + (f"?{urlencode({'to': to})}" if to else "")
 
     def take_flash(self):
         self.flash_shown = self.flash is not None
         return self.flash
 
     def render(self, template, status=200, headers=None, **ctx):
+        if status >= 500:  # the bus may be what failed: no badge waits on it
+            self.badges_on = False
         context = self.base_context()
         context.update(ctx)
         html = environment(self.service).get_template(template).render(context)
@@ -215,6 +240,9 @@ class PageContext:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if resp.mimetype == "text/html":
+            resp.headers.setdefault("Content-Security-Policy", content_security_policy(
+                self.csp_nonce))
         return resp
 
     def to_response(self, result):
@@ -246,6 +274,18 @@ class PageContext:
         if session.session_token(self.request):
             session.clear_session_cookie(resp, self.request)
         return self.finish(resp)
+
+
+def content_security_policy(nonce):
+    """Kit pages: everything from this gateway only. Scripts: files under /static
+    (no inline script or on* attribute in any template; an inline one needs
+    ``nonce="{{ csp_nonce }}"``). Styles also inline: the dashboard bar's scoped
+    <style>, pygal's SVG charts and a few width bars use them."""
+    return ("default-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; "
+            "style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
 def page_context(request):
@@ -287,6 +327,7 @@ def page(method, url, *, auth=True, csrf=None, max_body=DEFAULT_MAX_BODY, form_t
             ctx = None
             try:
                 ctx = PageContext(request, self.container_config, service_of(self))
+                ctx.badge_source = getattr(self, "header_badges", None)
                 if (request.content_length or 0) > max_body:
                     raise PayloadTooLarge(f"request body exceeds {max_body} bytes")
                 if auth:

@@ -91,11 +91,24 @@ def make_web_routes():
 
         @page("GET", "/go/<service>", auth=False)
         def go_workspace(self, request, service):
-            """The department switcher's links: to the workspace's configured URL."""
+            """The department switcher's links: to the workspace's configured URL;
+            ``?to=/app/...`` to that page of it (a local /app path only, else 404),
+            so any page links into another workspace without an absolute URL."""
             if service not in directory.WORKSPACES:
                 return page_context(request).error_page(404)
-            return Response(status=303, headers={
-                "Location": directory.workspace_url(self.container_config, service)})
+            base = directory.workspace_url(self.container_config, service)
+            if "to" not in request.args:
+                return Response(status=303, headers={"Location": base})
+            target = directory.app_path(request.args.get("to"))
+            if target is None:
+                return page_context(request).error_page(404)
+            return Response(status=303, headers={"Location": base.rstrip("/") + target})
+
+        def header_badges(self, actor):
+            """Counts shown next to the user's name on every page of this gateway:
+            ``[{"label", "count", "href"}]`` (+ optional ``tone``, ``title``, ``args``,
+            ``id``). Override in a gateway; errors and slow answers show no badge."""
+            return []
 
         @page("GET", "/docs", auth=False)
         def api_docs(self, request):

@@ -406,3 +406,245 @@ def test_pager_keeps_the_filters():
             ctx.base_context())
     assert 'href="/app/c?q=x&amp;page=1"' in html and 'href="/app/c?q=x&amp;page=3"' in html
     assert "共 90 条" in html and "第 2 / 5 页" in html
+
+
+# --- security headers: CSP on every kit page ---------------------------------------------------
+def csp_directives(header):
+    return {part.split()[0]: part.split()[1:] for part in header.split(";") if part.strip()}
+
+
+def test_content_security_policy_and_security_headers():
+    resp = Probe().ok(request("/p/ok"))
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"] == "same-origin"
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    csp = csp_directives(resp.headers["Content-Security-Policy"])
+    assert csp["default-src"] == ["'self'"] and csp["frame-ancestors"] == ["'none'"]
+    assert csp["object-src"] == ["'none'"] and csp["base-uri"] == ["'self'"]
+    assert csp["form-action"] == ["'self'"]
+    script = csp["script-src"]  # no 'unsafe-inline', no 'unsafe-eval': files and a nonce
+    assert script[0] == "'self'" and len(script) == 2 and script[1].startswith("'nonce-")
+    nonce = script[1][len("'nonce-"):-1]
+    assert len(nonce) >= 16 and re.fullmatch(r"[A-Za-z0-9_\-]+", nonce)
+    again = csp_directives(Probe().ok(request("/p/ok")).headers["Content-Security-Policy"])
+    assert again["script-src"] != script  # a fresh nonce per answer
+    # error pages too (a 404 and the 500 page)
+    for resp in (Probe().declared(request("/p/404"), kind="404"),
+                 Probe().boom(request("/p/boom"))):
+        assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
+
+
+def test_no_template_has_an_inline_script_or_event_handler_attribute():
+    """What the CSP's script-src (no 'unsafe-inline') relies on: scripts are files."""
+    offenders = []
+    for path in ROOT.glob("services/**/templates/**/*.html"):
+        html = path.read_text(encoding="utf-8")
+        for tag in re.findall(r"<script\b[^>]*>", html, re.I):
+            if "src=" not in tag and "csp_nonce" not in tag:
+                offenders.append(f"{path.relative_to(ROOT)}: {tag}")
+        for attr in re.findall(r"<[a-z][^>]*\son[a-z]+\s*=", html, re.I):
+            offenders.append(f"{path.relative_to(ROOT)}: {attr[:60]}")
+        if "javascript:" in html.lower():
+            offenders.append(f"{path.relative_to(ROOT)}: javascript: URL")
+    assert not offenders, offenders
+
+
+# --- /go/<service>?to=: a local /app path only -------------------------------------------------
+@pytest.mark.parametrize("to,ok", [
+    ("/app/customers?type=lost", "/app/customers?type=lost"),
+    ("/app/customers/12", "/app/customers/12"),
+    ("/app", "/app"),
+    ("/app/customers?q=张三", "/app/customers?q=%E5%BC%A0%E4%B8%89"),  # RFC 3987 3.1: UTF-8 %XX
+    ("/app/tickets?view=all&kind=complaint", "/app/tickets?view=all&kind=complaint"),
+    ("", None), ("/", None), ("/login", None), ("/dashboard", None), ("/application", None),
+    ("app/customers", None), ("//evil.example/app/x", None), ("/app//evil.example", None),
+    ("http://evil.example/app/x", None), ("https:/app/x", None), ("/app/\\evil", None),
+    ("/app/../login", None), ("/app/%2e%2e/login", None), ("/app/%2E%2E/x", None),
+    ("/app/x y", None), ("/app/x\r\nSet-Cookie: a=b", None), ("/app/x\t", None),
+    (None, None), (["/app/x"], None)])
+def test_go_target_is_a_local_app_path_only(to, ok):
+    from services.common.web import directory
+    assert directory.app_path(to) == ok
+
+
+def go_gateway(urls=None):
+    from services.common.gateway import WebRoutes
+
+    class GoGw(WebRoutes):
+        name = "go_probe"
+        container_config = dict(CONFIG, WORKSPACE_URLS=urls or {
+            "customers": "https://crm.example.cn/customers/", "sales": "http://127.0.0.1:8002/"})
+        actor = FakeActor()
+
+    return GoGw()
+
+
+def test_go_links_into_another_workspace():
+    gw = go_gateway()
+    resp = gw.go_workspace(request("/go/sales"), service="sales")
+    assert resp.status_code == 303 and resp.headers["Location"] == "http://127.0.0.1:8002/"
+    resp = gw.go_workspace(request("/go/customers?to=/app/customers%3Ftype%3Dlost"),
+                           service="customers")
+    assert resp.headers["Location"] == "https://crm.example.cn/customers/app/customers?type=lost"
+    for bad in ("//evil.example/x", "http://evil.example/", "/login", "/app/../x", ""):
+        req = EnvironBuilder(path="/go/sales", query_string={"to": bad},
+                             base_url="http://x").get_request(Request)
+        resp = gw.go_workspace(req, service="sales")
+        assert resp.status_code == 404 and "Location" not in resp.headers, bad
+    assert gw.go_workspace(request("/go/nope?to=/app/x"), service="nope").status_code == 404
+
+
+# --- the switcher: staff find their own scorecard; home prefers their own workspace ----------
+def signed_in(user, role, department, path="/app", service=None):
+    from services.common.auth import mint_token
+    token = mint_token(CONFIG, user, role=role, department=department)
+    ctx = PageContext(request(path, cookies={"crm_token": token}), CONFIG, service)
+    assert ctx.sign_in_from_cookie()
+    return ctx.base_context()
+
+
+@pytest.mark.parametrize("user,role,dept,service,switcher,home", [
+    ("u1", "staff", "sales", "customers",
+     [("customers", "客户管理", "/"), ("sales", "销售管理", "/go/sales"),
+      ("reporting", "我的绩效", "/go/reporting?to=%2Fapp%2Fscorecard")], "/"),
+    ("u2", "staff", "sales", "reporting",  # the dashboard refused them: back to their own
+     [("customers", "客户管理", "/go/customers"), ("sales", "销售管理", "/go/sales"),
+      ("reporting", "我的绩效", "/app/scorecard")], "/go/customers"),
+    ("s1", "staff", "service", "reporting",
+     [("service_desk", "客户服务", "/go/service_desk"),
+      ("reporting", "我的绩效", "/app/scorecard")], "/go/service_desk"),
+    ("s1", "staff", "service", "customers",  # not theirs: the first of their own
+     [("service_desk", "客户服务", "/go/service_desk"),
+      ("reporting", "我的绩效", "/go/reporting?to=%2Fapp%2Fscorecard")], "/go/service_desk"),
+    ("mk1", "staff", "marketing", "marketing",  # marketing has no scorecard
+     [("marketing", "市场活动", "/")], "/"),
+    ("m1", "manager", "management", "reporting",
+     [("customers", "客户管理", "/go/customers"), ("sales", "销售管理", "/go/sales"),
+      ("service_desk", "客户服务", "/go/service_desk"), ("marketing", "市场活动", "/go/marketing"),
+      ("reporting", "经营看板", "/")], "/"),
+])
+def test_switcher_and_home(user, role, dept, service, switcher, home):
+    ctx = signed_in(user, role, dept, service=service)
+    assert [(svc, ctx["t"](title), url) for svc, title, url in ctx["workspaces"]] == switcher
+    assert ctx["home_url"] == home
+
+
+# --- header badges ------------------------------------------------------------------------------
+class Badged(Probe):
+    badges = []
+    calls = 0
+
+    def header_badges(self, actor):
+        type(self).calls += 1
+        if isinstance(self.badges, BaseException):
+            raise self.badges
+        if self.badges == "slow":
+            import eventlet
+            eventlet.sleep(5)
+        return self.badges
+
+    @page("GET", "/b/ok")
+    def ok(self, request):
+        return render("kit/home.html", page_title="x")
+
+    @page("GET", "/b/boom")
+    def boom(self, request):
+        raise RuntimeError("down")
+
+
+def badge_page(badges, path="/b/ok", config=None):
+    from services.common.auth import mint_token
+    gw = Badged()
+    gw.badges = badges
+    if config:
+        gw.container_config = config
+    token = mint_token(CONFIG, "u1", role="staff", department="sales")
+    fn = gw.ok if path == "/b/ok" else gw.boom
+    resp = fn(request(path, cookies={"crm_token": token}))
+    return resp, resp.get_data(as_text=True)
+
+
+def test_header_badges_render_next_to_the_user_name():
+    resp, html = badge_page([
+        {"label": "nav.sign_in", "count": 3, "href": "/app/my-day", "tone": "danger",
+         "title": "list.total", "args": {"n": 3}, "id": "due-badge"},
+        {"label": "plain text", "count": None, "href": "/app/x"},
+        {"label": "zero", "count": 0, "href": "/app/y"},  # nothing due: no badge
+        {"label": "off-site", "count": 1, "href": "https://evil.example/"},
+        {"label": "protocol-relative", "count": 1, "href": "//evil.example/"},
+        {"count": 1, "href": "/app/no-label"}, "not a dict",
+        {"label": "nan", "count": "x", "href": "/app/z"}])
+    assert resp.status_code == 200
+    user_box = html[html.index('class="user-box"'):html.index('id="sign-out"')]
+    assert user_box.index("王芳") < user_box.index("header-badges")  # next to the name
+    assert 'href="/app/my-day" class="header-badge header-badge--danger" title="共 3 条" ' \
+        'id="due-badge">登录 <span class="header-badge__count">3</span></a>' in user_box
+    assert 'href="/app/x" class="header-badge header-badge--info" title="plain text">' \
+        'plain text</a>' in user_box
+    for gone in ("zero", "off-site", "protocol-relative", "no-label", "not a dict", "nan"):
+        assert gone not in html
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("bus down"), KeyError("overdue"), "slow"])
+def test_a_failing_or_slow_badge_never_breaks_the_page(failure):
+    import time as _time
+    began = _time.perf_counter()
+    resp, html = badge_page(failure, config=dict(CONFIG, HEADER_BADGE_TIMEOUT=0.2))
+    assert resp.status_code == 200 and "王芳" in html and "header-badge" not in html
+    assert _time.perf_counter() - began < 2  # the short timeout, not the badge's 5 s
+
+
+def test_no_badges_by_default_and_none_on_a_500_page():
+    resp, html = badge_page([])
+    assert resp.status_code == 200 and "header-badges" not in html
+    Badged.calls = 0
+    resp, html = badge_page([{"label": "x", "count": 1, "href": "/app/x"}], path="/b/boom")
+    assert resp.status_code == 500 and "header-badge" not in html and Badged.calls == 0
+    from services.common.gateway import WebRoutes
+    assert WebRoutes.header_badges(object(), {"id": "u1"}) == []
+
+
+# --- translate_fields: generic marshmallow messages, services add their own --------------------
+def test_translate_fields_generic_and_own_patterns():
+    from marshmallow import Schema, fields, validate
+
+    from services.common.web.field_messages import compile_patterns, translate_fields
+
+    class S(Schema):
+        name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+        code = fields.String(validate=validate.Length(equal=18))
+        kind = fields.String(validate=validate.OneOf(["a", "b"]))
+        age = fields.Integer(validate=validate.Range(min=0, max=150))
+        rate = fields.Decimal(validate=validate.Range(min=0))
+        email = fields.Email()
+        day = fields.Date()
+        when = fields.DateTime()
+        ok = fields.Boolean()
+        mobile = fields.String()
+        tags = fields.List(fields.String())
+
+    errors = S().validate({"code": "1", "kind": "c", "age": 200, "rate": "-0.5", "email": "x",
+                           "day": "2026-13-01", "when": "soon", "ok": "maybe", "tags": "x",
+                           "extra": 1})
+    errors["mobile"] = ["mobile must be 11 digits starting with 1"]
+    errors["nested"] = {"0": {"name": ["Longer than maximum length 200."]}}
+    own = compile_patterns([(r"^mobile must", "customer.name")])  # any key of the catalogue
+    zh = translate_fields(errors, i18n.translator("zh_CN"), "zh_CN", own)
+    assert zh == {
+        "name": ["此项为必填项。"], "code": ["长度须为 18 个字符。"], "kind": ["请从列表中选择。"],
+        "age": ["须在 0 到 150 之间。"], "rate": ["不能小于 0。"],
+        "email": ["电子邮箱格式不正确。"], "day": ["日期格式不正确（年-月-日）。"],
+        "when": ["日期时间格式不正确。"], "ok": ["请选择是或否。"], "tags": ["格式不正确。"],
+        "extra": ["不支持的字段。"], "mobile": ["客户名称"],
+        "nested": {"0": {"name": ["最多 200 个字符。"]}}}
+    assert translate_fields(errors, i18n.translator("en"), "en", own) == errors  # as they are
+    t = i18n.translator("zh_CN")
+    assert translate_fields({"a": ["Length must be between 2 and 5."]}, t, "zh_CN") == \
+        {"a": ["长度须在 2 到 5 个字符之间。"]}
+    assert translate_fields({"a": ["something else"], "b": [3]}, t, "zh_CN") == \
+        {"a": ["something else"], "b": [3]}
+    # forms use the same: a page's Form shows generic messages in Chinese
+    req = request("/x", "POST", data={}, cookies={"crm_lang": "zh_CN"})
+    PageContext(req, CONFIG)
+    assert forms.Form(req).with_errors({"a": ["Shorter than minimum length 3."]}).error("a") == \
+        ["至少 3 个字符。"]
