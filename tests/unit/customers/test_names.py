@@ -1,7 +1,10 @@
 """The company-name keys behind duplicate detection, against cases written from the
 rules (NFKC width folding, 有限责任公司 = 有限公司, brackets and spaces dropped; similar =
-without legal form and place names)."""
+without legal form and place names), and hypothesis properties against transformations
+written here (full-width forms, spaces, brackets, the legal form)."""
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.customers.names import name_key, region_key, similar_key
 
@@ -85,3 +88,38 @@ def test_stored_keys_put_the_region_in_the_similar_key():
     assert keys("蓝天科技（上海）集团有限公司", "上海市")["similar_key"] == "上海|蓝天科技"
     assert keys("蓝天科技集团有限公司", "北京")["similar_key"] == "北京|蓝天科技"
     assert keys("蓝天科技有限公司", None)["similar_key"] is None  # no region: not used
+
+
+# --- properties: the reference transformations are written here, from the rules -------
+_TEXT = st.text(alphabet=st.sampled_from("abcXYZ019蓝天科技机械华信-.·"), min_size=1,
+                max_size=20)
+
+
+def _full_width(text):
+    """ASCII 0x21-0x7E → U+FF01-U+FF5E, space → U+3000 (the full-width forms)."""
+    return "".join("\u3000" if c == " " else chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c
+                   for c in text)
+
+
+@given(_TEXT)
+def test_full_width_typing_is_the_same_name(text):
+    assert name_key(_full_width(text)) == name_key(text)
+
+
+@given(_TEXT, st.lists(st.integers(min_value=0, max_value=20), max_size=4))
+def test_spaces_anywhere_are_the_same_name(text, cuts):
+    spaced = text
+    for cut in sorted(cuts, reverse=True):
+        spaced = spaced[:cut] + " " + spaced[cut:]
+    assert name_key(spaced) == name_key(text)
+
+
+@given(_TEXT, _TEXT, st.sampled_from([("（", "）"), ("(", ")"), ("【", "】"), ("[", "]")]))
+def test_brackets_of_any_kind_are_the_same_name(head, inner, brackets):
+    left, right = brackets
+    assert name_key(f"{head}{left}{inner}{right}有限公司") == name_key(f"{head}{inner}有限公司")
+
+
+@given(_TEXT)
+def test_limited_liability_company_is_limited_company(text):
+    assert name_key(text + "有限责任公司") == name_key(text + "有限公司")
