@@ -86,7 +86,7 @@ def entry_for(actor, service):
     path ``to``, ``home``: whether it may be the actor's home workspace)."""
     ws = WORKSPACES[service]
     entry = {"title": ws["title"], "to": None, "home": True}
-    if not all_access(actor) and ws.get("staff"):
+    if actor and not all_access(actor) and ws.get("staff"):
         entry.update(ws["staff"])
     return entry
 

@@ -202,6 +202,10 @@ class PageContext:
             "header_badges": (badges.collect(self.badge_source, actor, self.config, self.t)
                               if self.badges_on else []),
             "csp_nonce": self.csp_nonce,
+            # the brand's workspace name as this user knows it (staff on 8005: 我的绩效)
+            "workspace_title": (directory.entry_for(actor, self.service)["title"]
+                                if self.service in directory.WORKSPACES
+                                else f"workspace.{self.service}"),
         }
 
     def switcher_url(self, service, actor):

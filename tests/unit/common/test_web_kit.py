@@ -648,3 +648,14 @@ def test_translate_fields_generic_and_own_patterns():
     PageContext(req, CONFIG)
     assert forms.Form(req).with_errors({"a": ["Shorter than minimum length 3."]}).error("a") == \
         ["至少 3 个字符。"]
+
+
+def test_brand_names_the_workspace_as_the_user_knows_it():
+    staff = signed_in("u2", "staff", "sales", service="reporting")
+    boss = signed_in("m1", "manager", "management", service="reporting")
+    anon = PageContext(request("/login"), CONFIG, "reporting").base_context()
+    html = {who: environment("reporting").get_template("kit/_header_inner.html").render(ctx)
+            for who, ctx in (("staff", staff), ("boss", boss), ("anon", anon))}
+    assert '<span class="brand__ws">我的绩效</span>' in html["staff"]
+    assert '<span class="brand__ws">经营看板</span>' in html["boss"]
+    assert '<span class="brand__ws">经营看板</span>' in html["anon"]
