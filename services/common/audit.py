@@ -40,6 +40,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    and_,
     event,
     func,
     insert,
@@ -260,10 +261,14 @@ class Auditor:
         out = {}
         for rtype, ids in by_type.items():
             for i in range(0, len(ids), chunk):
-                for r in conn.execute(select(t.c.record_id, t.c.record_index, t.c.hash).where(
-                        t.c.record_type == rtype, t.c.record_id.in_(ids[i:i + chunk]))):
-                    if out.get((rtype, r.record_id), (0,))[0] < r.record_index:
-                        out[(rtype, r.record_id)] = (r.record_index, r.hash)
+                last = select(t.c.record_id, func.max(t.c.record_index).label("mx")).where(
+                    t.c.record_type == rtype, t.c.record_id.in_(ids[i:i + chunk])) \
+                    .group_by(t.c.record_id).subquery()
+                for r in conn.execute(select(t.c.record_id, t.c.record_index, t.c.hash).join(
+                        last, and_(t.c.record_id == last.c.record_id,
+                                   t.c.record_index == last.c.mx))
+                        .where(t.c.record_type == rtype)):
+                    out[(rtype, r.record_id)] = (r.record_index, r.hash)
         return out
 
     def record_read(self, conn, actor, record_type, record_ids, action, via=None, detail=None):
