@@ -89,3 +89,15 @@ def test_tickets_cursor_equals_pages_in_both_orders(rpc):
             assert walked == by_pages(p.service_desk.list_tickets, 2, len(walked), **sort)
             assert len(walked) == len(set(walked)) >= 5
             assert answers[-1]["total"] == len(walked)
+
+
+def test_a_searched_mobile_is_never_logged(rpc, caplog):
+    import logging
+    caplog.set_level(logging.DEBUG)
+    with rpc(SALES) as p:
+        p.customers.list_customers({"q": "13912340987"})
+        p.customers.list_customers({"q": "0987"})
+        with pytest.raises(ValidationError):  # a refused search does not echo it either
+            p.customers.list_customers({"q": "13912340987" * 10})
+    logged = "\n".join(r.getMessage() + str(r.args) for r in caplog.records)
+    assert "13912340987" not in logged and "0987" not in logged
