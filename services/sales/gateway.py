@@ -37,16 +37,16 @@ from services.sales.schemas import (
 )
 
 PAGING = {"page": "integer", "page_size": "integer"}
-LEAD_QUERY = dict(PAGING, status="string", source="string", owner_id="string",
-                  campaign_id="string", customer_id="integer", unassigned="boolean", q="string",
-                  region="string", industry_code="string")
-OPP_QUERY = dict(PAGING, stage="string", open="boolean", owner_id="string",
+LEAD_QUERY = dict(PAGING, cursor="string", status="string", source="string",
+                  owner_id="string", campaign_id="string", customer_id="integer",
+                  unassigned="boolean", q="string", region="string", industry_code="string")
+OPP_QUERY = dict(PAGING, cursor="string", stage="string", open="boolean", owner_id="string",
                  customer_id="integer", campaign_id="string")
 FU_QUERY = dict(PAGING, opportunity_id="integer", status="string", overdue="boolean",
                 owner_id="string")
 ACT_QUERY = dict(PAGING, channel="string")
-ORDER_QUERY = dict(PAGING, status="string", customer_id="integer", opportunity_id="integer",
-                   owner_id="string")
+ORDER_QUERY = dict(PAGING, cursor="string", status="string", customer_id="integer",
+                   opportunity_id="integer", owner_id="string")
 
 
 class ConvertedSchema(Schema):
@@ -59,7 +59,7 @@ def _filters(request, spec):
     out = {}
     for key, kind in spec.items():
         raw = request.args.get(key)
-        if key in PAGING or raw in (None, ""):
+        if key in PAGING or key == "cursor" or raw in (None, ""):
             continue
         if kind == "integer":
             out[key] = query_int(request, key, None)
@@ -98,7 +98,8 @@ class SalesGateway(SalesPages, GatewayBase):
            response=LeadPageSchema, tags=["leads"])
     def list_leads(self, request):
         return self.call(self.sales, "list_leads", _filters(request, LEAD_QUERY),
-                         **_paging(request))
+                         **_paging(request),
+                         cursor=request.args.get("cursor") or None)
 
     @route("GET", "/leads/<int:lead_id>", summary="Get a lead", response=LeadOutSchema,
            tags=["leads"])
@@ -144,7 +145,8 @@ class SalesGateway(SalesPages, GatewayBase):
            response=OpportunityPageSchema, tags=["opportunities"])
     def list_opportunities(self, request):
         return self.call(self.sales, "list_opportunities", _filters(request, OPP_QUERY),
-                         **_paging(request))
+                         **_paging(request),
+                         cursor=request.args.get("cursor") or None)
 
     @route("GET", "/opportunities/<int:opportunity_id>",
            summary="Get an opportunity (competitors, stage history, time per stage)",
@@ -222,7 +224,8 @@ class SalesGateway(SalesPages, GatewayBase):
            response=OrderPageSchema, tags=["orders"])
     def list_orders(self, request):
         return self.call(self.sales, "list_orders", _filters(request, ORDER_QUERY),
-                         **_paging(request))
+                         **_paging(request),
+                         cursor=request.args.get("cursor") or None)
 
     @route("GET", "/orders/<int:order_id>", summary="Get an order", response=OrderOutSchema,
            tags=["orders"])

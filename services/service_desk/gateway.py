@@ -48,7 +48,7 @@ from services.service_desk.schemas import (
 TICKET_QUERY = {"status": "string", "kind": "string", "severity": "string",
                 "assignee_id": "string", "customer_id": "integer", "breached": "boolean",
                 "mine": "boolean", "active": "boolean", "q": "string", "sort": "string",
-                "page": "integer", "page_size": "integer"}
+                "page": "integer", "page_size": "integer", "cursor": "string"}
 TICKETS = ["tickets"]
 CARE = ["care"]
 FAQS = ["faq"]
@@ -117,7 +117,8 @@ class ServiceDeskGateway(TicketPages, TicketActionPages, CarePages, FaqPages, Ga
     def list_tickets(self, request):
         return self.call(self.desk, "list_tickets", _ticket_filters(request),
                          page=query_int(request, "page", 1),
-                         page_size=query_int(request, "page_size", 20))
+                         page_size=query_int(request, "page_size", 20),
+                         cursor=request.args.get("cursor") or None)
 
     @route("GET", "/tickets/<int:ticket_id>", summary="A ticket with its timeline",
            response=TicketOutSchema, tags=TICKETS)
