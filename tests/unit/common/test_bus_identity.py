@@ -186,3 +186,25 @@ def test_event_handlers_and_timers_act_as_their_service_rpc_keeps_the_callers():
     rpc_ctx = SimpleNamespace(entrypoint=Rpc(), data=dict(forged))
     provider.worker_setup(rpc_ctx)  # verified by the entrypoint already: untouched
     assert rpc_ctx.data == forged
+
+
+def test_bus_setup_without_rights_says_what_to_run(tmp_path):
+    """No rabbitmqctl for a remote broker, no management API answering: nothing is
+    changed and the rabbitmqctl lines for every principal are given."""
+    from services.common.bus_provision import provision
+    from services.common.bus_users import principals
+    done = provision("amqp://admin:pw@127.0.0.2:5672/crm", tmp_path, prefix="x.")
+    assert not done["ok"] and done["vhost"] == "crm"
+    users = [user for user, _kind, _service in principals("x.")]
+    for user in users:
+        assert any(line.startswith(f"rabbitmqctl add_user {user} ") for line in done["commands"])
+        assert any(f"set_permissions -p 'crm' {user} " in line for line in done["commands"])
+    assert (tmp_path / "bus-credentials.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_rabbitmq_password_hash_matches_the_documentations_example():
+    """RabbitMQ's passwords guide ("Computing password hashes"): password test12 with
+    salt 0x908DC60A is kI3GCqW5JLMJa4iX1lo7X4D6XbYqlLgxIs30+P6tENUV2POR."""
+    from services.common.bus_provision import password_hash
+    assert password_hash("test12", bytes.fromhex("908DC60A")) == \
+        "kI3GCqW5JLMJa4iX1lo7X4D6XbYqlLgxIs30+P6tENUV2POR"
