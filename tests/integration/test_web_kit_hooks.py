@@ -173,3 +173,10 @@ def test_pages_carry_csp_json_answers_unchanged(bases, config):
         "Authorization": "Bearer " + mint_token(config, "u1", "staff", "sales")})
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
     assert "Content-Security-Policy" not in r.headers  # the JSON API is as it was
+
+
+def test_event_lag_metric_says_what_it_measures(bases):
+    """reporting measures the lag from the relay's publish time (or receipt), not
+    occurred_at (back-dated demo events): the exposition's HELP line says so."""
+    text = requests.get(bases["customers_gateway"] + "/metrics", timeout=10).text
+    assert "# HELP crm_event_lag_seconds Apply time minus publish (or receive) time\n" in text
