@@ -20,7 +20,8 @@ from services.service_desk.schemas import DEPARTMENTS
 
 BASE = "/app/tickets"
 PAGE_SIZE = 25
-LIST_KEYS = ("view", "q", "kind", "severity", "status", "customer_id", "page", "cursor")
+LIST_KEYS = ("view", "q", "kind", "severity", "status", "customer_id", "assignee_id", "page",
+             "cursor")
 
 
 def is_manager(ctx):
@@ -99,6 +100,9 @@ def queue_filters(form, manager):
         filters["customer_id"] = customer
     if manager and form.value("view") != "all":
         filters["mine"] = True
+    assignee = (form.value("assignee_id") or "").strip()
+    if manager and assignee:  # one agent's tickets (the dashboard's scorecard rows link here)
+        filters["assignee_id"] = assignee[:64]
     return filters
 
 

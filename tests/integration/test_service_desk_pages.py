@@ -95,6 +95,10 @@ def test_queue_and_ticket_pages_follow_access_rules(base, config, customer, rpc)
     # managers: mine by default, all on request
     m = web(base, config, MANAGER["id"], "manager")
     assert f'id="ticket-{theirs["id"]}"' in m.get("/app/tickets?view=all&q=" + TAG).text
+    # one agent's tickets (the dashboard's scorecard row links here)
+    only_other = m.get(f"/app/tickets?view=all&assignee_id={OTHER}&q={TAG}").text
+    assert f'id="ticket-{theirs["id"]}"' in only_other
+    assert f'id="ticket-{mine["id"]}"' not in only_other
     # the customer page's link: a customer's tickets, everyone's
     assert f'id="ticket-{theirs["id"]}"' in m.get(f"/app/tickets?customer_id={customer['id']}").text
     # no sign-in: to the sign-in page, never JSON
