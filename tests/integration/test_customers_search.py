@@ -400,3 +400,38 @@ def test_list_items_are_what_get_customer_answers(db):
             listed = listing.outputs(ro.connection, got, who)
             single = [repo.read(ro.connection, c["id"], who) for c in made]
         assert listed == single
+
+
+def test_filters_ranges_prefix_and_tags_any(db):
+    clear(db)
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+    def at(when, rows, actor=STAFF):
+        plans = [commands.prepare_create(actor, load(CustomerInSchema(), dict(r)), when)
+                 for r in rows]
+        with db.unit_of_work() as uow:
+            commands.write_created(uow, actor, plans, when)
+            uow.commit()
+        return [p["record"]["id"] for p in plans]
+
+    a = at(t0, [row("一月公司", industry_code="C35", region="北京", tags=["x"])])[0]
+    b = at(t0 + dt.timedelta(days=31), [row("二月公司", industry_code="C39", region="上海",
+                                            tags=["y"])])[0]
+    c = at(t0 + dt.timedelta(days=60), [row("三月公司", industry_code="I65", region="北京",
+                                            tags=["x", "y"])])[0]
+    f = ids  # noqa: E731 - short alias
+    assert f(db, {"created_from": "2026-02-01T00:00:00Z"})[0] == [b, c]
+    assert f(db, {"created_to": "2026-02-01T00:00:00"})[0] == [a]  # no offset = UTC
+    assert f(db, {"created_from": "2026-01-01T00:00:00+00:00",
+                  "created_to": "2026-03-01T00:00:00+00:00"})[0] == [a, b]
+    assert f(db, {"updated_from": "2026-03-02T00:00:00Z"})[0] == [c]
+    assert f(db, {"industry_code": "c3"})[0] == [a, b]  # a prefix, any case
+    assert f(db, {"industry_code": "C35"})[0] == [a]
+    assert f(db, {"region": "北京"})[0] == [a, c]
+    assert f(db, {"tags_any": ["y"], "region": "北京"})[0] == [c]
+    assert f(db, {"tags_all": ["x", "y"]})[0] == [c]
+    assert f(db, {"owner_id": STAFF.id, "sort": "-name"})[0] == sorted(
+        [a, b, c], key=lambda i: {a: "一月公司", b: "二月公司", c: "三月公司"}[i], reverse=True)
+    with pytest.raises(ValidationError) as exc:
+        f(db, {"created_from": "yesterday"})
+    assert set(exc.value.fields) == {"created_from"}
