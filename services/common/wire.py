@@ -2,10 +2,10 @@
 
 JSON carries integers of any size, non-finite numbers (Python's parser reads
 ``NaN`` and ``Infinity``) and ``\\udXXX`` escapes that decode to lone UTF-16
-surrogates. A database cannot store them (SQLite raises OverflowError,
-PostgreSQL "integer out of range", and a lone surrogate cannot be encoded as
-UTF-8), so they used to surface as 500s. ``problems`` finds them anywhere in a
-request, with the field's dotted path, for a 422.
+surrogates, and text may carry NUL characters. A database cannot store them (SQLite
+raises OverflowError, PostgreSQL "integer out of range" and "cannot contain NUL", and a
+lone surrogate cannot be encoded as UTF-8), so they used to surface as 500s.
+``problems`` finds them anywhere in a request, with the field's dotted path, for a 422.
 """
 import math
 
@@ -13,6 +13,7 @@ INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 OUT_OF_RANGE = f"integer out of range ({INT64_MIN}..{INT64_MAX})"
 NOT_FINITE = "not a finite number"
 BAD_TEXT = "invalid text (a lone UTF-16 surrogate)"
+NUL_TEXT = "invalid text (a NUL character)"
 
 
 def _bad_text(s):
@@ -42,7 +43,9 @@ def _walk(value, path, out):
         if not math.isfinite(value):
             out[path] = [NOT_FINITE]
     elif isinstance(value, str):
-        if _bad_text(value):
+        if "\x00" in value:  # PostgreSQL text cannot hold it ("cannot contain NUL")
+            out[path] = [NUL_TEXT]
+        elif _bad_text(value):
             out[path] = [BAD_TEXT]
     elif isinstance(value, dict):
         for key, item in value.items():
