@@ -284,8 +284,12 @@ def _rest(connection, query, dialect, conds, after_id, n, exclude):
 
 
 def _search_total(connection, query, dialect, conds, cap=paging.TOTAL_EXACT_UP_TO):
+    streams = _streams(query, dialect, conds, connection)
+    if len(streams) == 1:  # the usual case: count in the database, not 1,001 rows here
+        stmt, col = streams[0]
+        return paging.capped_total(connection, stmt, col, C.c.id, cap)
     union, bounds = set(), []
-    for stmt, col in _streams(query, dialect, conds, connection):
+    for stmt, col in streams:
         got = connection.execute(stmt.order_by(col).limit(cap + 1)).scalars().all()
         union.update(got)
         if len(got) > cap:
