@@ -156,3 +156,39 @@ def test_erasure_end_to_end_then_pii_scan_and_audit_verify(rpc, config):
         assert conn.execute(select(Contact.birthday).where(Contact.id == kid)).scalar() is None
     assert not [v for t, v in _texts(engines["service_desk"])
                 if t == "customer_copies" and born.isoformat() in v]
+
+
+def test_erase_over_http_managers_only(module_services, config):
+    """The JSON route: staff 403, an unknown contact 404, a manager erases (200, the
+    declared shape), and the customer's audit trail/verify routes answer managers."""
+    import requests
+
+    from services.common.auth import mint_token
+    from services.customers.gateway import CustomersGateway
+    from tests.support.fixtures import free_port
+    port = free_port()
+    module_services(CustomersGateway, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
+    base = f"http://127.0.0.1:{port}"
+    staff = {"Authorization": f"Bearer {mint_token(config, 'er-u1', 'staff', 'sales')}"}
+    mgr = {"Authorization": f"Bearer {mint_token(config, 'er-m', 'manager', 'management')}"}
+    c = requests.post(f"{base}/customers", json=data.customer(), headers=staff,
+                      timeout=15).json()
+    kid = c["contacts"][0]["id"]
+    url = f"{base}/customers/{c['id']}/contacts/{kid}/erase"
+    assert requests.post(url, headers=staff, timeout=15).status_code == 403
+    missing = f"{base}/customers/{c['id']}/contacts/{kid + 10**6}/erase"
+    assert requests.post(missing, headers=mgr, timeout=15).status_code == 404
+    r = requests.post(url, headers=mgr, timeout=15)
+    assert r.status_code == 200 and r.json()["erased"] is True, r.text
+    assert set(r.json()) == {"customer_id", "contact_id", "erased",
+                             "history_entries_rewritten"}
+    got = requests.get(f"{base}/customers/{c['id']}", headers=staff, timeout=15).json()
+    assert got["contacts"][0]["name"] == ERASED and got["contacts"][0]["mobile"] is None
+    trail = requests.get(f"{base}/customers/{c['id']}/audit", headers=mgr, timeout=15)
+    assert trail.status_code == 200 and trail.json()[0]["action"] == "created"
+    assert requests.get(f"{base}/customers/{c['id']}/audit", headers=staff,
+                        timeout=15).status_code == 403
+    ok = requests.get(f"{base}/customers/{c['id']}/audit/verify", headers=mgr, timeout=15)
+    assert ok.status_code == 200 and ok.json()["valid"] is True
+    spec = requests.get(f"{base}/openapi.json", timeout=15).json()
+    assert "/customers/{customer_id}/contacts/{contact_id}/erase" in spec["paths"]

@@ -312,7 +312,9 @@ class Stack:
         out = {}
         for s in SOURCES:
             with self._db(s) as db:
-                for event_id, env in db.execute("SELECT event_id, envelope FROM outbox"):
+                for event_id, env in db.execute(  # what reporting.apply_event consumes
+                        "SELECT event_id, envelope FROM outbox WHERE event_type NOT IN "
+                        "('audit_checkpoint', 'contact_erased')"):
                     out[event_id] = json.loads(env) if isinstance(env, str) else env
         return out
 
