@@ -427,6 +427,18 @@ def bind(session, auditor, actor, via):
     session.info["audit_via"] = via
 
 
+def record_in_session(session, entries):
+    """Append entries for set-based statements run on an audited session (a unit of
+    work's); nothing on a session without an auditor."""
+    auditor = session.info.get("auditor")
+    if auditor is None or not entries:
+        return []
+    rows = auditor.record(session.connection(), entries, actor=session.info.get("audit_actor"),
+                          via=session.info.get("audit_via"))
+    session.info["audit_head"] = (rows[-1]["seq"], rows[-1]["hash"])
+    return rows
+
+
 @event.listens_for(Session, "after_flush")
 def _after_flush(session, flush_context):
     auditor = session.info.get("auditor")

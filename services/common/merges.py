@@ -5,8 +5,10 @@ the merged customer to the kept one. It is idempotent by construction (a second 
 finds no row with the merged id), and the caller's inbox records the event in the
 same transaction, so a redelivered or replayed event changes nothing.
 """
-from sqlalchemy import and_, delete, exists, update
+from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.orm import aliased
+
+from services.common import audit
 
 
 def merged_ids(envelope):
@@ -31,9 +33,14 @@ def repoint(session, targets, keep_id, merge_id):
             cond = and_(cond, ~exists().where(
                 getattr(twin, unique_with) == getattr(model, unique_with),
                 getattr(twin, column) == keep))
+        audited = getattr(model, "__audit__", None) and session.info.get("auditor")
+        ids = session.scalars(select(model.id).where(cond)).all() if audited else ()
         result = session.execute(update(model).where(cond).values({column: keep})
                                  .execution_options(synchronize_session=False))
         moved[model.__tablename__] = result.rowcount
+        audit.record_in_session(session, [  # services.common.audit
+            {"record_type": model.__audit__, "record_id": i, "action": "customer_merged",
+             "before": {column: gone}, "after": {column: keep}} for i in ids])
     return moved
 
 
