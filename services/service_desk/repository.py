@@ -17,6 +17,7 @@ from services.service_desk.models import (
 )
 
 SEARCH_CANDIDATES = 200
+SEARCH_IDS = 2000  # queue search: up to this many matches go on by id
 
 
 def _is_pg(session):
@@ -73,8 +74,12 @@ def list_tickets(session, filters, owner_scope, page, page_size, actor_id=None, 
                 return column.ilike(f"%{q}%") if _is_pg(session) else column.like(f"%{q}%")
             names = session.scalars(select(CustomerCopy.customer_id).where(
                 has(CustomerCopy.name)).limit(500)).all()  # looked up once, not per row
-            stmt = stmt.where(or_(has(Ticket.subject), has(Ticket.complainant_name),
-                                  Ticket.customer_id.in_(names)))
+            match = or_(has(Ticket.subject), has(Ticket.complainant_name),
+                        Ticket.customer_id.in_(names))
+            # a substring match reads the whole table: read it once for the matching ids,
+            # then the count and the page go by primary key (unless the match is broad)
+            ids = session.scalars(select(Ticket.id).where(match).limit(SEARCH_IDS + 1)).all()
+            stmt = stmt.where(Ticket.id.in_(ids) if len(ids) <= SEARCH_IDS else match)
     if filters.get("breached") is not None:
         breached = or_(Ticket.first_response_breached_at.is_not(None),
                        Ticket.resolution_breached_at.is_not(None))
