@@ -192,3 +192,18 @@ def test_erase_over_http_managers_only(module_services, config):
     assert ok.status_code == 200 and ok.json()["valid"] is True
     spec = requests.get(f"{base}/openapi.json", timeout=15).json()
     assert "/customers/{customer_id}/contacts/{contact_id}/erase" in spec["paths"]
+
+
+def test_crm_audit_verify_cli(config, monkeypatch):
+    """``crm audit verify``: every audited service's chain against reporting's newest
+    checkpoint; exit 0 and one 'valid' line per service."""
+    from typer.testing import CliRunner
+
+    from services.common.cli import app
+    monkeypatch.setenv("AMQP_URI", config["AMQP_URI"])
+    result = CliRunner().invoke(app, ["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    lines = [x for x in result.output.splitlines() if "valid" in x]
+    assert len(lines) == 4 and all("NOT VALID" not in x for x in lines), result.output
+    one = CliRunner().invoke(app, ["audit", "verify", "--service", "sales", "--json"])
+    assert one.exit_code == 0 and '"sales"' in one.output, one.output
