@@ -322,6 +322,7 @@ def page(method, url, *, auth=True, csrf=None, max_body=DEFAULT_MAX_BODY, form_t
     re-render this template with ``form`` (entered values + errors) and status 422;
     ``form_context(self, request, **path)`` supplies the rest of its context."""
     from services.common.gateway import _UNAVAILABLE, JsonHttp, rate_limit_retry_after
+    caught = (Exception, *_UNAVAILABLE)  # eventlet.Timeout is a BaseException
     check_csrf = (method.upper() not in SAFE_METHODS) if csrf is None else csrf
 
     def decorator(fn):
@@ -360,24 +361,9 @@ def page(method, url, *, auth=True, csrf=None, max_body=DEFAULT_MAX_BODY, form_t
                                           message_key="error.csrf.message")
                     return resp
                 resp = ctx.to_response(fn(self, request, **kwargs))
-            except ValidationError as exc:
-                form = Form(request).with_errors(exc)
-                if form_template:
-                    extra = form_context(self, request, **kwargs) if form_context else {}
-                    resp = ctx.render(form_template, status=422, form=form, **extra)
-                else:
-                    resp = ctx.error_page(422, form=form)
-            except CrmError as exc:
-                resp = _crm_error_page(ctx, request, exc)
-            except RemoteError as exc:
-                log.error("undeclared remote error on page %s %s: %s", method, url, exc.exc_type)
-                resp = _safe_error(ctx, request, 500)
-            except _UNAVAILABLE as exc:
-                log.warning("service unavailable on page %s %s: %r", method, url, exc)
-                resp = _safe_error(ctx, request, 503)
-            except Exception:
-                log.exception("unhandled error on page %s %s", method, url)
-                resp = _safe_error(ctx, request, 500)
+            except caught as exc:  # every error becomes a page
+                resp = _error_response(ctx, request, exc, method, url, form_template,
+                                       form_context, self, kwargs)
             finally:
                 if "resp" in locals():
                     metrics.HTTP_REQUESTS.labels(self.name, url, method,
@@ -390,6 +376,36 @@ def page(method, url, *, auth=True, csrf=None, max_body=DEFAULT_MAX_BODY, form_t
         return JsonHttp.decorator(method, url)(wrapper)
 
     return decorator
+
+
+def _error_response(ctx, request, exc, method, url, form_template, form_context, gateway,
+                    kwargs):
+    """The page for an error escaping a page method. An error while building that
+    page (a form_context that fails, a body that cannot be parsed) is the 500 page,
+    never an exception out of the gateway."""
+    from services.common.gateway import _UNAVAILABLE
+    try:
+        if ctx is None:
+            raise exc
+        if isinstance(exc, ValidationError):
+            form = Form(request).with_errors(exc)
+            if form_template:
+                extra = form_context(gateway, request, **kwargs) if form_context else {}
+                return ctx.render(form_template, status=422, form=form, **extra)
+            return ctx.error_page(422, form=form)
+        if isinstance(exc, CrmError):
+            return _crm_error_page(ctx, request, exc)
+    except Exception:  # noqa: BLE001 - the declared error's page failed: the 500 page
+        log.exception("error page for %s failed on page %s %s", type(exc).__name__, method, url)
+        return _safe_error(ctx, request, 500)
+    if isinstance(exc, RemoteError):
+        log.error("undeclared remote error on page %s %s: %s", method, url, exc.exc_type)
+        return _safe_error(ctx, request, 500)
+    if isinstance(exc, _UNAVAILABLE):
+        log.warning("service unavailable on page %s %s: %r", method, url, exc)
+        return _safe_error(ctx, request, 503)
+    log.error("unhandled error on page %s %s", method, url, exc_info=exc)
+    return _safe_error(ctx, request, 500)
 
 
 def _act_as(gateway, actor, token):
@@ -410,13 +426,58 @@ def _crm_error_page(ctx, request, exc):
 
 
 def _safe_error(ctx, request, status, detail=None):
-    """An error page; if even that fails (a broken template), a plain one."""
+    """An error page. If the full page fails (its header's context: the switcher,
+    the user box, a template needing what this code does not give it), the same
+    page with the layout's bare context (no user, no switcher, no flash); only if
+    even that fails a plain one. Never a traceback."""
     try:
+        if ctx is None:
+            raise LookupError("no page context")
         return ctx.error_page(status, detail=detail)
+    except Exception:  # noqa: BLE001 - fall back to the bare layout below
+        log.exception("error page failed (status %s): serving it with the bare layout", status)
+    try:
+        return bare_error_page(ctx, request, status)
     except Exception:  # noqa: BLE001 - the last line of defence: never a traceback
-        log.exception("error page failed")
+        log.exception("bare error page failed (status %s)", status)
         return Response(f"<!DOCTYPE html><title>{status}</title><h1>{status}</h1>",
                         status=status, mimetype="text/html")
+
+
+def bare_error_page(ctx, request, status):
+    """The kit's error page in its layout from a context that depends on nothing
+    but the catalogue and the templates: no actor, switcher, badges, flash or
+    cookies (each of those may be what failed)."""
+    service = getattr(ctx, "service", None)
+    lang = getattr(ctx, "lang", None) or i18n.DEFAULT_LANG
+    t = i18n.translator(lang, service)
+    title, message = ERROR_KEYS.get(status, ERROR_KEYS[500])
+    nonce = secrets.token_urlsafe(16)
+
+    def static(name):
+        try:
+            return static_url(name, service)
+        except Exception:  # noqa: BLE001 - an unversioned URL still loads the style
+            return f"/static/{name}"
+
+    context = {
+        "home_url": "/", "url_with": lambda **params: "/", "tz": "Asia/Shanghai",
+        "t": t, "tmsg": lambda text: text, "lang": lang, "html_lang": i18n.HTML_LANG[lang],
+        "langs": i18n.LANGS, "lang_url": lambda code: f"/?lang={code}", "user": None,
+        "service": None, "workspaces": [], "csrf_token": "", "csrf_field": session.CSRF_FIELD,
+        "flash": None, "request_path": "/", "full_path": "/", "static": static,
+        "breadcrumbs": [], "form": None, "header_badges": [], "csp_nonce": nonce,
+        "workspace_title": "app.name", "status_code": status, "title": t(title),
+        "message": t(message), "detail": None, "page_title": t(title),
+    }
+    html = environment(service).get_template("kit/error.html").render(context)
+    resp = Response(html, status=status, mimetype="text/html")
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["Content-Security-Policy"] = content_security_policy(nonce)
+    return resp
 
 
 def unmatched_error_page(request, status, config, service=None):

@@ -659,3 +659,63 @@ def test_brand_names_the_workspace_as_the_user_knows_it():
     assert '<span class="brand__ws">我的绩效</span>' in html["staff"]
     assert '<span class="brand__ws">经营看板</span>' in html["boss"]
     assert '<span class="brand__ws">经营看板</span>' in html["anon"]
+
+
+# --- the 500 page itself must not fail ----------------------------------------------------------
+def signed_in_request(path, user="u1"):
+    from services.common.auth import mint_token
+    token = mint_token(CONFIG, user, role="staff", department="sales")
+    return request(path, cookies={"crm_token": token})
+
+
+def assert_real_error_page(resp, status, message):
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == status and resp.mimetype == "text/html"
+    # the kit's layout (header, skip link, footer, stylesheet), not the plain fallback
+    for part in ('class="site-header"', 'class="skip-link"', 'class="site-footer',
+                 "/static/kit.css", f'id="error-{status}"', message):
+        assert part in body, part
+    for secret in ("Traceback", "secret internals", "/srv", "header context broke"):
+        assert secret not in body
+    assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["Cache-Control"] == "no-store"
+    return body
+
+
+def test_unexpected_error_page_is_the_real_500_page_signed_in():
+    """A signed-in user's page raising an undeclared error gets the kit's 500 page in
+    its layout (their name in the header), with nothing of the error."""
+    body = assert_real_error_page(Badged().boom(signed_in_request("/b/boom")), 500, "系统出错")
+    assert "王芳" in body
+
+
+def test_500_page_keeps_its_layout_when_the_header_context_fails(monkeypatch, caplog):
+    """The customers pages' report (04:45): under a page, an undeclared error made the
+    500 page itself fail ("error page failed": its header's context raised - in that
+    run a template asking for context the running code did not give) and the plain
+    ``<h1>500</h1>`` fallback was served. Now the same page is served with the bare
+    layout (no user box, no switcher), still in the page's language."""
+    from services.common.web import directory
+
+    def broken(*args, **kwargs):
+        raise KeyError("header context broke")
+
+    monkeypatch.setattr(directory, "workspaces_for", broken)
+    assert_real_error_page(Badged().boom(signed_in_request("/b/boom")), 500, "系统出错")
+    assert "error page failed" in caplog.text  # logged, for the operator
+    resp = Badged().boom(signed_in_request("/b/boom?lang=en"))
+    assert_real_error_page(resp, 500, 'lang="en"')
+    # a declared error's page keeps its status and message in the bare layout
+    resp = Probe().declared(signed_in_request("/p/404"), kind="404")
+    assert_real_error_page(resp, 404, "记录不存在，或不属于您")
+
+
+def test_a_failing_form_context_is_the_500_page_not_an_escaping_error():
+    class FormPages(Probe):
+        @page("POST", "/f", auth=False, csrf=False, form_template="kit/error.html",
+              form_context=lambda self, request: 1 / 0)
+        def f(self, request):
+            raise ValidationError("bad", {"name": ["Missing data for required field."]})
+
+    assert_real_error_page(FormPages().f(request("/f", "POST", data={"name": ""})), 500,
+                           "系统出错")
