@@ -145,7 +145,8 @@ def deployment(service, component):
         port = METRICS_PORTS[service]
         ports = [{"name": "metrics", "containerPort": port, "protocol": "TCP"}]
         env = [{"name": "METRICS_PORT", "value": str(port)}, db_env(service), amqp_env(service),
-               *jwt_env(service)]
+               *jwt_env(service),
+               secret_env("AUDIT_KEY", "crm-audit", "key")]  # audit chains, not in any DB
         readiness = {"httpGet": {"path": "/metrics", "port": "metrics"},
                      "initialDelaySeconds": 5, "periodSeconds": 10, "timeoutSeconds": 3,
                      "failureThreshold": 3}
@@ -341,6 +342,9 @@ def secret_docs():
                            "keys": "{" + ", ".join(
                                f'"svc:{s}": "-----BEGIN PUBLIC KEY-----\\nCHANGE-ME\\n'
                                '-----END PUBLIC KEY-----\\n"' for s in SERVICES) + "}"}),
+        # the audit chains' HMAC key (docs/KIT.md "Audit trail"): held by the services,
+        # never by the databases or their backups
+        secret("crm-audit", {"key": "CHANGE-ME"}),
         secret("crm-amqp-admin", {
             "uri": "amqp://crm-admin:CHANGE-ME@rabbitmq.rabbitmq-system.svc:5672/"}),
         # the per-component bus users' passwords, for the bus-setup job (same values as
