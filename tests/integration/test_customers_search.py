@@ -435,3 +435,12 @@ def test_filters_ranges_prefix_and_tags_any(db):
     with pytest.raises(ValidationError) as exc:
         f(db, {"created_from": "yesterday"})
     assert set(exc.value.fields) == {"created_from"}
+
+
+def test_deep_page_numbers_with_q_ask_for_the_cursor(db):
+    clear(db)
+    create(db, [row("深页科技有限公司")])
+    with pytest.raises(ValidationError) as exc:
+        ids(db, {"q": "科技"}, page_size=20, page=501)  # rows 10,001-10,020
+    assert set(exc.value.fields) == {"page"}
+    assert ids(db, {"q": "科技"}, page_size=20, page=500)[0] == []  # still answered
