@@ -138,10 +138,10 @@ def list_page(session, filters, actor, page, page_size):
     for key in ("state", "format", "owner_id"):
         if filters.get(key):
             stmt = stmt.where(getattr(Campaign, key) == filters[key])
-    if filters.get("q"):
-        like = f"%{filters['q']}%"
-        stmt = stmt.where(or_(Campaign.theme.like(like), Campaign.goal.like(like),
-                              Campaign.location.like(like)))
+    if filters.get("q"):  # a substring: % and _ are plain characters (escaped)
+        q = filters["q"]
+        stmt = stmt.where(or_(*(col.contains(q, autoescape=True) for col in (
+            Campaign.theme, Campaign.goal, Campaign.location))))
     if filters.get("customer_id"):  # the customer's campaigns: registered or targeted
         cid = filters["customer_id"]
         stmt = stmt.where(or_(

@@ -212,10 +212,10 @@ def leads_query(filters, owner_scope):
         stmt = stmt.where(Lead.region == filters["region"].strip())
     if filters.get("industry_code"):
         stmt = stmt.where(Lead.industry_code.like(filters["industry_code"].strip().upper() + "%"))
-    if filters.get("q"):
-        like = f"%{filters['q']}%"
-        stmt = stmt.where(or_(Lead.customer_name.like(like), Lead.need.like(like),
-                              Lead.contact_name.like(like)))
+    if filters.get("q"):  # a substring: % and _ are plain characters (escaped)
+        q = filters["q"]
+        stmt = stmt.where(or_(*(col.contains(q, autoescape=True) for col in (
+            Lead.customer_name, Lead.need, Lead.contact_name))))
     return stmt
 
 

@@ -71,7 +71,9 @@ def list_tickets(session, filters, owner_scope, page, page_size, actor_id=None, 
             stmt = stmt.where(Ticket.id == int(q.lstrip("#")))
         else:
             def has(column):  # SQLite's LIKE ignores ASCII case; PostgreSQL needs ILIKE
-                return column.ilike(f"%{q}%") if _is_pg(session) else column.like(f"%{q}%")
+                # (a substring: % and _ are plain characters, escaped)
+                return column.icontains(q, autoescape=True) if _is_pg(session) \
+                    else column.contains(q, autoescape=True)
             names = session.scalars(select(CustomerCopy.customer_id).where(
                 has(CustomerCopy.name)).limit(500)).all()  # looked up once, not per row
             match = or_(has(Ticket.subject), has(Ticket.complainant_name),

@@ -136,3 +136,26 @@ def test_customers_json_api_walks_with_the_cursor(module_gateway, config, rpc):
     spec = requests.get(f"{base}/openapi.json", timeout=10).json()
     params = {p["name"] for p in spec["paths"]["/customers"]["get"]["parameters"]}
     assert {"cursor", "created_from", "updated_to", "sort", "q"} <= params
+
+
+def test_lead_and_ticket_search_take_percent_and_underscore_literally(rpc):
+    tag = uuid.uuid4().hex[:6]
+    with rpc(SALES) as p:
+        hit = p.sales.create_lead({"source": "website", "customer_name": f"百分{tag}%公司",
+                                   "contact_name": "王经理", "need": "设备"})
+        p.sales.create_lead({"source": "website", "customer_name": f"百分{tag}X公司",
+                             "contact_name": "王经理", "need": "设备"})
+        got = p.sales.list_leads({"q": f"{tag}%"})["items"]
+        assert [x["id"] for x in got] == [hit["id"]]
+        assert [x["id"] for x in p.sales.list_leads({"q": f"{tag}_"})["items"]] == []
+    with rpc(AGENT) as p:
+        seed = uuid.uuid4().int % 10**9
+        customer = p.customers.create_customer(next(demo_customers(1, [AGENT["id"]],
+                                                                   seed=seed)))
+        t = p.service_desk.open_ticket({
+            "kind": "complaint", "severity": "low", "customer_id": customer["id"],
+            "complainant_name": "王女士", "complainant_contact": "13812345678",
+            "channel": "phone", "subject": f"下划线{tag}_工单", "description": "报警。"})
+        assert [x["id"] for x in p.service_desk.list_tickets({"q": f"{tag}_"})["items"]] \
+            == [t["id"]]
+        assert p.service_desk.list_tickets({"q": f"{tag}%"})["items"] == []
