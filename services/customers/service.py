@@ -214,17 +214,17 @@ class CustomersService(DomainService):
         """The modification log, oldest first (contact values masked), with the logs of
         the customers merged into this one (each entry names its ``customer_id``)."""
         actor = self.actor.get()
-        with self.db.uow() as uow:
-            repo.get(uow.session, customer_id, actor)
-            return HistoryOutSchema(many=True).dump(merge.history(uow.session, customer_id))
+        with self.db.read_uow() as ro:  # a read: no write lock
+            repo.get(ro.session, customer_id, actor)
+            return HistoryOutSchema(many=True).dump(merge.history(ro.session, customer_id))
 
     @_rpc
     def verify_history(self, customer_id):
         """Check the hash chain of the modification log → {valid, entries, broken_at_seq}."""
         actor = self.actor.get()
-        with self.db.uow() as uow:
-            repo.get(uow.session, customer_id, actor)
-            return repo.verify_history(uow.session, customer_id)
+        with self.db.read_uow() as ro:  # a read: no write lock
+            repo.get(ro.session, customer_id, actor)
+            return repo.verify_history(ro.session, customer_id)
 
     @_rpc
     def erase_contact(self, customer_id, contact_id, at=None):
@@ -282,9 +282,9 @@ class CustomersService(DomainService):
     @_rpc
     def list_attachments(self, customer_id):
         actor = self.actor.get()
-        with self.db.uow() as uow:
-            repo.get(uow.session, customer_id, actor)
-            rows = uow.session.query(Attachment).filter_by(customer_id=customer_id) \
+        with self.db.read_uow() as ro:  # a read: no write lock
+            repo.get(ro.session, customer_id, actor)
+            rows = ro.session.query(Attachment).filter_by(customer_id=customer_id) \
                 .order_by(Attachment.id).all()
             return AttachmentOutSchema(many=True).dump(rows)
 
