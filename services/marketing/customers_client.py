@@ -26,13 +26,22 @@ class CustomersClient:
         """Every customer matching the filter, paged through list_customers (page_size 100)
         → snapshot rows (non-PII)."""
         filters = domain.customer_filters(audience)
-        rows, page = [], 1
+        rows, page, cursor = [], 1, None
         while True:
-            result = call_peer(self.proxy, "list_customers", filters, page=page,
-                               page_size=PAGE_SIZE, config=self.config)
+            # by next_cursor when customers answers one (its total can be an estimate
+            # above 1,000 matches: counting pages from it could stop early)
+            paging = {"cursor": cursor} if cursor else {"page": page}
+            result = call_peer(self.proxy, "list_customers", filters, page_size=PAGE_SIZE,
+                               config=self.config, **paging)
             rows.extend(domain.snapshot_row(c) for c in result["items"])
-            last = domain.pages_needed(result["total"], PAGE_SIZE)
-            if not result["items"] or page >= last or len(rows) >= MAX_AUDIENCE:
+            if not result["items"] or len(rows) >= MAX_AUDIENCE:
+                return rows
+            if "next_cursor" in result:
+                cursor = result["next_cursor"]
+                if not cursor:
+                    return rows
+                continue
+            if page >= domain.pages_needed(result["total"], PAGE_SIZE):
                 return rows
             page += 1
 

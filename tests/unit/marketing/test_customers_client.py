@@ -41,3 +41,26 @@ def test_exact_page_boundary():
     client, fake = _client(200)
     assert len(client.resolve_audience({})) == 200
     assert len(fake.calls) == 2
+
+
+class _KeysetCustomers(_FakeCustomers):
+    """customers after issue 20: next_cursor, and a total that is an (under)estimate
+    above 1,000 matches."""
+
+    def list_customers(self, filters, page=1, page_size=20, cursor=None):
+        self.calls.append((filters, page, page_size, cursor))
+        start = int(cursor) if cursor else (page - 1) * page_size
+        items = self.rows[start:start + page_size]
+        more = start + page_size < len(self.rows)
+        return {"items": items, "total": 1001, "total_is_estimate": True, "page": page,
+                "page_size": page_size, "next_cursor": str(start + page_size) if more
+                else None}
+
+
+def test_follows_next_cursor_not_an_estimated_total():
+    fake = _KeysetCustomers(1234)
+    client = CustomersClient(fake, {"RPC_TIMEOUT": 5})
+    rows = client.resolve_audience({})
+    assert [r["customer_id"] for r in rows] == list(range(1, 1235))
+    assert fake.calls[0][3] is None and fake.calls[1][3] == "100"
+    assert len(fake.calls) == 13
