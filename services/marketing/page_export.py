@@ -45,14 +45,24 @@ def evaluation_chart(evaluation, t):
 
 
 def _participant_rows(self, campaign_id):
-    rows, page_no = [], 1
+    rows, page_no, cursor = [], 1, None
     while True:
-        got = self.call(self.marketing, "list_participants", campaign_id, page_no, 100)
+        # by next_cursor (the total is an estimate above 1,000 participants)
+        paging = {"cursor": cursor} if cursor else {"page": page_no}
+        got = self.call(self.marketing, "list_participants", campaign_id, page_size=100,
+                        **paging)
         for p in got["items"]:
             scores = [f["score"] for f in p.get("feedback") or []]
             row = dict(p, feedback_score=(sum(scores) / len(scores)) if scores else None)
             rows.append([row.get(c) for c in PARTICIPANT_COLUMNS])
-        if page_no * 100 >= got["total"] or not got["items"]:
+        if not got["items"]:
+            return rows
+        if "next_cursor" in got:
+            cursor = got["next_cursor"]
+            if not cursor:
+                return rows
+            continue
+        if page_no * 100 >= got["total"]:
             return rows
         page_no += 1
 

@@ -79,10 +79,19 @@ def to_xlsx(kind, columns, rows):
 
 class ExportPages(SalesPageBase):
     def _rows(self, kind, filters):
-        page_no = 1
+        page_no, cursor, seen = 1, None, 0
         while True:
-            result = self.call(self.sales, RPC[kind], filters, page=page_no, page_size=BATCH)
+            # by next_cursor where the list answers one: its total is an estimate above
+            # 1,000 rows, so counting pages from it could cut the export short
+            paging = {"cursor": cursor} if cursor else {"page": page_no}
+            result = self.call(self.sales, RPC[kind], filters, page_size=BATCH, **paging)
             yield from result["items"]
+            seen += len(result["items"])
+            if "next_cursor" in result:
+                cursor = result["next_cursor"]
+                if not cursor or not result["items"] or seen >= MAX_ROWS:
+                    return
+                continue
             if page_no * BATCH >= min(result["total"], MAX_ROWS):
                 return
             page_no += 1
