@@ -9,6 +9,7 @@ from services.common.openapi import build_spec
 from services.customers import export
 from services.customers.page_actions import CustomerActions
 from services.customers.page_import import CustomerImport
+from services.customers.page_merge import CustomerMerge
 from services.customers.pages import CustomerPages
 from services.customers.schemas import (
     AttachmentInSchema,
@@ -98,9 +99,10 @@ def _list_filters(request):
     return filters
 
 
-class CustomersGateway(CustomerPages, CustomerActions, CustomerImport, GatewayBase):
+class CustomersGateway(CustomerPages, CustomerActions, CustomerImport, CustomerMerge,
+                       GatewayBase):
     """JSON API (below) and the customers workspace's pages (pages.py, page_actions.py,
-    page_import.py)."""
+    page_import.py, page_merge.py)."""
 
     name = "customers_gateway"
     customers = rpc("customers")

@@ -9,6 +9,7 @@ from services.common.web.forms import Form, flatten_errors
 from services.common.web.pages import page, page_context, redirect
 from services.customers import export
 from services.customers.domain import MAX_ATTACHMENT_BYTES
+from services.customers.page_duplicates import follow_merged
 from services.customers.pages import BASE, is_manager, list_filters, tr
 
 ITEM = BASE + "/<int:customer_id>"
@@ -34,6 +35,7 @@ class CustomerActions:
                            status=status)
 
     @page("POST", ITEM + "/tags")
+    @follow_merged(BASE)
     def customer_tags_add_page(self, request, customer_id):
         ctx = page_context(request)
         try:
@@ -43,6 +45,7 @@ class CustomerActions:
         return self._back(ctx, customer_id, "customers.tags.added")
 
     @page("POST", ITEM + "/tags/remove")
+    @follow_merged(BASE)
     def customer_tags_remove_page(self, request, customer_id):
         ctx = page_context(request)
         try:
@@ -53,6 +56,7 @@ class CustomerActions:
         return self._back(ctx, customer_id, "customers.tags.removed")
 
     @page("POST", ITEM + "/attachments")
+    @follow_merged(BASE)
     def customer_attachment_upload_page(self, request, customer_id):
         """The same checks as the API: the service checks type by content and size."""
         ctx = page_context(request)
@@ -69,12 +73,14 @@ class CustomerActions:
         return self._back(ctx, customer_id, "customers.attach.added")
 
     @page("GET", ITEM + "/attachments/<int:attachment_id>")
+    @follow_merged(BASE)
     def customer_attachment_download_page(self, request, customer_id, attachment_id):
         att = self.call(self.customers, "get_attachment", customer_id, attachment_id)
         return Response(base64.b64decode(att["content_b64"]), mimetype=att["content_type"],
                         headers={"Content-Disposition": export.disposition(att["filename"])})
 
     @page("POST", ITEM + "/lost")
+    @follow_merged(BASE)
     def customer_lost_page(self, request, customer_id):
         ctx = page_context(request)
         try:
@@ -86,12 +92,14 @@ class CustomerActions:
         return self._back(ctx, customer_id, "customers.lost.done")
 
     @page("POST", ITEM + "/reactivate")
+    @follow_merged(BASE)
     def customer_reactivate_page(self, request, customer_id):
         ctx = page_context(request)
         self.call(self.customers, "reactivate", customer_id)
         return self._back(ctx, customer_id, "customers.reactivated")
 
     @page("POST", ITEM + "/owner")
+    @follow_merged(BASE)
     def customer_owner_page(self, request, customer_id):
         ctx = page_context(request)
         try:

@@ -7,6 +7,7 @@ import io
 from services.common.errors import ValidationError
 from services.common.web.pages import page, page_context, render
 from services.customers import export
+from services.customers.page_duplicates import REASONS
 from services.customers.pages import BASE, tr
 
 MAX_FILE = 4 * 1024 * 1024
@@ -69,16 +70,18 @@ class CustomerImport:
         if not rows:
             raise ValidationError("empty", {"file": [ctx.t("customers.import.empty")]})
         created = updated = 0
-        errors = []
+        errors, duplicates = [], []
         for start in range(0, len(rows), CHUNK):
             result = self.call(self.customers, "import_customers", rows[start:start + CHUNK])
             created += result["created"]
             updated += result["updated"]
             errors += [dict(e, row=e["row"] + start, fields=tr(ctx, e["fields"]))
                        for e in result["errors"]]
+            duplicates += [dict(d, row=d["row"] + start) for d in result.get("duplicates") or ()]
         report = base64.b64encode(report_csv(rows, errors)).decode("ascii") if errors else None
         return self._import_page(ctx, result={"created": created, "updated": updated,
-                                              "errors": errors, "rows": len(rows)},
+                                              "errors": errors, "rows": len(rows),
+                                              "duplicates": duplicates},
                                  report=report)
 
     def _import_page(self, ctx, result=None, report=None, status=200):
@@ -87,7 +90,7 @@ class CustomerImport:
 
 
 def _context(ctx):
-    return {"columns": export.IMPORT_COLUMNS, "required": REQUIRED,
+    return {"columns": export.IMPORT_COLUMNS, "required": REQUIRED, "dup_reasons": REASONS,
             "result": None, "report": None, "page_title": ctx.t("customers.import.title"),
             "breadcrumbs": [(ctx.t("workspace.customers"), BASE),
                             (ctx.t("customers.import.title"), None)]}

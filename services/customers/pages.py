@@ -16,6 +16,7 @@ from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect, render
 from services.customers import crosslinks, industries, page_forms, page_messages
 from services.customers.domain import LOST_REASONS, SCALES
+from services.customers.page_duplicates import duplicate_details, follow_merged
 
 BASE = "/app/customers"
 PAGE_SIZE = 20
@@ -68,6 +69,17 @@ def page_number(form):
 def tr(ctx, fields):
     """The service's field messages in the page's language."""
     return page_messages.translate_fields(fields, ctx.t, ctx.lang)
+
+
+def saved(ctx, answer, message):
+    """To the saved customer's page; its likely duplicates (warnings: the save has
+    happened) listed under the flash, each linking to that customer."""
+    dups = answer.get("duplicates") or []
+    if not dups:
+        return redirect(f"{BASE}/{answer['id']}", flash=ctx.t(message), kind="success")
+    return redirect(f"{BASE}/{answer['id']}", kind="warning",
+                    flash=ctx.t(message) + " " + ctx.t("customers.dup.warning", n=len(dups)),
+                    details=duplicate_details(ctx.t, dups, BASE))
 
 
 def owns(ctx, customer):
@@ -134,10 +146,10 @@ class CustomerPages:
                 raise
             form.with_errors(tr(ctx, exc.fields))
             return self._form(ctx, form, None, rows, status=409)
-        return redirect(f"{BASE}/{created['id']}", flash=ctx.t("customers.flash.created"),
-                        kind="success")
+        return saved(ctx, created, "customers.flash.created")
 
     @page("GET", BASE + "/<int:customer_id>/edit")
+    @follow_merged(BASE)
     def customer_edit_page(self, request, customer_id):
         ctx = page_context(request)
         customer = self.call(self.customers, "get_customer", customer_id)
@@ -145,6 +157,7 @@ class CustomerPages:
         return self._form(ctx, form, customer, page_forms.row_count(form))
 
     @page("POST", BASE + "/<int:customer_id>/edit")
+    @follow_merged(BASE)
     def customer_update_page(self, request, customer_id):
         """A stale ``version`` is the conflict page (409), whatever else was typed."""
         ctx = page_context(request)
@@ -162,7 +175,7 @@ class CustomerPages:
         try:
             if customer["type"] == "lost":
                 changes.pop("type", None)
-            self.call(self.customers, "update_customer", customer_id, changes)
+            updated = self.call(self.customers, "update_customer", customer_id, changes)
         except ValidationError as exc:
             form.with_errors(tr(ctx, page_forms.page_errors(exc.fields, positions)))
             return self._form(ctx, form, customer, rows, status=422)
@@ -171,7 +184,7 @@ class CustomerPages:
                 raise  # STALE_VERSION: the conflict page
             form.with_errors(tr(ctx, exc.fields))
             return self._form(ctx, form, customer, rows, status=409)
-        return redirect(f"{BASE}/{customer_id}", flash=ctx.t("customers.saved"), kind="success")
+        return saved(ctx, dict(updated, id=customer_id), "customers.saved")
 
     def _form(self, ctx, form, customer, rows, status=200):
         title = ctx.t("customers.edit.title") if customer else ctx.t("customers.new.title")
@@ -187,6 +200,7 @@ class CustomerPages:
                       breadcrumbs=crumbs)
 
     @page("GET", BASE + "/<int:customer_id>")
+    @follow_merged(BASE)
     def customer_detail_page(self, request, customer_id):
         ctx = page_context(request)
         return self.detail(ctx, customer_id)

@@ -11,6 +11,7 @@ from html import unescape
 
 import pytest
 
+from services.common.web.pages import page
 from services.customers.gateway import CustomersGateway
 from services.customers.service import CustomersService
 from tests.support import data
@@ -206,3 +207,227 @@ def test_type_tabs_count_the_filtered_list(site, rpc):
     html = site["s"].get("/app/customers", params={"tags": region, "type": "closed"}).text
     counts = dict(re.findall(r'data-type="(\w+)">[^<]*<span class="count">(\d+)</span>', html))
     assert counts == {"closed": "2"} and html.count("<tr data-id=") == 2
+
+
+# --- likely duplicates, merged ids, merging (docs/customers_duplicates.md) ---------------------
+def unique_mobile(prefix="136"):
+    return f"{prefix}{uuid.uuid4().int % 10 ** 8:08d}"
+
+
+def follow(s, r):
+    """The page a redirect leads to (the flash cookie goes along)."""
+    assert r.status_code == 303, (r.status_code, r.text[:300])
+    return s.get(r.headers["Location"])
+
+
+def flash_links(html):
+    box = re.search(r'<ul class="flash__details" id="flash-details">(.*?)</ul>', html, re.S)
+    assert box, html[:2000]
+    return [(href, unescape(text)) for href, text in
+            re.findall(r'<a href="([^"]+)">([^<]+)</a>', box.group(1))]
+
+
+def test_create_and_update_show_likely_duplicates_linking_to_them(site, rpc):
+    """A warning per likely duplicate (id, company name, reason in the page's
+    language) under the saved-flash, linking to /app/customers/<id>; someone else's
+    customer there is the 404 page (only its id and name are shown)."""
+    tag = uuid.uuid4().hex[:6]
+    mobile = unique_mobile("137")
+    with rpc(actor("pg-dup-other")) as p:
+        theirs = p.customers.create_customer(data.customer(
+            name=f"上海蓝天{tag}科技有限公司", contacts=[{
+                "name": "赵六", "title": "经理", "mobile": mobile, "is_primary": True}]))
+    s = site["s"]
+    r = s.post_form("/app/customers/new", {
+        "name": f"上海蓝天{tag}科技有限责任公司", "uscc": data.uscc(), "industry": "C35",
+        "region": "上海", "type": "potential", "rows": "3", "primary": "0",
+        "contacts.0.name": "张三", "contacts.0.title": "经理",
+        "contacts.0.mobile": unique_mobile()})
+    page = follow(s, r)
+    assert page.status_code == 200 and 'class="flash flash--warning"' in page.text
+    assert "客户已保存" in text_of(page.text)
+    assert "发现 1 个可能重复的客户" in text_of(page.text)
+    assert flash_links(page.text) == [
+        (f"/app/customers/{theirs['id']}",
+         f"#{theirs['id']} 上海蓝天{tag}科技有限公司（名称相同）")]
+    assert s.get(f"/app/customers/{theirs['id']}").status_code == 404
+    assert mobile not in page.text
+    # an update that gives a contact the other customer's mobile
+    mine = own_customer(rpc, site, name=f"毫不相干{tag}贸易有限公司")
+    values = {"name": mine["name"], "uscc": mine["uscc"], "industry": "C35",
+              "region": "上海", "type": "potential", "version": str(mine["version"]),
+              "rows": "3", "primary": "0", "contacts.0.name": "王芳",
+              "contacts.0.title": "采购经理", "contacts.0.mobile": mobile}
+    path = f"/app/customers/{mine['id']}"
+    page = follow(s, s.post_form(path + "/edit", values, csrf_from=path + "/edit"))
+    assert flash_links(page.text) == [
+        (f"/app/customers/{theirs['id']}",
+         f"#{theirs['id']} 上海蓝天{tag}科技有限公司（联系人手机号相同）")]
+    # a save without likely duplicates: the plain success flash, no list
+    values.update({"contacts.0.mobile": unique_mobile(), "version": str(mine["version"] + 1)})
+    page = follow(s, s.post_form(path + "/edit", values, csrf_from=path + "/edit"))
+    assert 'class="flash flash--success"' in page.text and "flash-details" not in page.text
+
+
+def test_duplicate_warnings_in_english(site, config, rpc):
+    tag = uuid.uuid4().hex[:6]
+    with rpc(actor("pg-dup-other")) as p:
+        theirs = p.customers.create_customer(data.customer(name=f"北京白云{tag}软件有限公司",
+                                                           region="北京"))
+    s = WebSession(site["base"], config, site["user"])
+    s.get("/app/customers?lang=en")
+    r = s.post_form("/app/customers/new", {
+        "name": f"北京白云{tag}软件有限公司", "uscc": data.uscc(), "industry": "I65",
+        "region": "北京", "type": "potential", "rows": "3", "primary": "0",
+        "contacts.0.name": "Li", "contacts.0.title": "CTO",
+        "contacts.0.mobile": unique_mobile()})
+    page = follow(s, r)
+    assert "1 customer(s) may be the same company" in text_of(page.text)
+    assert flash_links(page.text) == [
+        (f"/app/customers/{theirs['id']}",
+         f"#{theirs['id']} 北京白云{tag}软件有限公司 (same name)")]
+
+
+def test_import_page_lists_likely_duplicates_per_row(site, rpc):
+    tag = uuid.uuid4().hex[:6]
+    with rpc(actor("pg-dup-other")) as p:
+        theirs = p.customers.create_customer(data.customer(name=f"上海绿洲{tag}科技有限公司",
+                                                           region="上海"))
+    rows = [f"上海绿洲{tag}科技有限责任公司,{data.uscc()},C35,上海,,,,,potential,,,张三,经理,"
+            f"1380013{uuid.uuid4().int % 10 ** 4:04d},",
+            f"绿洲{tag}科技（上海）集团有限公司,{data.uscc()},C35,上海市,,,,,potential,,,李四,经理,"
+            f"1390013{uuid.uuid4().int % 10 ** 4:04d},",
+            f"完全无关{tag}餐饮有限公司,{data.uscc()},H62,广州,,,,,potential,,,王五,经理,"
+            f"1370013{uuid.uuid4().int % 10 ** 4:04d},"]
+    body = ("\n".join([HEADER, *rows]) + "\n").encode("utf-8")
+    r = site["s"].post_form("/app/customers/import", {}, files={"file": ("d.csv", body)},
+                            csrf_from="/app/customers/import")
+    assert r.status_code == 200 and "新建 3" in text_of(r.text)
+    table = re.search(r'<table class="table" id="import-duplicates"[^>]*>(.*?)</table>',
+                      r.text, re.S).group(1)
+    found = {(int(row), int(cid), unescape(name), reason) for row, cid, name, reason in
+             re.findall(r'<tr><td>(\d+)</td><td><a href="/app/customers/(\d+)">#\d+ ([^<]+)'
+                        r'</a></td><td>([^<]+)</td></tr>', table)}
+    assert (1, theirs["id"], theirs["name"], "名称相同") in found
+    assert (2, theirs["id"], theirs["name"], "名称相近且地区相同") in found
+    assert not any(row == 3 for row, *_ in found)
+
+
+def merged_pair(rpc, site):
+    """Two of the staff user's customers, the second merged into the first by a manager."""
+    keep, gone = own_customer(rpc, site), own_customer(rpc, site)
+    with rpc(actor(site["user"])) as p:
+        att = p.customers.add_attachment(gone["id"], "证照.pdf",
+                                         base64.b64encode(b"%PDF-1.4 merged").decode())
+    with rpc(actor("pg-merge-m", "manager", "management")) as p:
+        p.customers.merge_customers(keep["id"], gone["id"])
+    return keep, gone, att
+
+
+def test_a_merged_id_leads_to_the_kept_customer(site, rpc):
+    keep, gone, att = merged_pair(rpc, site)
+    s, old, new = site["s"], f"/app/customers/{gone['id']}", f"/app/customers/{keep['id']}"
+    for sub in ("", "/edit", f"/attachments/{att['id']}"):
+        r = s.get(old + sub, params={"lang": "zh_CN"}, allow_redirects=False)
+        assert r.status_code == 303 and r.headers["Location"] == f"{new}{sub}?lang=zh_CN", sub
+    page = follow(s, s.get(old, allow_redirects=False))
+    assert page.status_code == 200 and 'class="flash flash--warning"' in page.text
+    assert f"客户 #{gone['id']} 已合并到客户 #{keep['id']}" in text_of(page.text)
+    assert f"<h1>{keep['name']}" in page.text
+    download = s.get(old + f"/attachments/{att['id']}")  # followed
+    assert download.status_code == 200 and download.content == b"%PDF-1.4 merged"
+    # a state change on the merged id saves nothing and goes to the kept customer
+    r = s.post_form(old + "/tags", {"tags": "合并后"}, csrf_from=new)
+    assert r.status_code == 303 and r.headers["Location"] == new
+    assert "未保存任何修改" in text_of(s.get(new).text)
+    with rpc(actor(site["user"])) as p:
+        assert "合并后" not in p.customers.get_customer(keep["id"])["tags"]
+
+
+def test_manager_merges_by_uscc_after_a_confirm_step(site, rpc):
+    keep, other = own_customer(rpc, site), own_customer(rpc, site, tags=["并入标签"])
+    m, path = site["m"], f"/app/customers/{keep['id']}"
+    assert 'id="merge-form"' in m.get(path).text
+    r = m.post_form(path + "/merge", {"merge_id": other["uscc"].lower()}, csrf_from=path)
+    assert r.status_code == 200
+    pair = text_of(r.text)
+    assert keep["name"] in pair and other["name"] in pair and "此操作无法撤销" in pair
+    assert f'name="merge_id" value="{other["id"]}"' in r.text
+    with rpc(actor(site["user"])) as p:  # the check step wrote nothing
+        assert p.customers.get_customer(other["id"])["id"] == other["id"]
+    r = m.post_form(path + "/merge/confirm", {"merge_id": str(other["id"])}, csrf_from=path)
+    page = follow(m, r)
+    assert f"已将客户 #{other['id']}（{other['name']}）合并到此客户" in text_of(page.text)
+    from services.common.errors import Merged
+    with rpc(actor(site["user"])) as p:
+        assert "并入标签" in p.customers.get_customer(keep["id"])["tags"]
+        with pytest.raises(Merged) as info:
+            p.customers.get_customer(other["id"])
+    assert info.value.kept_id == keep["id"]
+    # a second confirm (back button) says it is done, and changes nothing
+    r = m.post_form(path + "/merge/confirm", {"merge_id": str(other["id"])}, csrf_from=path)
+    assert r.status_code == 303 and r.headers["Location"] == path
+
+
+@pytest.mark.parametrize("typed,message", [
+    ("", "请填写客户编号或统一社会信用代码"),
+    ("abc", "请填写客户编号（数字）或 18 位统一社会信用代码"),
+    ("999999999", "找不到该客户"), ("SELF", "不能把客户合并到自身"),
+    ("91310000MA1FL0000X", "找不到该客户")])
+def test_merge_form_errors_are_next_to_the_field(site, rpc, typed, message):
+    keep = own_customer(rpc, site)
+    m, path = site["m"], f"/app/customers/{keep['id']}"
+    typed = str(keep["id"]) if typed == "SELF" else typed
+    r = m.post_form(path + "/merge", {"merge_id": typed}, csrf_from=path)
+    assert r.status_code == 422
+    field = re.search(r'<div class="field field--error">.*?id="f-merge_id"', r.text, re.S)
+    assert field and message in unescape(field.group(0))
+
+
+def test_merging_an_already_merged_customer_is_a_field_error(site, rpc):
+    keep, gone, _ = merged_pair(rpc, site)
+    third = own_customer(rpc, site)
+    m, path = site["m"], f"/app/customers/{third['id']}"
+    r = m.post_form(path + "/merge", {"merge_id": str(gone["id"])}, csrf_from=path)
+    assert r.status_code == 422
+    assert f"客户 #{gone['id']} 已合并到客户 #{keep['id']}" in text_of(r.text)
+
+
+# --- an undeclared error under a page: the kit's real 500 page -----------------------------------
+class BrokenPages(CustomersGateway):
+    """The customers gateway with pages failing in undeclared ways."""
+
+    @page("GET", "/app/customers/broken/remote")
+    def broken_remote_page(self, request):
+        return self.call(self.customers, "no_such_method")  # the bus answers an error
+
+    @page("GET", "/app/customers/broken/local")
+    def broken_local_page(self, request):
+        raise RuntimeError("secret internals at /srv/app.py")
+
+    @page("POST", "/app/customers/broken/form", form_template="customers/form.html",
+          form_context=lambda self, request: {})  # the form's context is incomplete
+    def broken_form_page(self, request):
+        self.call(self.customers, "create_customer", {})
+
+
+@pytest.fixture(scope="module")
+def broken(site, module_gateway):
+    return module_gateway(BrokenPages)  # on the running customers service
+
+
+@pytest.mark.parametrize("path", ["remote", "local", "local?lang=en&q=%00", "form"])
+def test_an_undeclared_error_is_the_real_500_page(broken, config, path, caplog):
+    s = WebSession(broken, config, "u1")
+    if path == "form":
+        r = s.post_form("/app/customers/broken/form", {"name": ""})
+    else:
+        r = s.get(f"/app/customers/broken/{path}")
+    assert r.status_code == 500 and r.headers["Content-Type"].startswith("text/html")
+    for part in ('class="site-header"', 'class="site-footer', 'id="error-500"', "王芳",
+                 "/static/kit.css"):
+        assert part in r.text, part
+    assert ("系统出错" if "en" not in path else 'lang="en"') in r.text
+    for secret in ("Traceback", "secret internals", "/srv", "no_such_method", "MethodNotFound"):
+        assert secret not in r.text
+    assert "error page failed" not in caplog.text

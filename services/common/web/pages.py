@@ -38,6 +38,7 @@ ERROR_KEYS = {  # status -> (title key, message key)
     404: ("error.404.title", "error.404.message"),
     405: ("error.405.title", "error.405.message"),
     409: ("error.409.title", "error.409.message"),
+    410: ("error.410.title", "error.410.message"),  # Merged (a NotFound naming the kept one)
     413: ("error.413.title", "error.413.message"),
     422: ("error.422.title", "error.422.message"),
     429: ("error.429.title", "error.429.message"),
@@ -54,8 +55,9 @@ class Rendered:
 
 
 class Redirect:
-    def __init__(self, url, flash=None, kind="info", status=303):
+    def __init__(self, url, flash=None, kind="info", status=303, details=None):
         self.url, self.flash, self.kind, self.status = url, flash, kind, status
+        self.details = details
 
 
 def render(template, status=200, headers=None, **ctx):
@@ -63,10 +65,12 @@ def render(template, status=200, headers=None, **ctx):
     return Rendered(template, status, headers, ctx)
 
 
-def redirect(url, flash=None, kind="info", status=303):
+def redirect(url, flash=None, kind="info", status=303, details=None):
     """303 to ``url`` (a local path); ``flash`` shows once on the next page.
-    ``kind``: info | success | warning | error."""
-    return Redirect(url, flash, kind, status)
+    ``kind``: info | success | warning | error. ``details``: up to 10 links listed
+    under the message, ``[{"text": ..., "href": "/app/..." or None}]`` (text cut to
+    120 characters; an href that is not a local path is dropped)."""
+    return Redirect(url, flash, kind, status, details)
 
 
 def service_of(gateway):
@@ -255,7 +259,8 @@ class PageContext:
         if isinstance(result, Redirect):
             resp = Response(status=result.status, headers={"Location": result.url})
             if result.flash:
-                session.set_flash(resp, self.request, self.config, result.flash, result.kind)
+                session.set_flash(resp, self.request, self.config, result.flash, result.kind,
+                                  result.details)
             return self.finish(resp)
         if isinstance(result, Response):
             return self.finish(result)

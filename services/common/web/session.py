@@ -96,13 +96,45 @@ def _unb64(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def encode_flash(config, message, kind="info"):
-    body = _b64(json.dumps({"m": message, "k": kind}, ensure_ascii=False).encode())
+class Flash(tuple):
+    """(message, kind) - ``flash[0]``, ``flash[1]`` in templates - with ``details``:
+    links shown under the message ([{"text", "href"}], hrefs local paths only)."""
+
+    details = ()
+
+    def __new__(cls, message, kind, details=()):
+        obj = super().__new__(cls, (message, kind))
+        obj.details = tuple(details)
+        return obj
+
+
+MAX_FLASH_DETAILS = 10
+MAX_DETAIL_TEXT = 120  # a cookie stays well under 4 KB
+
+
+def _clean_details(details):
+    out = []
+    for item in list(details or ())[:MAX_FLASH_DETAILS]:
+        try:
+            text = str(item["text"])[:MAX_DETAIL_TEXT]
+            href = item.get("href")
+            href = href if isinstance(href, str) and safe_next(href, "") == href else None
+        except (AttributeError, KeyError, TypeError):
+            continue
+        out.append({"text": text, "href": href})
+    return out
+
+
+def encode_flash(config, message, kind="info", details=None):
+    data = {"m": message, "k": kind}
+    if details:
+        data["d"] = _clean_details(details)
+    body = _b64(json.dumps(data, ensure_ascii=False).encode())
     return f"{body}.{_mac(config, 'flash', body)[:32]}"
 
 
 def decode_flash(config, value):
-    """(message, kind) or None for a missing or forged cookie."""
+    """Flash (message, kind) + details, or None for a missing or forged cookie."""
     if not value or "." not in value:
         return None
     body, mac = value.rsplit(".", 1)
@@ -110,13 +142,14 @@ def decode_flash(config, value):
         return None
     try:
         data = json.loads(_unb64(body))
-        return str(data["m"]), str(data.get("k") or "info")
+        return Flash(str(data["m"]), str(data.get("k") or "info"),
+                     _clean_details(data.get("d")))
     except (ValueError, KeyError, TypeError):
         return None
 
 
-def set_flash(response, request, config, message, kind="info"):
-    response.set_cookie(FLASH_COOKIE, encode_flash(config, message, kind), path="/",
+def set_flash(response, request, config, message, kind="info", details=None):
+    response.set_cookie(FLASH_COOKIE, encode_flash(config, message, kind, details), path="/",
                         httponly=True, samesite="Lax", secure=is_https(request), max_age=120)
 
 
