@@ -129,7 +129,12 @@ def mask_contact_value(key, kind, value):
     return f"{masked} #{_mac(key, f'{kind}:{text}')[:12]}"
 
 
+_SIMPLE = (str, int, float, type(None))
+
+
 def _plain(value):
+    if isinstance(value, _SIMPLE):  # bool is an int
+        return value
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -185,22 +190,23 @@ class Auditor:
             name = attr.key
             if name in IGNORED_COLUMNS or (columns is not None and name not in columns):
                 continue
-            if name not in state.dict:
+            value = state.dict.get(name)
+            if value is None:  # not loaded, or NULL: absent
                 continue
-            out[name] = self._value(pii, name, state.dict[name])
+            out[name] = self._value(pii, name, value)
         return out
 
     def _value(self, pii, name, value):
         if name in pii:
             return mask_contact_value(self.key, pii[name], value)
-        return _plain(value)
+        return value if isinstance(value, _SIMPLE) else _plain(value)
 
     def mask_row(self, model, row):
         """{column: value} of a plain dict row of ``model`` (set-based writes); a
         ``contacts`` list in it is masked as the model's ``__audit_children__`` says."""
         pii = getattr(model, "__audit_pii__", {})
         out = {k: self._value(pii, k, v) for k, v in row.items()
-               if k not in IGNORED_COLUMNS}
+               if v is not None and k not in IGNORED_COLUMNS}  # absent = NULL
         for key, child in getattr(model, "__audit_children__", {}).items():
             if isinstance(row.get(key), list):
                 out[key] = [self.mask_row(child, c) for c in row[key]]
@@ -225,13 +231,15 @@ class Auditor:
 
     def record(self, conn, entries, actor="system", via=None, at=None):
         """Append ``entries`` ({record_type, record_id, action, before, after}, optional
-        actor/via/at) in order, in the caller's transaction."""
+        actor/via/at; ``new: True`` when the caller just made the record, so it has no
+        entries to look up; ``plain: True`` when before/after are JSON values already) in
+        order, in the caller's transaction."""
         if not entries:
             return []
         at = at or dt.datetime.now(dt.timezone.utc)
         seq, prev = self._lock_head(conn)
         last = self._records_last(conn, {(e["record_type"], str(e["record_id"]))
-                                         for e in entries})
+                                         for e in entries if not e.get("new")})
         rows = []
         for e in entries:
             rkey = (e["record_type"], str(e["record_id"]))
@@ -240,7 +248,8 @@ class Auditor:
             row = {"seq": seq, "at": e.get("at") or at, "actor": str(e.get("actor") or actor)[:64],
                    "via": (e.get("via") or via), "record_type": rkey[0], "record_id": rkey[1],
                    "record_index": index + 1, "action": e["action"],
-                   "before": _plain(e.get("before")), "after": _plain(e.get("after")),
+                   "before": e.get("before") if e.get("plain") else _plain(e.get("before")),
+                   "after": e.get("after") if e.get("plain") else _plain(e.get("after")),
                    "prev_hash": prev, "record_prev": rprev}
             row["hash"] = _mac(self.key, canonical(entry_payload(row)))
             rows.append(row)
@@ -449,7 +458,8 @@ def _after_flush(session, flush_context):
         rtype = getattr(type(obj), "__audit__", None)
         if rtype:
             entries.append({"record_type": rtype, "record_id": _record_id(obj),
-                            "action": "created", "before": None, "after": auditor.values(obj)})
+                            "action": "created", "before": None, "after": auditor.values(obj),
+                            "plain": True})
     for obj in list(session.dirty):
         rtype = getattr(type(obj), "__audit__", None)
         if not rtype or obj in session.deleted:
@@ -458,12 +468,13 @@ def _after_flush(session, flush_context):
         if after:
             entries.append({"record_type": rtype, "record_id": _record_id(obj),
                             "action": getattr(obj, "_audit_action", None) or "updated",
-                            "before": before, "after": after})
+                            "before": before, "after": after, "plain": True})
     for obj in list(session.deleted):
         rtype = getattr(type(obj), "__audit__", None)
         if rtype:
             entries.append({"record_type": rtype, "record_id": _record_id(obj),
-                            "action": "deleted", "before": auditor.values(obj), "after": None})
+                            "action": "deleted", "before": auditor.values(obj), "after": None,
+                            "plain": True})
     if entries:
         rows = auditor.record(session.connection(), entries,
                               actor=session.info.get("audit_actor"),

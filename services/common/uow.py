@@ -104,6 +104,7 @@ class UnitOfWork:
         for e in entries:
             if "after_row" in e:
                 e["after"] = auditor.mask_row(*e.pop("after_row"))
+                e["plain"] = e.get("before") is None
         rows = auditor.record(self.connection, entries, actor=self.actor_label,
                               via=self.handler, at=at)
         if rows:
@@ -218,6 +219,8 @@ class ReadUnitOfWork:
     def session(self):
         if self._session is None:
             self._session = self._db.Session(bind=self.connection)
+            # verifying reads the audit trail (never written here: nothing flushes)
+            self._session.info["audit_reader"] = getattr(self._db, "audit", None)
         return self._session
 
     def dbapi(self):

@@ -117,10 +117,10 @@ def created_audit(plans):
     for p in plans:
         cid = p["record"]["id"]
         entries.append({"record_type": "customer", "record_id": cid, "action": "created",
-                        "before": None, "after_row": (Customer, dict(
+                        "new": True, "before": None, "after_row": (Customer, dict(
                             p["record"], contacts=p["contacts"], tags=list(p["tags"])))})
         entries.append({"record_type": "customer_history", "record_id": cid,
-                        "action": "created", "before": None,
+                        "action": "created", "new": True, "before": None,
                         "after": {"customer_id": cid, "seq": 1, "action": "created",
                                   "hash": p["history_hash"]}})
     return entries

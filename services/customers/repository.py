@@ -325,7 +325,7 @@ def _anchors_broken(session, customer_id, entries):
     """The log's entries against their anchors in the audit trail (keyed, outside the
     log): a re-hashed entry differs from its anchor, a removed tail leaves anchors past
     the last entry. The first seq that does not hold, else None."""
-    auditor = session.info.get("auditor")
+    auditor = session.info.get("auditor") or session.info.get("audit_reader")
     if auditor is None:
         return None
     conn = session.connection()
