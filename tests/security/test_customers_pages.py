@@ -250,3 +250,54 @@ def test_fuzzed_uploads_and_actions_answer_pages_without_internals(world, name, 
                    files={"file": ("rows.csv", content)} if "import" in path else None)
         assert r.status_code in (200, 303, 403, 422), (path, r.status_code)
         assert_no_leak(r)
+
+
+# --- merging: managers only, confirmed, CSRF-checked -------------------------------------------
+def test_staff_never_see_the_merge_form_and_a_forged_merge_is_the_403_page(world, rpc):
+    """A staff member's forged POSTs (valid CSRF token: they are signed in) to both
+    merge steps answer the 403 page before any call: nothing merged, nothing moved,
+    and the other customer's name is not revealed by the check step."""
+    a = world["a"]
+    with rpc(actor(a)) as p:
+        keep = p.customers.create_customer(data.customer(tags=["保留"]))
+        other = p.customers.create_customer(data.customer(tags=["被并"]))
+    s, path = world["A"], f"/app/customers/{keep['id']}"
+    page = s.get(path).text
+    assert 'id="merge-form"' not in page and "/merge" not in page
+    for step, typed in (("/merge", str(other["id"])), ("/merge", world["b_cust"]["uscc"]),
+                        ("/merge/confirm", str(other["id"])),
+                        ("/merge/confirm", str(world["b_cust"]["id"]))):
+        r = s.post_form(path + step, {"merge_id": typed}, csrf_from=path)
+        assert r.status_code == 403 and "text/html" in r.headers["Content-Type"], step
+        assert_no_leak(r)
+        assert world["b_cust"]["name"] not in r.text and other["name"] not in r.text
+    with rpc(actor(a)) as p:
+        assert p.customers.get_customer(other["id"])["tags"] == ["被并"]  # not merged
+        kept = p.customers.get_customer(keep["id"])
+    assert kept["tags"] == ["保留"] and kept["version"] == keep["version"]
+    assert [c["mobile"] for c in kept["contacts"]] == [c["mobile"] for c in keep["contacts"]]
+
+
+def test_a_managers_merge_without_the_csrf_token_writes_nothing(world, rpc):
+    with rpc(actor(world["a"])) as p:
+        keep = p.customers.create_customer(data.customer())
+        other = p.customers.create_customer(data.customer())
+    m, path = world["M"], f"/app/customers/{keep['id']}"
+    for token in (None, "0" * 64, world["A"].csrf()):
+        body = {"merge_id": str(other["id"])}
+        if token is not None:
+            body["csrf_token"] = token
+        r = m.post(path + "/merge/confirm", data=body)
+        assert r.status_code == 403 and "表单已失效" in r.text
+    with rpc(actor(world["a"])) as p:
+        assert p.customers.get_customer(other["id"])["id"] == other["id"]  # still live
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text(max_size=40))
+def test_fuzzed_merge_ids_answer_pages_without_internals(world, typed):
+    cid = world["a_cust"]["id"]
+    path = f"/app/customers/{cid}"
+    r = world["M"].post_form(path + "/merge", {"merge_id": typed}, csrf_from=path)
+    assert r.status_code in (200, 422), (typed, r.status_code)
+    assert_no_leak(r)

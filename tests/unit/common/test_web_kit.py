@@ -719,3 +719,37 @@ def test_a_failing_form_context_is_the_500_page_not_an_escaping_error():
 
     assert_real_error_page(FormPages().f(request("/f", "POST", data={"name": ""})), 500,
                            "系统出错")
+
+
+def test_flash_details_are_signed_local_links_shown_under_the_message():
+    details = [{"text": "#7 上海蓝天科技有限公司（名称相同）", "href": "/app/customers/7"},
+               {"text": "off-site", "href": "https://evil.example/"},
+               {"text": "protocol-relative", "href": "//evil.example/x"},
+               {"text": "x" * 500, "href": None}, "not a dict"]
+    value = session.encode_flash(CONFIG, "已保存", "warning", details)
+    flash = session.decode_flash(CONFIG, value)
+    assert flash == ("已保存", "warning") and flash[0] == "已保存"
+    assert flash.details == (
+        {"text": "#7 上海蓝天科技有限公司（名称相同）", "href": "/app/customers/7"},
+        {"text": "off-site", "href": None}, {"text": "protocol-relative", "href": None},
+        {"text": "x" * 120, "href": None})
+    assert len(value) < 4096 // 2
+    body, mac = value.rsplit(".", 1)
+    forged = session._b64(json.dumps({"m": "x", "k": "info", "d": [
+        {"text": "phish", "href": "/app/x"}]}).encode())
+    assert session.decode_flash(CONFIG, forged + "." + mac) is None
+    many = session.decode_flash(CONFIG, session.encode_flash(
+        CONFIG, "m", "info", [{"text": str(i), "href": f"/app/{i}"} for i in range(30)]))
+    assert len(many.details) == 10
+
+    class Flashing(Probe):
+        @page("GET", "/f/ok", auth=False)
+        def ok(self, request):
+            return render("kit/home.html", page_title="x")
+
+    resp = Flashing().ok(request("/f/ok", cookies={session.FLASH_COOKIE: value}))
+    html = resp.get_data(as_text=True)
+    box = html[html.index('id="flash"'):html.index("</div>", html.index('id="flash"'))]
+    assert "已保存" in box and 'id="flash-details"' in box
+    assert '<a href="/app/customers/7">#7 上海蓝天科技有限公司（名称相同）</a>' in box
+    assert "evil.example" not in html and "<li>off-site</li>" in box
