@@ -61,6 +61,13 @@ GAUGE_REFRESH = 2.0  # seconds between open-ticket recounts triggered by writes
 _gauge_refreshed_at = [float("-inf")]  # per process (a service instance lives one call)
 
 
+def _faq_schema(actor):
+    """An anonymous caller (a public method, services/contract/public.py) sees an entry
+    as customers do: no author, keywords, counters or status."""
+    from services.service_desk.report_schemas import PublicFaqSchema
+    return PublicFaqSchema() if actor.anonymous else FAQ
+
+
 class ServiceDeskService(WorkspaceRpc, DomainService):
     name = "service_desk"
 
@@ -407,7 +414,8 @@ class ServiceDeskService(WorkspaceRpc, DomainService):
             found = repo.search_faq(uow.session, args["query"], args.get("category"))
             shown = found[:args["limit"]]
             commands.count_hits(uow, [f for f, _ in shown])
-            items = [FAQ.dump(repo.faq_out(f, s)) for f, s in shown]
+            out = _faq_schema(self.actor.get())
+            items = [out.dump(repo.faq_out(f, s)) for f, s in shown]
             uow.commit()
             return {"query": args["query"], "items": items, "total": len(found)}
 
@@ -416,8 +424,9 @@ class ServiceDeskService(WorkspaceRpc, DomainService):
         """The most-hit published entries."""
         if not isinstance(limit, int) or not 1 <= limit <= 100:
             raise validation_error({"limit": "an integer from 1 to 100"})
+        out = _faq_schema(self.actor.get())
         with self.db.uow() as uow:
-            return [FAQ.dump(repo.faq_out(f)) for f in repo.top_faq(uow.session, limit,
+            return [out.dump(repo.faq_out(f)) for f in repo.top_faq(uow.session, limit,
                                                                      category)]
 
     # --- events ---------------------------------------------------------------
