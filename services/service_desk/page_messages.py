@@ -1,65 +1,25 @@
 """The service's field messages (English, from the schemas and validators) in the
-page's language: zh-CN pages show them in Chinese, English pages as they are; an
-unknown message is shown unchanged. (Generic marshmallow messages + this service's.)"""
-import re
+page's language. The kit's ``translate_fields`` does the walking and the generic
+marshmallow messages (``field.err.*``); here only the service desk's own."""
+from services.common.web.field_messages import compile_patterns, translate_fields
 
-GENERIC = (
-    (r"^Missing data for required field\.$", "required"),
-    (r"^Field may not be null\.$", "required"),
-    (r"^Length must be between (?P<min>\d+) and (?P<max>\d+)\.$", "length"),
-    (r"^Longer than maximum length (?P<max>\d+)\.$", "too_long"),
-    (r"^Shorter than minimum length (?P<min>\d+)\.$", "too_short"),
-    (r"^Must be one of:", "choice"),
-    (r"^Must be greater than or equal to (?P<min>[\d.]+) and less than or equal to "
-     r"(?P<max>[\d.]+)\.$", "between"),
-    (r"^Not a valid (integer|number|decimal)", "number"),
-    (r"^Not a valid date\.$", "date"),
-    (r"^Not a valid datetime\.$", "datetime"),
-    (r"^Not a valid email address\.$", "email"),
-    (r"^Unknown field\.$", "unknown"),
-    (r"SENSITIVE_DATA", "sensitive"),
-    (r"^mobile must", "mobile"),
-    (r"decimal places", "money"),
-    (r"GB/T 4754", "industry"),
-)
-
-
-def compile_patterns(prefix, own=()):
-    return [(re.compile(p), f"{prefix}.err.{key}") for p, key in (*own, *GENERIC)]
-
-
-def translate(patterns, message, t, lang):
-    if lang == "en" or not isinstance(message, str):
-        return message
-    for pattern, key in patterns:
-        found = pattern.search(message)
-        if found:
-            return t(key, **found.groupdict())
-    return message
-
-
-def translate_fields(patterns, fields, t, lang):
-    """{field: [messages] | {sub: ...}} with each message translated."""
-    if isinstance(fields, dict):
-        return {k: translate_fields(patterns, v, t, lang) for k, v in fields.items()}
-    if isinstance(fields, (list, tuple)):
-        return [translate_fields(patterns, v, t, lang) for v in fields]
-    return translate(patterns, fields, t, lang)
-
-
-PATTERNS = compile_patterns("sd", (
-    (r"does not exist", "no_customer"),
-    (r"^not an active agent", "not_agent"),
-    (r"^required for contract_expiry", "expiry_needed"),
-    (r"^only for contract_expiry", "expiry_only"),
-    (r"^only for periodic_visit", "interval_only"),
-    (r"^staff can only create plans they own", "own_plans"),
-    (r"^YYYY-MM, YYYY-Qn", "period"),
-    (r"^YYYY-MM-DD$", "date"),
+PATTERNS = compile_patterns((
+    (r"does not exist", "sd.err.no_customer"),
+    (r"^not an active agent", "sd.err.not_agent"),
+    (r"^required for contract_expiry", "sd.err.expiry_needed"),
+    (r"^only for contract_expiry", "sd.err.expiry_only"),
+    (r"^only for periodic_visit", "sd.err.interval_only"),
+    (r"^staff can only create plans they own", "sd.err.own_plans"),
+    (r"^YYYY-MM, YYYY-Qn", "sd.err.period"),
+    (r"^YYYY-MM-DD$", "sd.err.date"),
+    (r"SENSITIVE_DATA", "sd.err.sensitive"),
+    (r"^mobile must", "sd.err.mobile"),
+    (r"decimal places", "sd.err.money"),
+    (r"GB/T 4754", "sd.err.industry"),
 ))
 
 
 def errors(ctx, exc_or_fields):
     """A ValidationError's fields (or a fields dict) in the page's language."""
     fields = getattr(exc_or_fields, "fields", exc_or_fields)
-    return translate_fields(PATTERNS, fields, ctx.t, ctx.lang)
+    return translate_fields(fields, ctx.t, ctx.lang, PATTERNS)
