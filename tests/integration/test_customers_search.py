@@ -110,10 +110,9 @@ def _own_database():
 
 def clear(db):
     paging._SPANS.clear()  # ids restart: forget the remembered id span
-    with db.unit_of_work() as uow:
-        for table in ("customer_search_tokens", "customer_search", "contacts",
-                      "customer_tags", "customer_history", "outbox", "customers"):
-            uow.connection.exec_driver_sql(f"DELETE FROM {table}")
+    with db.unit_of_work() as uow:  # every table of the schema (audit log included)
+        for table in reversed(Base.metadata.sorted_tables):
+            uow.connection.exec_driver_sql(f'DELETE FROM "{table.name}"')
         uow.commit()
 
 
