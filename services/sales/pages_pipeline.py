@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from services.common.errors import Conflict, ValidationError
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect
+from services.sales import domain
 from services.sales.pages_base import (
     CLOSED,
     STAGES,
@@ -17,6 +18,7 @@ from services.sales.pages_base import (
 )
 
 COLUMN_SIZE = 10
+CUSTOMER_CAP = 1000  # one customer's opportunities on its board (pages of 100)
 
 
 def local_path(value, default="/app/pipeline"):
@@ -32,7 +34,11 @@ class PipelinePages(SalesPageBase):
         form, manager = Form(request), is_manager(ctx)
         owner = form.value("owner_id").strip() if manager else ""
         pages = {s: page_number(form, f"p_{s}") for s in STAGES + CLOSED}
-        board = self.call(self.sales, "pipeline_board", owner or None, pages, COLUMN_SIZE)
+        customer_id = customer_of(form)
+        if customer_id:  # the customers workspace's link: one customer's opportunities
+            board = self._customer_board(customer_id, owner, pages)
+        else:
+            board = self.call(self.sales, "pipeline_board", owner or None, pages, COLUMN_SIZE)
         columns = [dict(col, pages=pages_of(col["total"], COLUMN_SIZE))
                    for col in board["columns"]]
 
@@ -44,7 +50,41 @@ class PipelinePages(SalesPageBase):
                                fu_counts=board["counts"],
                                staff=staff_options(), column_url=column_url,
                                here=request.full_path.rstrip("?"), stages=STAGES,
+                               customer_id=customer_id,
                                page_title=ctx.t("sales.pipeline.title"))
+
+    def _customer_board(self, customer_id, owner, pages):
+        """The board of one customer's opportunities (those the user may see, the
+        owner filter kept): ``list_opportunities`` by customer_id, grouped here the
+        way ``pipeline_board`` groups them (cards, column totals, pages)."""
+        filters = {"customer_id": customer_id}
+        if owner:
+            filters["owner_id"] = owner
+        items, number = [], 1
+        while len(items) < CUSTOMER_CAP:
+            got = self.call(self.sales, "list_opportunities", filters, page=number,
+                            page_size=100)
+            items += got["items"]
+            if not got["items"] or len(items) >= got["total"]:
+                break
+            number += 1
+        columns = []
+        for stage in STAGES + CLOSED:
+            mine = [o for o in items if o["stage"] == stage]
+            p = domain.PROBABILITY[stage]
+            amount = sum((domain.money(o["amount"]) for o in mine), domain.money(0))
+            start = (pages.get(stage, 1) - 1) * COLUMN_SIZE
+            cards = [{"id": o["id"], "name": o["name"], "stage": stage,
+                      "amount": str(domain.money(o["amount"])),
+                      "weighted_amount": str(domain.money(domain.money(o["amount"]) * p)),
+                      "owner_id": o.get("owner_id"), "customer_id": o.get("customer_id"),
+                      "expected_close_date": o.get("expected_close_date")}
+                     for o in mine[start:start + COLUMN_SIZE]]
+            columns.append({"stage": stage, "page": pages.get(stage, 1),
+                            "page_size": COLUMN_SIZE, "total": len(mine), "items": cards,
+                            "totals": {"count": len(mine), "amount": str(amount),
+                                       "weighted_amount": str(domain.money(amount * p))}})
+        return {"columns": columns, "counts": None}
 
     @page("POST", "/app/opportunities/<int:opportunity_id>/stage")
     def move_stage_page(self, request, opportunity_id):
@@ -67,3 +107,12 @@ class PipelinePages(SalesPageBase):
                             kind="error")
         return redirect(back, flash=t("sales.pipeline.moved", name=opp["name"],
                                       stage=t("sales.stage." + opp["stage"])), kind="success")
+
+
+def customer_of(form):
+    """``?customer_id=`` as a positive integer, else None (a bad one filters nothing)."""
+    try:
+        value = int(str(form.value("customer_id") or "").strip())
+    except ValueError:
+        return None
+    return value if 0 < value < 2 ** 63 else None

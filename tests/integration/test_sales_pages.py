@@ -164,3 +164,36 @@ def test_channel_analysis_json_route_and_openapi(base, config):
     spec = requests.get(f"{base}/openapi.json", timeout=30).json()
     assert "/channel-analysis" in spec["paths"]
 
+
+
+def test_pipeline_board_honours_the_customers_workspace_link(base, config, rpc):
+    """8001's customer page links to ``/app/pipeline?customer_id=<id>``: the board then
+    holds only that customer's opportunities (those the user may see), with column
+    totals over them (amounts and 30/60/90 % weights written here)."""
+    from tests.support.fixtures import actor
+    me = f"pc-{uuid.uuid4().hex[:6]}"
+    mine, other = _customer(rpc, me), _customer(rpc, me)
+    with rpc(actor(me)) as p:
+        ids = [p.sales.create_opportunity({"customer_id": mine["id"], "amount": amount,
+                                           "expected_close_date": "2030-06-30"})["id"]
+               for amount in ("1000.00", "250.50")]
+        elsewhere = p.sales.create_opportunity({"customer_id": other["id"], "amount": "99.00",
+                                                "expected_close_date": "2030-06-30"})["id"]
+        p.sales.move_stage(ids[1], "propose")
+    u = Browserless(base, config, me)
+    board = u.get(f"/app/pipeline?customer_id={mine['id']}").text
+    cards = [int(x) for x in re.findall(r'data-opportunity="(\d+)"', board)]
+    assert sorted(cards) == sorted(ids) and elsewhere not in cards
+    assert f"客户 #{mine['id']}" in board and 'id="customer-filter-clear"' in board
+    col = re.search(r'id="col-qualify">.*?data-amount="([^"]+)" data-weighted="([^"]+)"',
+                    board, re.S)
+    assert col.groups() == ("1000.00", "300.00")  # 1000 × 30 %
+    col = re.search(r'id="col-propose">.*?data-amount="([^"]+)" data-weighted="([^"]+)"',
+                    board, re.S)
+    assert col.groups() == ("250.50", "150.30")  # 250.50 × 60 %
+    # someone else's view of the same link shows none of these; a bad id filters nothing
+    other_user = Browserless(base, config, f"pc-{uuid.uuid4().hex[:6]}")
+    assert "data-opportunity=" not in other_user.get(
+        f"/app/pipeline?customer_id={mine['id']}").text
+    whole = u.get("/app/pipeline?customer_id=abc").text
+    assert elsewhere in [int(x) for x in re.findall(r'data-opportunity="(\d+)"', whole)]
