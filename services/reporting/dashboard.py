@@ -207,7 +207,8 @@ def _card_rows(cards, period, names):
     for c in cards:
         emp = c["employee_id"]
         service, path = WORKSPACE_OF_ROLE.get(c["role"], ("sales", "/app/leads"))
-        params = {"owner_id": emp} if service == "sales" else dict(TICKETS)
+        # the list behind the row: a salesperson's leads, a service agent's queue
+        params = {"owner_id": emp} if service == "sales" else dict(TICKETS, assignee_id=emp)
         out.append({"employee_id": emp, "name": names(emp), "role": c["role"],
                     "score": c["score"], "score_text": _score(c["score"]),
                     "href": f"/app/scorecards/{emp}?{urlencode({'period': period})}",

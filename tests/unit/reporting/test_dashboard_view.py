@@ -188,3 +188,13 @@ def test_static_report_has_no_links_and_no_script():
     assert "<script" not in html and "href=" not in html and "/app/open/" not in html
     assert 'data-kpi="tickets_new_by_kind.complaint"' in html and "<style>" in html
     assert "New tickets · Complaint" in html
+
+
+def test_scorecard_rows_link_to_that_persons_list():
+    data = sample()
+    data["rankings"]["service"] = {"top": [card("s2", 90, role="service")], "bottom": []}
+    v = dashboard.view(data, i18n.translator("zh_CN", "reporting"), today=dt.date(2026, 12, 7))
+    sales, service = v["rankings"]
+    assert _target(sales["top"][0]["list_href"]) == ("/app/open/sales", "/app/leads?owner_id=u1")
+    assert _target(service["top"][0]["list_href"]) == \
+        ("/app/open/service_desk", "/app/tickets?view=all&assignee_id=s2")
