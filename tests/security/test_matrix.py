@@ -99,6 +99,8 @@ def world(config, gw):
             "ends_at": "2027-03-02T18:00:00+08:00", "format": "salon", "owner_id": u.id}))
         plan = made(call("POST", f"{gw['service_desk']}/care-plans", u, json={
             "customer_id": c["id"], "kind": "contract_expiry", "expiry_date": EXPIRY}))
+        # care tasks are made by a timer (or a manager's generate), never by a GET
+        made(call("POST", f"{gw['service_desk']}/care-tasks/generate?date={TODAY}", boss))
         tasks = made(call("GET", f"{gw['service_desk']}/care-tasks?date={TODAY}", u))["items"]
         task = next(x for x in tasks if x.get("plan_id") == plan["id"])
         objects[u.id] = {"customers": c["id"], "leads": lead["id"],
