@@ -4,18 +4,21 @@ Holds no rules: reads the request, calls service_desk over RPC as the
 token's actor. ``GET /faq?q=`` is public (customers' self-service search).
 """
 from marshmallow import Schema, fields
+from werkzeug.wrappers import Response
 
 from services.common.errors import ValidationError
-from services.common.gateway import GatewayBase, json_body, query_int, route, rpc
+from services.common.gateway import GatewayBase, json_body, json_response, query_int, route, rpc
 from services.common.openapi import build_spec
+from services.common.web.pages import wants_html
 from services.service_desk.page_actions import TicketActionPages
 from services.service_desk.page_care import CarePages
-from services.service_desk.page_public import FaqPages
+from services.service_desk.page_public import PUBLIC_FAQ, FaqPages
 from services.service_desk.pages import TicketPages
 from services.service_desk.report_schemas import (
     CustomerPickSchema,
     ImprovementInSchema,
     ImprovementOutSchema,
+    PublicFaqSchema,
     RootCausesOutSchema,
     SurveyLinkInSchema,
     SurveyLinkOutSchema,
@@ -52,6 +55,14 @@ TICKET_QUERY = {"status": "string", "kind": "string", "severity": "string",
 TICKETS = ["tickets"]
 CARE = ["care"]
 FAQS = ["faq"]
+VARY = {"Vary": "Accept"}  # /faq answers JSON or sends a browser to the page
+
+
+def _to_page(request, path):
+    """302 to the public page ``path`` with the request's query string."""
+    query = request.query_string.decode("latin-1")
+    return Response(status=302, headers={"Location": f"{path}?{query}" if query else path,
+                                         **VARY})
 
 
 class DueTaskSchema(CareTaskOutSchema):
@@ -314,7 +325,19 @@ class ServiceDeskGateway(TicketPages, TicketActionPages, CarePages, FaqPages, Ga
            query={"q": "string", "category": "string", "limit": "integer"},
            response=FaqResultsSchema, tags=FAQS)
     def public_faq(self, request):
-        return self._search(request)
+        """A browser (Accept prefers text/html) goes to the public FAQ page, same query."""
+        if wants_html(request):
+            return _to_page(request, PUBLIC_FAQ)
+        return json_response(200, self._search(request), headers=VARY)
+
+    @route("GET", "/faq/<int:faq_id>", auth=False, summary="A published FAQ entry (public)",
+           response=PublicFaqSchema, tags=FAQS)
+    def public_faq_entry(self, request, faq_id):
+        """Question, answer, category of a published entry (one hit); a browser goes
+        to the entry's public page."""
+        if wants_html(request):
+            return _to_page(request, f"{PUBLIC_FAQ}/{faq_id}")
+        return json_response(200, self.call(self.desk, "get_public_faq", faq_id), headers=VARY)
 
     def _search(self, request):
         return self.call(self.desk, "search_faq", request.args.get("q"),

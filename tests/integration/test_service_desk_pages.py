@@ -252,3 +252,41 @@ def test_queue_pages_by_number_and_by_cursor(base, config, customer, rpc):
     assert 'id="first-page"' in by_cursor.text and 'rel="next"' not in by_cursor.text
     bad = m.get("/app/tickets", params={"view": "all", "q": tag, "cursor": "garbage"})
     assert bad.status_code == 422 and 'class="error-summary"' in bad.text
+
+
+CHROME_ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+                 "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7")
+
+
+def test_browser_on_faq_goes_to_the_public_pages_json_clients_keep_json(base, rpc):
+    import requests
+    with rpc(MANAGER) as p:
+        f = p.service_desk.create_faq({"question": f"发票怎么开{TAG}", "answer": "在订单页申请。",
+                                       "category": "发票", "keywords": "发票"})
+        draft = p.service_desk.create_faq({"question": f"草稿{TAG}", "answer": "x",
+                                           "category": "发票"})
+        p.service_desk.publish_faq(f["id"])
+    # a browser (Chrome's Accept): 302 to the public pages, query kept, no sign-in needed
+    for path, page in ((f"/faq?q=发票{TAG}", f"/app/public/faq?q=%E5%8F%91%E7%A5%A8{TAG}"),
+                       (f"/faq/{f['id']}", f"/app/public/faq/{f['id']}")):
+        r = requests.get(base + path, headers={"Accept": CHROME_ACCEPT}, allow_redirects=False)
+        assert r.status_code == 302 and r.headers["Location"] == page, (path, r.headers)
+        assert "Accept" in r.headers["Vary"]
+        followed = requests.get(base + path, headers={"Accept": CHROME_ACCEPT})
+        assert followed.status_code == 200 and f"发票怎么开{TAG}" in followed.text
+        assert followed.headers["Content-Type"].startswith("text/html")
+    # API clients: no Accept, */*, JSON, JSON first, JSON preferred -> JSON as before
+    for accept in (None, "*/*", "application/json", "application/json, text/html",
+                   "text/html;q=0.5, application/json"):
+        headers = {"Accept": accept} if accept else {}
+        r = requests.get(f"{base}/faq", params={"q": f"发票{TAG}"}, headers=headers,
+                         allow_redirects=False)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
+        body = r.json()
+        assert f"发票怎么开{TAG}" in [item["question"] for item in body["items"]]
+        assert all("author_id" not in item for item in body["items"])  # anonymous caller
+        one = requests.get(f"{base}/faq/{f['id']}", headers=headers, allow_redirects=False)
+        assert one.status_code == 200 and one.json()["question"] == f"发票怎么开{TAG}"
+        assert set(one.json()) == {"id", "question", "answer", "category", "published_at"}
+        gone = requests.get(f"{base}/faq/{draft['id']}", headers=headers)
+        assert gone.status_code == 404 and gone.json()["error"] == "NOT_FOUND"
