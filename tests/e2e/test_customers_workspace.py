@@ -228,3 +228,51 @@ def test_a_salesperson_day_in_the_customers_workspace(base, config, browser,  # 
     shot("customers-signed-out")
     browser.get(base + "/app/customers")
     assert "/login" in browser.current_url  # the session is gone
+
+
+def test_duplicate_warning_then_a_manager_merges_and_the_old_link_follows(
+        base, config, browser, browser_factory, rpc):  # noqa: F811
+    """Staff save a customer that looks like one they have: the warning lists it with a
+    link; a manager merges the new record into the old one after the confirm page; the
+    merged record's URL then opens the kept customer with a note."""
+    from selenium.webdriver.common.by import By
+    suffix = "" if base != "http://127.0.0.1:8401" else "-crm-run"
+    tag = uuid.uuid4().hex[:4]
+    user = f"e2e-d-{uuid.uuid4().hex[:6]}"
+    with rpc(actor(user)) as p:
+        first = p.customers.create_customer(data.customer(name=f"上海蓝天{tag}科技有限公司"))
+    sign_in(browser, base, config, user, "staff", "sales")
+    browser.get(base + "/app/customers/new")
+    second_uscc = data.uscc()
+    fill(browser, {"f-name": f"上海蓝天{tag}科技有限责任公司", "f-uscc": second_uscc,
+                   "f-industry": "C35", "f-region": "上海",
+                   "f-contacts-0-name": "李四", "f-contacts-0-title": "经理",
+                   "f-contacts-0-mobile": f"135{uuid.uuid4().int % 10 ** 8:08d}"})
+    by_id(browser, "f-primary-0").click()
+    by_id(browser, "save").click()
+    details = wait_for(browser, lambda d: d.find_element(By.ID, "flash-details"))
+    link = details.find_element(By.TAG_NAME, "a")
+    assert link.get_attribute("href").endswith(f"/app/customers/{first['id']}")
+    assert link.text == f"#{first['id']} 上海蓝天{tag}科技有限公司（名称相同）"
+    second_id = int(browser.current_url.rstrip("/").split("/")[-1].split("?")[0])
+    screenshot(browser, "customers-duplicate-warning" + suffix)
+    assert not browser.find_elements(By.ID, "merge-form")  # staff: no merge form
+
+    manager = browser_factory()
+    sign_in(manager, base, config, f"e2e-m-{uuid.uuid4().hex[:4]}", "manager", "management")
+    manager.get(f"{base}/app/customers/{first['id']}")
+    fill(manager, {"f-merge_id": second_uscc})
+    by_id(manager, "merge-check").click()
+    wait_for(manager, lambda d: d.find_element(By.ID, "merge-confirm"))
+    assert f"上海蓝天{tag}科技有限责任公司" in by_id(manager, "merge-other").text
+    assert f"上海蓝天{tag}科技有限公司" in by_id(manager, "merge-keep").text
+    screenshot(manager, "customers-merge-confirm" + suffix)
+    by_id(manager, "merge-confirm").click()
+    wait_for(manager, lambda d: "合并到此客户" in d.find_element(By.ID, "flash").text)
+    screenshot(manager, "customers-merged" + suffix)
+
+    browser.get(f"{base}/app/customers/{second_id}")
+    wait_for(browser, lambda d: d.current_url.split("?")[0].endswith(
+        f"/app/customers/{first['id']}"))
+    assert f"客户 #{second_id} 已合并到客户 #{first['id']}" in by_id(browser, "flash").text
+    screenshot(browser, "customers-merged-redirect" + suffix)
