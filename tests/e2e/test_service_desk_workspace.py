@@ -215,12 +215,16 @@ def test_faq_edit_publish_and_public_pages(desk, browser, browser_factory,  # no
     screenshot(browser, "service-desk-faq-admin")
 
     public = browser_factory()
-    public.get(f"{base}/app/public/faq")
+    public.get(f"{base}/faq")  # the address customers are given: a browser lands on the page
+    wait_for(public, lambda d: d.current_url == f"{base}/app/public/faq")
     fill(public, {"f-q": "重开发票"})
     submit(public, "faq-search")
     wait_for(public, lambda d: f"发票如何重新开具{TAG}" in body(d))
     public.find_element(By.PARTIAL_LINK_TEXT, f"发票如何重新开具{TAG}").click()
     wait_for(public, lambda d: d.find_elements(By.ID, "article"))
     assert "申请重开发票" in body(public) and "s1" not in by_id(public, "article").text
+    article_url = public.current_url
+    public.get(f"{base}/faq/{article_url.rsplit('/', 1)[1]}")
+    wait_for(public, lambda d: d.current_url == article_url and d.find_elements(By.ID, "article"))
     assert public.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN"
     screenshot(public, "service-desk-public-faq")
