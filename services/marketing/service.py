@@ -243,8 +243,13 @@ class MarketingService(WorkspaceRpc, DomainService):
         with self.db.uow() as uow:
             campaign = repo.get(uow.session, campaign_id, actor)
             p = repo.get_participant(uow.session, campaign, participant_id)
-            return PARTICIPANT_OUT.dump(repo.participant_out(
-                uow.session, p, repo.shows_contact(actor, campaign)))
+            clear = repo.shows_contact(actor, campaign)
+            out = PARTICIPANT_OUT.dump(repo.participant_out(uow.session, p, clear))
+        if clear and (out.get("mobile") or out.get("email")):  # the contact in clear
+            self.db.audit.note_read(actor.label if not actor.service else
+                                    f"svc:{actor.service}", "participant", [out["id"]],
+                                    "contacts_read", "marketing.get_participant")
+        return out
 
     @_rpc
     def list_participants(self, campaign_id, page=1, page_size=20, cursor=None):

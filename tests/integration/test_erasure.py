@@ -118,6 +118,10 @@ def test_erasure_end_to_end_then_pii_scan_and_audit_verify(rpc, config):
     before = _wait(lambda: {s for s, _, _ in _found(engines, needles)} >= set(SERVICES)
                    and _found(engines, needles))
     assert {s for s, _, _ in before} == set(SERVICES), before
+    with rpc(MGR) as p:  # sales read the participant's contact in clear: audited
+        reads = _wait(lambda: [e for e in p.marketing.audit_trail("participant", part["id"])
+                               if e["action"] == "contacts_read"], timeout=10)
+        assert reads and reads[0]["actor"] == "svc:sales", reads
 
     with rpc(OWNER) as p, pytest.raises(Forbidden):  # staff may not erase
         p.customers.erase_contact(cid, kid)
