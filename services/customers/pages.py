@@ -276,7 +276,9 @@ FIELD_LABELS = {"name": "customer.name", "uscc": "customer.uscc",
                 "contacts": "customers.form.contacts", "tags": "customers.tags",
                 "attachments": "customers.attach.title", "influence": "customers.influence",
                 "lost_reason": "customers.lost.reason", "lost_note": "customers.lost.note",
-                "cooperation_since": "customers.cooperation_since"}
+                "cooperation_since": "customers.cooperation_since",
+                "merged_from": "customers.history.merged_from",
+                "merged_into": "customers.history.merged_into"}
 VALUE_KEYS = {"type": "customer.type.", "tier": "customer.tier.", "scale": "customers.scale.",
               "lost_reason": "customers.lost.reason."}
 
@@ -316,5 +318,9 @@ def history_rows(history, t=None):
                 continue
             label = t(FIELD_LABELS[field]) if t and field in FIELD_LABELS else field
             rows.append({"field": label, "before": before, "after": after})
-        out.append(dict(entry, rows=rows or [{"field": "", "before": "", "after": ""}]))
+        action = str(entry.get("action") or "")
+        label = t("customers.action." + action) if t else action
+        out.append(dict(entry, rows=rows or [{"field": "", "before": "", "after": ""}],
+                        action_label=action if label == "customers.action." + action
+                        else label))  # an action without a label: its name
     return out

@@ -358,6 +358,11 @@ def test_manager_merges_by_uscc_after_a_confirm_step(site, rpc):
     r = m.post_form(path + "/merge/confirm", {"merge_id": str(other["id"])}, csrf_from=path)
     page = follow(m, r)
     assert f"已将客户 #{other['id']}（{other['name']}）合并到此客户" in text_of(page.text)
+    history = re.search(r'<table class="table" id="history">(.*?)</table>', page.text, re.S)
+    shown = text_of(history.group(1))
+    for words in ("合并", "被合并", "并入的客户", "合并到客户"):  # both records' entries
+        assert words in shown, words
+    assert "customers.action." not in shown and "merged_from" not in shown
     from services.common.errors import Merged
     with rpc(actor(site["user"])) as p:
         assert "并入标签" in p.customers.get_customer(keep["id"])["tags"]
