@@ -25,7 +25,7 @@ from services.common.errors import CrmError, PayloadTooLarge, Unauthorized, Vali
 from services.common.web import badges, directory, i18n, session
 from services.common.web.field_messages import translate_message
 from services.common.web.forms import Form
-from services.common.web.templating import environment, static_url
+from services.common.web.templating import environment, lenient_environment, static_url
 
 log = logging.getLogger(__name__)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -452,7 +452,9 @@ def _safe_error(ctx, request, status, detail=None):
 def bare_error_page(ctx, request, status):
     """The kit's error page in its layout from a context that depends on nothing
     but the catalogue and the templates: no actor, switcher, badges, flash or
-    cookies (each of those may be what failed)."""
+    cookies (each of those may be what failed), and a variable the templates ask
+    for that this code does not know renders as nothing (a process still running
+    older code than its templates: the customers pages' "error page failed")."""
     service = getattr(ctx, "service", None)
     lang = getattr(ctx, "lang", None) or i18n.DEFAULT_LANG
     t = i18n.translator(lang, service)
@@ -475,7 +477,7 @@ def bare_error_page(ctx, request, status):
         "workspace_title": "app.name", "status_code": status, "title": t(title),
         "message": t(message), "detail": None, "page_title": t(title),
     }
-    html = environment(service).get_template("kit/error.html").render(context)
+    html = lenient_environment(service).get_template("kit/error.html").render(context)
     resp = Response(html, status=status, mimetype="text/html")
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Content-Type-Options"] = "nosniff"

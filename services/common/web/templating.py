@@ -71,6 +71,14 @@ def environment(service=None):
     return env
 
 
+@functools.lru_cache(maxsize=16)
+def lenient_environment(service=None):
+    """``environment`` where a missing variable renders as nothing: only for the bare
+    error page (a template newer than the running code must not break it)."""
+    from jinja2 import ChainableUndefined
+    return environment(service).overlay(undefined=ChainableUndefined)
+
+
 # --- static files ---------------------------------------------------------------------------
 def static_dirs(service=None):
     dirs = []

@@ -710,6 +710,22 @@ def test_500_page_keeps_its_layout_when_the_header_context_fails(monkeypatch, ca
     assert_real_error_page(resp, 404, "记录不存在，或不属于您")
 
 
+def test_500_page_of_a_process_older_than_its_templates(monkeypatch):
+    """What the customers pages saw at 04:45: a gateway started before 09875db (whose
+    base_context had no ``workspace_title``) rendering 09875db's header template:
+    every page, the 500 page included, failed with an undefined variable. The
+    500 page is now served in its layout all the same."""
+    full = PageContext.base_context
+
+    def older(self):
+        context = full(self)
+        context.pop("workspace_title")
+        return context
+
+    monkeypatch.setattr(PageContext, "base_context", older)
+    assert_real_error_page(Badged().boom(signed_in_request("/b/boom")), 500, "系统出错")
+
+
 def test_a_failing_form_context_is_the_500_page_not_an_escaping_error():
     class FormPages(Probe):
         @page("POST", "/f", auth=False, csrf=False, form_template="kit/error.html",
