@@ -18,6 +18,7 @@ from services.service_desk.models import (
 
 SEARCH_CANDIDATES = 200
 SEARCH_IDS = 2000  # queue search: up to this many matches go on by id
+CUSTOMER_MATCHES = 500  # queue search: customers of the copy whose name holds q
 
 
 def _is_pg(session):
@@ -52,8 +53,9 @@ def ticket_event_data(ticket, **extra):
 
 def list_tickets(session, filters, owner_scope, page, page_size, actor_id=None, cursor=None):
     """Staff (``owner_scope``) see tickets assigned to them or opened by them;
-    ``mine`` narrows a manager's list the same way. ``q``: subject, complainant or
-    customer name (the service desk's copy), or ``#id``; ``sort``: ``due`` (the
+    ``mine`` narrows a manager's list the same way. ``q``: ``#id``; else the tickets of
+    the customers whose name (the service desk's copy) holds it, if any does; else
+    subject or complainant; ``sort``: ``due`` (the
     running clock's due time first, resolved last) or newest first. Keyset paging
     (``cursor``) → (tickets, next_cursor, total, total_is_estimate)."""
     stmt = select(Ticket)
@@ -74,14 +76,20 @@ def list_tickets(session, filters, owner_scope, page, page_size, actor_id=None, 
                 # (a substring: % and _ are plain characters, escaped)
                 return column.icontains(q, autoescape=True) if _is_pg(session) \
                     else column.contains(q, autoescape=True)
-            names = session.scalars(select(CustomerCopy.customer_id).where(
-                has(CustomerCopy.name)).limit(500)).all()  # looked up once, not per row
-            match = or_(has(Ticket.subject), has(Ticket.complainant_name),
-                        Ticket.customer_id.in_(names))
-            # a substring match reads the whole table: read it once for the matching ids,
-            # then the count and the page go by primary key (unless the match is broad)
-            ids = session.scalars(select(Ticket.id).where(match).limit(SEARCH_IDS + 1)).all()
-            stmt = stmt.where(Ticket.id.in_(ids) if len(ids) <= SEARCH_IDS else match)
+            # a customer's name first: the copy is small, and its matches' tickets come
+            # through the customer_id index (no read of the tickets table)
+            named = select(CustomerCopy.customer_id).where(has(CustomerCopy.name))
+            names = session.scalars(named.limit(CUSTOMER_MATCHES + 1)).all()
+            if names:
+                stmt = stmt.where(Ticket.customer_id.in_(
+                    names if len(names) <= CUSTOMER_MATCHES else named))
+            else:
+                # subject or complainant: a substring read of the table, once, for the
+                # matching ids; the count and the page then go by primary key
+                match = or_(has(Ticket.subject), has(Ticket.complainant_name))
+                ids = session.scalars(select(Ticket.id).where(match)
+                                      .limit(SEARCH_IDS + 1)).all()
+                stmt = stmt.where(Ticket.id.in_(ids) if len(ids) <= SEARCH_IDS else match)
     if filters.get("breached") is not None:
         breached = or_(Ticket.first_response_breached_at.is_not(None),
                        Ticket.resolution_breached_at.is_not(None))
@@ -109,22 +117,28 @@ def _due_page(session, stmt, filters, page, page_size, cursor):
                 raise ValueError
         except (TypeError, ValueError, IndexError):
             raise validation_error({"cursor": paging.BAD_CURSOR}) from None
+    # page numbers: SQL OFFSET inside each group; the running group is counted (at most
+    # ``offset`` of its ids) only when the page starts past its end
     offset = 0 if body is not None else (page - 1) * page_size
-    want = offset + page_size + 1
-    out = []
+    want = page_size + 1
+    out, skip_done = [], offset
     if group == 0:
         running = stmt.where(Ticket.next_due_at.is_not(None))
         if key is not None:
             running = running.where(paging.after((Ticket.next_due_at, Ticket.id), False, key))
-        out += [(0, t) for t in session.scalars(
-            running.order_by(Ticket.next_due_at, Ticket.id).limit(want)).all()]
+        q = running.order_by(Ticket.next_due_at, Ticket.id).limit(want)
+        out += [(0, t) for t in session.scalars(q.offset(offset) if offset else q).all()]
+        if out:
+            skip_done = 0
+        elif offset:
+            ids = running.with_only_columns(Ticket.id).order_by(None).limit(offset).subquery()
+            skip_done = offset - session.scalar(select(func.count()).select_from(ids))
     if len(out) < want:
         done = stmt.where(Ticket.next_due_at.is_(None))
         if group == 1:
             done = done.where(Ticket.id < key)
-        out += [(1, t) for t in session.scalars(
-            done.order_by(Ticket.id.desc()).limit(want - len(out))).all()]
-    out = out[offset:]
+        q = done.order_by(Ticket.id.desc()).limit(want - len(out))
+        out += [(1, t) for t in session.scalars(q.offset(skip_done) if skip_done else q).all()]
     more = len(out) > page_size
     out = out[:page_size]
     next_cursor = None
