@@ -42,6 +42,14 @@ def pages_of(total, size=PAGE_SIZE):
     return max(1, -(-int(total or 0) // size))
 
 
+def pages_for(result, number, size=PAGE_SIZE):
+    """Page links: from ``total`` when exact; from an estimated one (issue 20) only up to
+    the next page, and only when ``next_cursor`` says more rows follow."""
+    if result.get("total_is_estimate"):
+        return number + 1 if result.get("next_cursor") else number
+    return pages_of(result["total"], size)
+
+
 def query(form, keys, **over):
     args = {k: form.value(k) for k in keys if form.value(k)}
     args.update({k: v for k, v in over.items() if v is not None})

@@ -13,7 +13,7 @@ from services.sales.pages_base import (
     is_manager,
     labelled,
     page_number,
-    pages_of,
+    pages_for,
     query,
     staff_options,
 )
@@ -65,7 +65,7 @@ class LeadPages(SalesPageBase):
             result = {"items": [], "total": 0}
         return self.sales_page(
             request, "sales/leads.html", form=form, result=result, page_no=number,
-            pages=pages_of(result["total"]), sources=SOURCES, statuses=LEAD_STATUSES,
+            pages=pages_for(result, number), sources=SOURCES, statuses=LEAD_STATUSES,
             staff=staff_options(), query=query(form, LEAD_KEYS),
             page_url=lambda n: "/app/leads?" + query(form, LEAD_KEYS, page=n),
             page_title=ctx.t("sales.leads.title"))

@@ -10,7 +10,7 @@ from services.sales.pages_base import (
     SalesPageBase,
     is_manager,
     page_number,
-    pages_of,
+    pages_for,
     query,
     staff_options,
 )
@@ -97,7 +97,7 @@ class OrderPages(SalesPageBase):
                 form.with_errors(exc)
         return self.sales_page(
             request, "sales/orders.html", form=form, result=result, page_no=number,
-            pages=pages_of(result["total"]), statuses=ORDER_STATUSES, staff=staff_options(),
+            pages=pages_for(result, number), statuses=ORDER_STATUSES, staff=staff_options(),
             query=query(form, ORDER_KEYS),
             page_url=lambda n: "/app/orders?" + query(form, ORDER_KEYS, page=n),
             page_title=ctx.t("sales.orders.title"))
