@@ -7,6 +7,7 @@ from unittest import mock
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.common import audit
 from services.common.actors import Actor
 from services.common.db import GreenLock, make_engine, make_sessionmaker
 from services.common.migrate import upgrade
@@ -32,6 +33,8 @@ def database(tmp_path_factory):
     db.Session = make_sessionmaker(db.engine)
     db.lock = GreenLock(False)
     db.relay = mock.Mock()
+    # the real provider's auditor (uow.Database.setup), so ORM writes and noted reads are audited
+    db.audit = audit.Auditor(Base, audit.service_key({}, "sales"), "sales")
     yield db
     db.engine.dispose()
     if pg is not None:
@@ -47,6 +50,10 @@ class _Db:
 
     def read_uow(self):
         return self.db.read_unit_of_work()
+
+    @property
+    def audit(self):
+        return self.db.audit
 
 
 class _ActorDep:
