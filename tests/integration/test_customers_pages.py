@@ -363,6 +363,8 @@ def test_manager_merges_by_uscc_after_a_confirm_step(site, rpc):
     for words in ("合并", "被合并", "并入的客户", "合并到客户"):  # both records' entries
         assert words in shown, words
     assert "customers.action." not in shown and "merged_from" not in shown
+    assert re.search(rf'<span class="merged-from"[^>]*>#{other["id"]} · </span>1</td>',
+                     history.group(1))  # the merged record's own entries say whose they are
     from services.common.errors import Merged
     with rpc(actor(site["user"])) as p:
         assert "并入标签" in p.customers.get_customer(keep["id"])["tags"]
