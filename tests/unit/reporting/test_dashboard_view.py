@@ -198,3 +198,19 @@ def test_scorecard_rows_link_to_that_persons_list():
     assert _target(sales["top"][0]["list_href"]) == ("/app/open/sales", "/app/leads?owner_id=u1")
     assert _target(service["top"][0]["list_href"]) == \
         ("/app/open/service_desk", "/app/tickets?view=all&assignee_id=s2")
+
+
+def test_campaign_roi_is_a_percentage_with_one_decimal():
+    # roi is (won - cost) / cost; the page shows it x100 with the kit's number format.
+    data = sample()
+    rows = [("1", "无成交", -1.0), ("2", "翻倍", 1.0), ("3", "小赚", 0.1234),
+            ("4", "大赚", 12.5), ("5", "无成本", None)]
+    data["kpis"]["campaigns"] = [
+        {"campaign_id": cid, "theme": theme, "participants": 3, "leads_generated": 2,
+         "leads_converted": 1, "won_amount": "0.00", "cost": "100.00", "roi": roi}
+        for cid, theme, roi in rows]
+    html = dashboard.render_report(data, "en")
+    roi_cell = r'<tr data-campaign="(\d+)">.*?<td class="num" data-roi="[^"]*">([^<]*)</td>'
+    cells = dict(re.findall(roi_cell, html))
+    assert cells == {"1": "-100.0%", "2": "100.0%", "3": "12.3%", "4": "1,250.0%", "5": "—"}
+    assert ">-1.0<" not in html
