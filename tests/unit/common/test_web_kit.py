@@ -769,3 +769,23 @@ def test_flash_details_are_signed_local_links_shown_under_the_message():
     assert "已保存" in box and 'id="flash-details"' in box
     assert '<a href="/app/customers/7">#7 上海蓝天科技有限公司（名称相同）</a>' in box
     assert "evil.example" not in html and "<li>off-site</li>" in box
+
+
+# --- footer: separators only between the parts shown -------------------------------------------
+def footer_text(html):
+    inner = re.search(r'<footer class="site-footer[^"]*">(.*?)</footer>', html, re.S).group(1)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>|\{#.*?#\}", "", inner)).strip()
+
+
+def test_footer_has_no_stray_separator_without_the_docs_link():
+    ctx = PageContext(request("/app/public/faq"), CONFIG, "service_desk").base_context()
+    env = environment("service_desk")
+    with_docs = env.from_string('{% extends "kit/base.html" %}').render(ctx)
+    without = env.from_string('{% extends "kit/base.html" %}'
+                              '{% set footer_docs = false %}').render(ctx)
+    assert footer_text(with_docs) == "接口文档 · 客户关系管理平台 · 数据仅供授权人员使用"
+    assert footer_text(without) == "客户关系管理平台 · 数据仅供授权人员使用"
+    assert 'href="/docs"' not in without.split('<footer')[1]
+    faq = env.get_template("service_desk/public_faq.html").render(
+        ctx, form=forms.Form(request("/app/public/faq")), q="", items=[], total=0)
+    assert footer_text(faq) == "客户关系管理平台 · 数据仅供授权人员使用"
