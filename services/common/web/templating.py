@@ -14,14 +14,19 @@ SERVICES_DIR = KIT_DIR.parent.parent
 DEFAULT_TZ = "Asia/Shanghai"
 
 
-def template_dirs(service=None):
+def _own_then_kit(service, folder):
+    """``services/<service>/<folder>`` when it exists, then the kit's ``<folder>``."""
     dirs = []
     if service:
-        own = SERVICES_DIR / service / "templates"
+        own = SERVICES_DIR / service / folder
         if own.is_dir():
             dirs.append(own)
-    dirs.append(KIT_DIR / "templates")
+    dirs.append(KIT_DIR / folder)
     return dirs
+
+
+def template_dirs(service=None):
+    return _own_then_kit(service, "templates")
 
 
 def _money(value, places=2):
@@ -81,13 +86,7 @@ def lenient_environment(service=None):
 
 # --- static files ---------------------------------------------------------------------------
 def static_dirs(service=None):
-    dirs = []
-    if service:
-        own = SERVICES_DIR / service / "static"
-        if own.is_dir():
-            dirs.append(own)
-    dirs.append(KIT_DIR / "static")
-    return dirs
+    return _own_then_kit(service, "static")
 
 
 @functools.lru_cache(maxsize=256)
