@@ -1,14 +1,9 @@
 """Schemas of the root-cause report, improvement actions, survey links, the customer
 picker and the public FAQ/survey answers."""
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from services.service_desk.domain import ROOT_CAUSES
-from services.service_desk.schemas import DEPARTMENTS
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
+from services.service_desk.schemas import DEPARTMENTS, Strict
 
 
 class ImprovementInSchema(Strict):
