@@ -62,11 +62,16 @@ def seed(db_url, n, seed_value=7):
     if search is not None and hasattr(search, "backfill"):
         with engine.begin() as conn:
             search.backfill(conn)
+    analyze(engine)
+    return start, start + n - 1
+
+
+def analyze(engine):
+    """Fresh planner statistics after a bulk seed (SQLite), then let the engine go."""
     if engine.dialect.name == "sqlite":
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
     engine.dispose()
-    return start, start + n - 1
 
 
 def timed_get(port, path, cookie):
@@ -84,6 +89,74 @@ def timed_get(port, path, cookie):
 def pct(values, p):
     values = sorted(values)
     return round(values[min(len(values) - 1, int(p * len(values)))], 1)
+
+
+def start_gateway(bench, name, target):
+    """Start a gateway process on a free port and wait for its /health; its port."""
+    import urllib.request
+
+    from bench.infra import free_port, wait_until
+    port = free_port()
+    bench.stack.start(name, target, {"WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"})
+    wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/health",
+                                              timeout=3).status == 200, 90, what=name)
+    return port
+
+
+def measure(bench, port, cases, samples, label, cpu=None):
+    """Each case {name: (token, path())} fetched once to warm, then ``samples`` times:
+    p50/p95/max, the statuses seen and whether p95 is within the bound; with ``cpu``
+    (a callable giving CPU seconds so far) also the CPU per request."""
+    out = {}
+    for name, (token, path) in cases.items():
+        timed_get(port, path(), token)  # warm
+        times, statuses = [], set()
+        cpu0 = cpu() if cpu else None
+        for _ in range(samples):
+            status, ms, _body = timed_get(port, path(), token)
+            statuses.add(status)
+            times.append(ms)
+        out[name] = {"p50_ms": pct(times, 0.5), "p95_ms": pct(times, 0.95),
+                     "max_ms": round(max(times), 1), "statuses": sorted(statuses)}
+        if cpu:
+            out[name]["cpu_ms_per_request"] = round((cpu() - cpu0) * 1000 / samples, 1)
+        out[name]["within_bound"] = pct(times, 0.95) < BOUND_MS
+        bench.say(f"  {label} {name}: {out[name]}")
+    return out
+
+
+class Solo:
+    """Just enough of bench.run.Bench to time pages alone: a vhost, migrated SQLite
+    databases (``databases``) and the services (``{name: "module:Class"}``) started."""
+
+    def __init__(self, log_dir, label, databases, services):
+        import tempfile
+        from pathlib import Path
+
+        from bench.infra import Stack, Vhost
+        from services.common.bus import setup_bus
+        from services.common.migrate import upgrade
+        self.vhost = Vhost()
+        uri = self.vhost.create()
+        self.dir = Path(tempfile.mkdtemp(prefix=f"crm-bench-{label}-"))
+        self.sqlite = {s: f"sqlite:///{self.dir}/{s}.db" for s in databases}
+        for service, url in self.sqlite.items():
+            upgrade(service, url)
+        setup_bus(uri, 5, "classic")
+        self.stack = Stack(uri, self.sqlite, log_dir)
+        for name, target in services.items():
+            self.stack.start(name, target)
+
+    def say(self, msg):
+        print(msg, flush=True)
+
+    def close(self):
+        import shutil
+        try:
+            self.stack.stop_all()
+        finally:
+            self.vhost.drop()
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def run(bench, n, samples):

@@ -15,13 +15,11 @@ list with a status filter, My day, an opportunity page.
 import datetime as dt
 import os
 import random
-import urllib.request
 
 from sqlalchemy import create_engine, func, select
 
 from bench.cpu import proc_cpu
-from bench.infra import free_port, wait_until
-from bench.pages import BOUND_MS, pct, timed_get
+from bench.pages import BOUND_MS, Solo, analyze, measure, start_gateway
 
 OWNERS = 20
 STAGES = ("qualify", "propose", "negotiate", "won", "lost")
@@ -88,10 +86,7 @@ def seed(db_url, n, seed_value=9):
                            "amount": 200}]
             conn.execute(Order.__table__.insert(), orders)
             conn.execute(OrderLine.__table__.insert(), lines)
-    if engine.dialect.name == "sqlite":
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
-    engine.dispose()
+    analyze(engine)
     return first, first + n - 1
 
 
@@ -100,12 +95,7 @@ def run(bench, n, samples):
     from services.common.config import load_config
     cfg = load_config()
     first, last = seed(bench.sqlite["sales"], n)
-    port = free_port()
-    bench.stack.start("sales_gateway", "services.sales.gateway:SalesGateway",
-                      {"WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"})
-    wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/health",
-                                              timeout=3).status == 200, 90,
-               what="sales_gateway")
+    port = start_gateway(bench, "sales_gateway", "services.sales.gateway:SalesGateway")
     staff = mint_token(cfg, "u1", "staff", "sales")
     manager = mint_token(cfg, "m1", "manager", "management")
     rng = random.Random(12)
@@ -133,56 +123,12 @@ def run(bench, n, samples):
 
     def cpu():
         return sum(proc_cpu(p) or 0 for p in pids)
-    for name, (token, path) in cases.items():
-        timed_get(port, path(), token)  # warm
-        times, statuses = [], set()
-        cpu0 = cpu()
-        for _ in range(samples):
-            status, ms, _body = timed_get(port, path(), token)
-            statuses.add(status)
-            times.append(ms)
-        out[name] = {"p50_ms": pct(times, 0.5), "p95_ms": pct(times, 0.95),
-                     "max_ms": round(max(times), 1), "statuses": sorted(statuses),
-                     # CPU of sales + sales_gateway per request: what the page costs
-                     # whatever else the machine is doing
-                     "cpu_ms_per_request": round((cpu() - cpu0) * 1000 / samples, 1),
-                     "within_bound": pct(times, 0.95) < BOUND_MS}
-        bench.say(f"  W2 {name}: {out[name]}")
+    # CPU of sales + sales_gateway per request: what the page costs whatever else the
+    # machine is doing
+    out.update(measure(bench, port, cases, samples, "W2", cpu=cpu))
     out["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     bench.stack.stop("sales_gateway")
     return out
-
-
-class _Solo:
-    """Just enough of bench.run.Bench for W2 alone: a vhost, a migrated sales database,
-    the sales service (``python -m bench.sales_pages``; ``make bench`` runs it as W2)."""
-
-    def __init__(self, log_dir):
-        import tempfile
-        from pathlib import Path
-
-        from bench.infra import Stack, Vhost
-        from services.common.bus import setup_bus
-        from services.common.migrate import upgrade
-        self.vhost = Vhost()
-        uri = self.vhost.create()
-        self.dir = Path(tempfile.mkdtemp(prefix="crm-bench-w2-"))
-        self.sqlite = {"sales": f"sqlite:///{self.dir}/sales.db"}
-        upgrade("sales", self.sqlite["sales"])
-        setup_bus(uri, 5, "classic")
-        self.stack = Stack(uri, self.sqlite, log_dir)
-        self.stack.start("sales", "services.sales.service:SalesService")
-
-    def say(self, msg):
-        print(msg, flush=True)
-
-    def close(self):
-        import shutil
-        try:
-            self.stack.stop_all()
-        finally:
-            self.vhost.drop()
-            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def main():
@@ -195,7 +141,9 @@ def main():
     ap.add_argument("--samples", type=int, default=40)
     ap.add_argument("--out", default="bench/results/sales_pages.json")
     args = ap.parse_args()
-    solo = _Solo(tempfile.mkdtemp(prefix="crm-bench-w2-logs-"))
+    # the sales service alone (``python -m bench.sales_pages``; ``make bench`` runs it as W2)
+    solo = Solo(tempfile.mkdtemp(prefix="crm-bench-w2-logs-"), "w2", ("sales",),
+                {"sales": "services.sales.service:SalesService"})
     try:
         time.sleep(5)  # the sales process imports and connects
         out = run(solo, args.n, args.samples)

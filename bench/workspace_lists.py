@@ -16,12 +16,10 @@ import html
 import os
 import random
 import re
-import urllib.request
 
 from sqlalchemy import create_engine, func, select
 
-from bench.infra import free_port, wait_until
-from bench.pages import BOUND_MS, pct, timed_get
+from bench.pages import BOUND_MS, Solo, analyze, measure, start_gateway, timed_get
 
 AGENTS = 20
 KINDS = ("inquiry", "complaint", "suggestion")
@@ -70,7 +68,7 @@ def seed_tickets(db_url, n, seed_value=5):
                              "at": opened, "notify_customer": False, "to_assignee": agent}]
             conn.execute(Ticket.__table__.insert(), tickets)
             conn.execute(TicketEntry.__table__.insert(), entries)
-    _analyze(engine)
+    analyze(engine)
     return first
 
 
@@ -100,39 +98,8 @@ def seed_campaigns(db_url, m, seed_value=6):
                                    "due_date": (starts - dt.timedelta(days=d)).date()})
             conn.execute(Campaign.__table__.insert(), rows)
             conn.execute(Milestone.__table__.insert(), stones)
-    _analyze(engine)
+    analyze(engine)
     return first
-
-
-def _analyze(engine):
-    if engine.dialect.name == "sqlite":
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
-    engine.dispose()
-
-
-def _measure(bench, port, cases, samples, label):
-    out = {}
-    for name, (token, path) in cases.items():
-        timed_get(port, path(), token)  # warm
-        times, statuses = [], set()
-        for _ in range(samples):
-            status, ms, _body = timed_get(port, path(), token)
-            statuses.add(status)
-            times.append(ms)
-        out[name] = {"p50_ms": pct(times, 0.5), "p95_ms": pct(times, 0.95),
-                     "max_ms": round(max(times), 1), "statuses": sorted(statuses),
-                     "within_bound": pct(times, 0.95) < BOUND_MS}
-        bench.say(f"  {label} {name}: {out[name]}")
-    return out
-
-
-def _gateway(bench, name, target):
-    port = free_port()
-    bench.stack.start(name, target, {"WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"})
-    wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/health",
-                                              timeout=3).status == 200, 90, what=name)
-    return port
 
 
 def run_desk(bench, n, samples):
@@ -140,7 +107,7 @@ def run_desk(bench, n, samples):
     from services.common.config import load_config
     cfg = load_config()
     first = seed_tickets(bench.sqlite["service_desk"], n)
-    port = _gateway(bench, "service_desk_gateway",
+    port = start_gateway(bench, "service_desk_gateway",
                     "services.service_desk.gateway:ServiceDeskGateway")
     staff = mint_token(cfg, "s1", "staff", "service")
     manager = mint_token(cfg, "m1", "manager", "management")
@@ -171,7 +138,7 @@ def run_desk(bench, n, samples):
     out = {"tickets": n, "samples_per_case": samples, "bound_p95_ms": BOUND_MS,
            "how": "sequential GETs with the session cookie, one connection each",
            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
-    out.update(_measure(bench, port, cases, samples, "W3"))
+    out.update(measure(bench, port, cases, samples, "W3"))
     out["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     bench.stack.stop("service_desk_gateway")
     return out
@@ -182,7 +149,7 @@ def run_campaigns(bench, m, samples):
     from services.common.config import load_config
     cfg = load_config()
     first = seed_campaigns(bench.sqlite["marketing"], m)
-    port = _gateway(bench, "marketing_gateway", "services.marketing.gateway:MarketingGateway")
+    port = start_gateway(bench, "marketing_gateway", "services.marketing.gateway:MarketingGateway")
     staff = mint_token(cfg, "mk1", "staff", "marketing")
     manager = mint_token(cfg, "m1", "manager", "management")
     rng = random.Random(14)
@@ -197,45 +164,10 @@ def run_campaigns(bench, m, samples):
     out = {"campaigns": m, "samples_per_case": samples, "bound_p95_ms": BOUND_MS,
            "how": "sequential GETs with the session cookie, one connection each",
            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
-    out.update(_measure(bench, port, cases, samples, "W4"))
+    out.update(measure(bench, port, cases, samples, "W4"))
     out["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     bench.stack.stop("marketing_gateway")
     return out
-
-
-class _Solo:
-    """Just enough of bench.run.Bench for W3/W4 alone: a vhost, migrated databases, the
-    service_desk, marketing and customers services."""
-
-    def __init__(self, log_dir):
-        import tempfile
-        from pathlib import Path
-
-        from bench.infra import Stack, Vhost
-        from services.common.bus import setup_bus
-        from services.common.migrate import upgrade
-        self.vhost = Vhost()
-        uri = self.vhost.create()
-        self.dir = Path(tempfile.mkdtemp(prefix="crm-bench-w3-"))
-        self.sqlite = {s: f"sqlite:///{self.dir}/{s}.db"
-                       for s in ("service_desk", "marketing", "customers")}
-        for service, url in self.sqlite.items():
-            upgrade(service, url)
-        setup_bus(uri, 5, "classic")
-        self.stack = Stack(uri, self.sqlite, log_dir)
-        self.stack.start("service_desk", "services.service_desk.service:ServiceDeskService")
-        self.stack.start("marketing", "services.marketing.service:MarketingService")
-
-    def say(self, msg):
-        print(msg, flush=True)
-
-    def close(self):
-        import shutil
-        try:
-            self.stack.stop_all()
-        finally:
-            self.vhost.drop()
-            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def main():
@@ -249,7 +181,10 @@ def main():
     ap.add_argument("--samples", type=int, default=40)
     ap.add_argument("--out", default="bench/results/workspace_lists.json")
     args = ap.parse_args()
-    solo = _Solo(tempfile.mkdtemp(prefix="crm-bench-w3-logs-"))
+    solo = Solo(tempfile.mkdtemp(prefix="crm-bench-w3-logs-"), "w3",
+                ("service_desk", "marketing", "customers"),
+                {"service_desk": "services.service_desk.service:ServiceDeskService",
+                 "marketing": "services.marketing.service:MarketingService"})
     try:
         time.sleep(6)  # the services import and connect
         out = {"W3": run_desk(solo, args.n, args.samples),
