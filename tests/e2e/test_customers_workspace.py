@@ -6,7 +6,6 @@ the list, sign out. Screenshots of each page go to var/screenshots/customers-*.p
 
 The customers service and its gateway run in-process on the test bus (the kit's
 browser harness); the pages are the ones ``make run`` serves on 8001."""
-import base64
 import csv
 import io
 import uuid
@@ -19,6 +18,9 @@ from tests.support import data
 from tests.support.browser import (  # noqa: F401 (fixtures)
     browser,
     browser_factory,
+    by_id,
+    fetch,
+    fill,
     screenshot,
     sign_in,
     sign_out,
@@ -35,30 +37,6 @@ def wrong_check(uscc):
     """The same code with another check character: GB 32100 admits exactly one."""
     other = next(ch for ch in USCC_ALPHABET if ch != uscc[-1])
     return uscc[:-1] + other
-
-
-def by_id(driver, element_id):
-    from selenium.webdriver.common.by import By
-    return driver.find_element(By.ID, element_id)
-
-
-def fill(driver, values):
-    for element_id, value in values.items():
-        box = by_id(driver, element_id)
-        box.clear()
-        box.send_keys(value)
-
-
-def fetch(driver, url):
-    """GET ``url`` with the page's session (cookies) -> (status, content type, bytes)."""
-    got = driver.execute_async_script("""
-        const done = arguments[arguments.length - 1];
-        fetch(arguments[0], {credentials: 'same-origin'}).then(async r => {
-            const buf = new Uint8Array(await r.arrayBuffer());
-            let s = ''; for (const b of buf) s += String.fromCharCode(b);
-            done([r.status, r.headers.get('content-type'), btoa(s)]);
-        }).catch(e => done([0, String(e), '']));""", url)
-    return got[0], got[1], base64.b64decode(got[2])
 
 
 @pytest.fixture(scope="module", params=["in_process", "crm_run"])

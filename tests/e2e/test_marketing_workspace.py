@@ -4,7 +4,6 @@ next to its field), schedule, launch, register a customer found by name and a ne
 contact, check in, feedback, a lead for sales, a milestone done, complete, the
 evaluation figures and chart, exports (CSV and XLSX). Screenshots in
 var/screenshots/marketing-*.png."""
-import base64
 import csv
 import datetime as dt
 import io
@@ -20,15 +19,19 @@ from services.common.cli.demo import demo_customers
 from services.customers.service import CustomersService
 from services.marketing.gateway import MarketingGateway
 from services.marketing.service import MarketingService
-from tests.support.browser import browser, screenshot, sign_in, wait_for  # noqa: F401
+from tests.support.browser import (  # noqa: F401 (fixtures)
+    browser,
+    by_id,
+    fetch,
+    fill,
+    screenshot,
+    sign_in,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 TAG = uuid.uuid4().hex[:5]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def by_id(driver, element_id):
-    return driver.find_element(By.ID, element_id)
 
 
 def body(driver):
@@ -42,13 +45,6 @@ def text_of(driver, element_id):
         element_id)
 
 
-def fill(driver, values):
-    for element_id, value in values.items():
-        box = by_id(driver, element_id)
-        box.clear()
-        box.send_keys(value)
-
-
 def set_value(driver, element_id, value):
     """datetime-local / date inputs: set the value as a browser's picker would."""
     driver.execute_script("arguments[0].value = arguments[1];"
@@ -59,17 +55,6 @@ def set_value(driver, element_id, value):
 def click_in(driver, container_css, label):
     el = driver.find_element(By.CSS_SELECTOR, container_css)
     el.find_element(By.XPATH, f".//button[normalize-space()='{label}']").click()
-
-
-def fetch(driver, url):
-    got = driver.execute_async_script("""
-        const done = arguments[arguments.length - 1];
-        fetch(arguments[0], {credentials: 'same-origin'}).then(async r => {
-            const buf = new Uint8Array(await r.arrayBuffer());
-            let s = ''; for (const b of buf) s += String.fromCharCode(b);
-            done([r.status, r.headers.get('content-type'), btoa(s)]);
-        }).catch(e => done([0, String(e), '']));""", url)
-    return got[0], got[1], base64.b64decode(got[2])
 
 
 @pytest.fixture

@@ -114,6 +114,32 @@ def sign_out(driver):
     wait_for(driver, lambda d: "/login" in d.current_url)
 
 
+def by_id(driver, element_id):
+    from selenium.webdriver.common.by import By
+    return driver.find_element(By.ID, element_id)
+
+
+def fill(driver, values):
+    """Type ``{element id: text}`` into the page's fields, each cleared first."""
+    for element_id, value in values.items():
+        box = by_id(driver, element_id)
+        box.clear()
+        box.send_keys(value)
+
+
+def fetch(driver, url):
+    """GET ``url`` with the page's session (cookies) -> (status, content type, bytes)."""
+    import base64
+    got = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0], {credentials: 'same-origin'}).then(async r => {
+            const buf = new Uint8Array(await r.arrayBuffer());
+            let s = ''; for (const b of buf) s += String.fromCharCode(b);
+            done([r.status, r.headers.get('content-type'), btoa(s)]);
+        }).catch(e => done([0, String(e), '']));""", url)
+    return got[0], got[1], base64.b64decode(got[2])
+
+
 def wait_for(driver, condition, timeout=20):
     from selenium.webdriver.support.ui import WebDriverWait
     return WebDriverWait(driver, timeout).until(condition)
