@@ -12,6 +12,7 @@ tag filter, sort by name, detail page.
 """
 import datetime as dt
 import http.client
+import os
 import random
 import time
 from urllib.parse import quote
@@ -122,6 +123,18 @@ def measure(bench, port, cases, samples, label, cpu=None):
             out[name]["cpu_ms_per_request"] = round((cpu() - cpu0) * 1000 / samples, 1)
         out[name]["within_bound"] = pct(times, 0.95) < BOUND_MS
         bench.say(f"  {label} {name}: {out[name]}")
+    return out
+
+
+def time_pages(bench, gateway, port, cases, samples, label, head, cpu=None):
+    """``head`` plus how the figures were taken, each case ``measure``d between the load
+    averages at start and end; then the gateway is stopped."""
+    out = dict(head, samples_per_case=samples, bound_p95_ms=BOUND_MS,
+               how="sequential GETs with the session cookie, one connection each",
+               loadavg_at_start=[round(x, 2) for x in os.getloadavg()])
+    out.update(measure(bench, port, cases, samples, label, cpu=cpu))
+    out["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    bench.stack.stop(gateway)
     return out
 
 

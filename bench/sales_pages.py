@@ -13,13 +13,12 @@ list with a status filter, My day, an opportunity page.
     .venv/bin/python -m bench --only W2 --out /tmp/bench-w2           # 100k
 """
 import datetime as dt
-import os
 import random
 
 from sqlalchemy import create_engine, func, select
 
 from bench.cpu import proc_cpu
-from bench.pages import BOUND_MS, Solo, analyze, measure, start_gateway
+from bench.pages import Solo, analyze, start_gateway, time_pages
 
 OWNERS = 20
 STAGES = ("qualify", "propose", "negotiate", "won", "lost")
@@ -115,20 +114,15 @@ def run(bench, n, samples):
         "my_day_staff": (staff, lambda: "/app/my-day"),
         "opportunity_staff": (staff, lambda: f"/app/opportunities/{rng.choice(own)}"),
     }
-    out = {"opportunities": n, "leads": n, "orders": n // 5, "samples_per_case": samples,
-           "bound_p95_ms": BOUND_MS, "first_opportunity": first,
-           "how": "sequential GETs with the session cookie, one connection each",
-           "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
     pids = [bench.stack.pid("sales"), bench.stack.pid("sales_gateway")]
 
     def cpu():
         return sum(proc_cpu(p) or 0 for p in pids)
     # CPU of sales + sales_gateway per request: what the page costs whatever else the
     # machine is doing
-    out.update(measure(bench, port, cases, samples, "W2", cpu=cpu))
-    out["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    bench.stack.stop("sales_gateway")
-    return out
+    return time_pages(bench, "sales_gateway", port, cases, samples, "W2",
+                      {"opportunities": n, "leads": n, "orders": n // 5,
+                       "first_opportunity": first}, cpu=cpu)
 
 
 def main():

@@ -13,13 +13,12 @@ cookie, p50/p95 against the issue's bound (p95 < 300 ms).
 """
 import datetime as dt
 import html
-import os
 import random
 import re
 
 from sqlalchemy import create_engine, func, select
 
-from bench.pages import BOUND_MS, Solo, analyze, measure, start_gateway, timed_get
+from bench.pages import Solo, analyze, start_gateway, time_pages, timed_get
 
 AGENTS = 20
 KINDS = ("inquiry", "complaint", "suggestion")
@@ -135,13 +134,7 @@ def run_desk(bench, n, samples):
         "ticket_page_staff": (staff, lambda: "/app/tickets/"
                               f"{first + AGENTS * rng.randrange(n // AGENTS)}"),
     }
-    out = {"tickets": n, "samples_per_case": samples, "bound_p95_ms": BOUND_MS,
-           "how": "sequential GETs with the session cookie, one connection each",
-           "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
-    out.update(measure(bench, port, cases, samples, "W3"))
-    out["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    bench.stack.stop("service_desk_gateway")
-    return out
+    return time_pages(bench, "service_desk_gateway", port, cases, samples, "W3", {"tickets": n})
 
 
 def run_campaigns(bench, m, samples):
@@ -161,13 +154,7 @@ def run_campaigns(bench, m, samples):
         f"campaigns_page_{max(1, m // 25 // 2)}": (
             staff, lambda: f"/app/campaigns?page={max(1, m // 25 // 2)}"),
     }
-    out = {"campaigns": m, "samples_per_case": samples, "bound_p95_ms": BOUND_MS,
-           "how": "sequential GETs with the session cookie, one connection each",
-           "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
-    out.update(measure(bench, port, cases, samples, "W4"))
-    out["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    bench.stack.stop("marketing_gateway")
-    return out
+    return time_pages(bench, "marketing_gateway", port, cases, samples, "W4", {"campaigns": m})
 
 
 def main():
