@@ -177,7 +177,7 @@ class PageContext:
         user = None
         if actor:
             user = dict(actor, display_name=directory.display_name(actor),
-                        is_manager=bool(set(actor.get("roles") or ()) & {"manager", "admin"}))
+                        is_manager=self.is_manager)
         links = [(svc, title, self.switcher_url(svc, actor))
                  for svc, title, _url in directory.workspaces_for(self.config, actor)] \
             if actor else []
