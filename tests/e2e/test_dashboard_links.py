@@ -34,6 +34,7 @@ from services.service_desk.demo import demo_desk
 from services.service_desk.gateway import ServiceDeskGateway
 from services.service_desk.service import ServiceDeskService
 from tests.support.browser import (  # noqa: F401 (fixtures)
+    body,
     browser,
     browser_factory,
     screenshot,
@@ -49,10 +50,6 @@ MANAGER = actor("m1", "manager", "management")
 LATIN_OK = {"English", "Asia", "Shanghai", "P95"}
 OLD_ENGLISH = ("participants", "converted", "leads", "cost", "ROI", "inquiry", "complaint",
                "suggestion", "Source", "Won", "Leads", "Opportunities", "Employee", "Score")
-
-
-def body(driver):
-    return driver.execute_script("return document.body ? document.body.innerText : ''")
 
 
 def until(predicate, timeout=90, every=0.5):

@@ -20,6 +20,7 @@ from services.customers.service import CustomersService
 from services.marketing.gateway import MarketingGateway
 from services.marketing.service import MarketingService
 from tests.support.browser import (  # noqa: F401 (fixtures)
+    body,
     browser,
     by_id,
     fetch,
@@ -32,10 +33,6 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 TAG = uuid.uuid4().hex[:5]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def body(driver):
-    return driver.execute_script("return document.body ? document.body.innerText : ''")
 
 
 def text_of(driver, element_id):

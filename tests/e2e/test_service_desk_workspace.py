@@ -18,8 +18,11 @@ from services.customers.service import CustomersService
 from services.service_desk.gateway import ServiceDeskGateway
 from services.service_desk.service import ServiceDeskService
 from tests.support.browser import (  # noqa: F401 (fixtures)
+    body,
     browser,
     browser_factory,
+    by_id,
+    fill,
     screenshot,
     sign_in,
     wait_for,
@@ -30,22 +33,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 TAG = uuid.uuid4().hex[:5]
 MANAGER = actor("m1", "manager", "management")
 ADMIN = actor("e2e-admin", "admin", "management")
-
-
-def by_id(driver, element_id):
-    return driver.find_element(By.ID, element_id)
-
-
-def body(driver):
-    """The page's text (by script: never a stale element while a page loads)."""
-    return driver.execute_script("return document.body ? document.body.innerText : ''")
-
-
-def fill(driver, values):
-    for element_id, value in values.items():
-        box = by_id(driver, element_id)
-        box.clear()
-        box.send_keys(value)
 
 
 def submit(driver, form_id):

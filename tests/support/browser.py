@@ -119,6 +119,11 @@ def by_id(driver, element_id):
     return driver.find_element(By.ID, element_id)
 
 
+def body(driver):
+    """The page's text (by script: never a stale element while a page loads)."""
+    return driver.execute_script("return document.body ? document.body.innerText : ''")
+
+
 def fill(driver, values):
     """Type ``{element id: text}`` into the page's fields, each cleared first."""
     for element_id, value in values.items():
