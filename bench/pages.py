@@ -244,3 +244,18 @@ def export_figure(bench, token, fmt):
     return {"status": resp.status, "seconds": round(secs, 1), "mb": round(size / 2**20, 1),
             "gateway_rss_mb_before": round(before, 1),
             "gateway_rss_mb_peak": round(max(peak), 1)}
+
+
+def run_solo(solo, settle, figures, out_path):
+    """``figures(solo)`` once the services had ``settle`` seconds to import and connect;
+    the Solo stack closed whatever happens; the figures written to ``out_path`` as JSON
+    and printed."""
+    import json
+    try:
+        time.sleep(settle)
+        out = figures(solo)
+    finally:
+        solo.close()
+    with open(out_path, "w") as fh:
+        json.dump(out, fh, indent=1, ensure_ascii=False)
+    print(json.dumps(out, indent=1, ensure_ascii=False))

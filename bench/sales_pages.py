@@ -18,7 +18,7 @@ import random
 from sqlalchemy import create_engine, func, select
 
 from bench.cpu import proc_cpu
-from bench.pages import Solo, analyze, start_gateway, time_pages
+from bench.pages import Solo, analyze, run_solo, start_gateway, time_pages
 
 OWNERS = 20
 STAGES = ("qualify", "propose", "negotiate", "won", "lost")
@@ -127,9 +127,7 @@ def run(bench, n, samples):
 
 def main():
     import argparse
-    import json
     import tempfile
-    import time
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100000)
     ap.add_argument("--samples", type=int, default=40)
@@ -138,14 +136,8 @@ def main():
     # the sales service alone (``python -m bench.sales_pages``; ``make bench`` runs it as W2)
     solo = Solo(tempfile.mkdtemp(prefix="crm-bench-w2-logs-"), "w2", ("sales",),
                 {"sales": "services.sales.service:SalesService"})
-    try:
-        time.sleep(5)  # the sales process imports and connects
-        out = run(solo, args.n, args.samples)
-    finally:
-        solo.close()
-    with open(args.out, "w") as fh:
-        json.dump(out, fh, indent=1, ensure_ascii=False)
-    print(json.dumps(out, indent=1, ensure_ascii=False))
+    # the sales process imports and connects
+    run_solo(solo, 5, lambda b: run(b, args.n, args.samples), args.out)
 
 
 if __name__ == "__main__":

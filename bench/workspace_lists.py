@@ -18,7 +18,7 @@ import re
 
 from sqlalchemy import create_engine, func, select
 
-from bench.pages import Solo, analyze, start_gateway, time_pages, timed_get
+from bench.pages import Solo, analyze, run_solo, start_gateway, time_pages, timed_get
 
 AGENTS = 20
 KINDS = ("inquiry", "complaint", "suggestion")
@@ -107,7 +107,7 @@ def run_desk(bench, n, samples):
     cfg = load_config()
     first = seed_tickets(bench.sqlite["service_desk"], n)
     port = start_gateway(bench, "service_desk_gateway",
-                    "services.service_desk.gateway:ServiceDeskGateway")
+                         "services.service_desk.gateway:ServiceDeskGateway")
     staff = mint_token(cfg, "s1", "staff", "service")
     manager = mint_token(cfg, "m1", "manager", "management")
     rng = random.Random(13)
@@ -159,9 +159,7 @@ def run_campaigns(bench, m, samples):
 
 def main():
     import argparse
-    import json
     import tempfile
-    import time
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100000)
     ap.add_argument("--m", type=int, default=10000)
@@ -172,15 +170,9 @@ def main():
                 ("service_desk", "marketing", "customers"),
                 {"service_desk": "services.service_desk.service:ServiceDeskService",
                  "marketing": "services.marketing.service:MarketingService"})
-    try:
-        time.sleep(6)  # the services import and connect
-        out = {"W3": run_desk(solo, args.n, args.samples),
-               "W4": run_campaigns(solo, args.m, args.samples)}
-    finally:
-        solo.close()
-    with open(args.out, "w") as fh:
-        json.dump(out, fh, indent=1, ensure_ascii=False)
-    print(json.dumps(out, indent=1, ensure_ascii=False))
+    # the services import and connect
+    run_solo(solo, 6, lambda b: {"W3": run_desk(b, args.n, args.samples),
+                                 "W4": run_campaigns(b, args.m, args.samples)}, args.out)
 
 
 if __name__ == "__main__":
