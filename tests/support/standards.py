@@ -296,6 +296,14 @@ def _kind_of(token):
     return None
 
 
+def _inside_hyphenated_token(text, m):
+    """True when the digit run continues with ``-`` and a letter or digit on either
+    side (the run is a part of a longer hyphenated token such as a UUID)."""
+    after, before = text[m.end():m.end() + 2], text[max(0, m.start() - 2):m.start()]
+    return (len(after) == 2 and after[0] == "-" and after[1].isalnum()) or \
+        (len(before) == 2 and before[1] == "-" and before[0].isalnum())
+
+
 def find_ids_and_cards(text):
     """[(kind, token)] for every resident ID / bank card in ``text``: bare numbers,
     numbers grouped by one kind of separator (space, dot, dash), 18-character IDs
@@ -305,6 +313,10 @@ def find_ids_and_cards(text):
     for m in _GROUPS.finditer(text):
         run = m.group(0)
         tokens = {re.sub(r"[ .\-]", "", run), *re.split(r"[ .\-]", run)}
+        if _inside_hyphenated_token(text, m):
+            # a UUID's or a hash's leading digit groups (53970174-6261-4011-8abc-…):
+            # joined they may pass Luhn, but they are one longer token, not a card
+            tokens = set(re.split(r"[ .\-]", run))
         found += [(k, t) for t in tokens if (k := _kind_of(t))]
     found += [(k, t) for t in _BARE18.findall(text) if (k := _kind_of(t))]
     return sorted(set(found))

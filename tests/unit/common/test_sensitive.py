@@ -327,3 +327,13 @@ def test_short_strings_cannot_hold_a_number():
     most = max(sum(d.isdecimal() for d in unicodedata.normalize("NFKC", chr(cp)))
                for cp in range(sys.maxunicode + 1) if not 0xD800 <= cp <= 0xDFFF)
     assert 4 * most < 15
+
+
+def test_artifact_finder_reads_a_uuids_digit_groups_as_one_token_not_a_card():
+    # 5397017462614011 passes Luhn (every second digit from the right doubled, 9
+    # subtracted above 9: the sum is 50, a multiple of 10); written as a UUID's first three
+    # groups it is part of one hyphenated token (an event_id), dash-grouped alone it is a card
+    assert ref.find_ids_and_cards("53970174-6261-4011-8abc-0123456789ab") == []
+    assert ref.find_ids_and_cards("ab-5397-0174-6261-4011") == []
+    card = [("bank_card", "5397017462614011")]
+    assert ref.find_ids_and_cards("卡号 5397-0174-6261-4011。") == card
