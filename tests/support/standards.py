@@ -318,8 +318,29 @@ def find_ids_and_cards(text):
             # joined they may pass Luhn, but they are one longer token, not a card
             tokens = set(re.split(r"[ .\-]", run))
         found += [(k, t) for t in tokens if (k := _kind_of(t))]
-    found += [(k, t) for t in _BARE18.findall(text) if (k := _kind_of(t))]
+    # 18 characters glued to letters: a resident ID still (``ID11010519491231002X``), but
+    # not a card (the scanner's rule: a number glued to letters is not a card), and not
+    # inside a hex digest (audit hashes: 64 hex characters, digit runs by chance)
+    for m in _BARE18.finditer(text):
+        if _inside_hex_digest(text, m) or _kind_of(m.group(0)) != "resident_id":
+            continue
+        found.append(("resident_id", m.group(0)))
     return sorted(set(found))
+
+
+_HEX_DIGEST = re.compile(r"[0-9a-f]{32,}")
+
+
+def _inside_hex_digest(text, m):
+    """True when the match lies within a run of 32 or more lower-case hex characters
+    (an MD5/SHA digest or an HMAC as stored by the audit trail)."""
+    start = m.start()
+    while start > 0 and text[start - 1] in "0123456789abcdef":
+        start -= 1
+    end = m.end()
+    while end < len(text) and text[end] in "0123456789abcdef":
+        end += 1
+    return bool(_HEX_DIGEST.fullmatch(text[start:end])) and m.group(0)[-1] in "0123456789"
 
 
 def digits_of(text):

@@ -337,3 +337,13 @@ def test_artifact_finder_reads_a_uuids_digit_groups_as_one_token_not_a_card():
     assert ref.find_ids_and_cards("ab-5397-0174-6261-4011") == []
     card = [("bank_card", "5397017462614011")]
     assert ref.find_ids_and_cards("卡号 5397-0174-6261-4011。") == card
+
+
+def test_artifact_finder_reads_no_card_or_id_in_a_hex_digest():
+    # an HMAC-SHA256 in hex as the audit trail stores it, holding an 18-digit run by
+    # chance: glued to letters a run is never a card, and inside a digest never an ID;
+    # an ID glued to letters outside a digest is still found
+    digest = "8d1656" + "539701746261401102" + "a9aa52236b1b8cb67c78429d352448542337550459ea00"
+    assert ref.find_ids_and_cards(digest) == []
+    assert ref.find_ids_and_cards("ID11010519491231002X") == [("resident_id", "11010519491231002X")]
+    assert ref.find_ids_and_cards("ab110105194912310022cd") == []  # wrong check character
