@@ -93,6 +93,7 @@ def system(start_service, config, rpc):
         demo_pipeline(p, ids, team)
         demo_desk(p, ids)
         demo_campaigns(p, ids)
+    DEMO_CUSTOMERS.update(ids)
     with rpc(MANAGER) as p:
         # a manager who follows a lead himself: the events show him working in sales
         p.sales.create_lead({"source": "phone", "customer_name": "经理亲自跟进的客户有限公司",
@@ -106,6 +107,18 @@ def system(start_service, config, rpc):
             return second if second == first and second > 0 else None
         until(settled, timeout=120)
     return bases
+
+
+# the customers made here: the session's other tests publish customer events of their own
+# to the same bus, so reporting's churn watch list may name customers this customers
+# database never held (their detail page is rightly "not found or not yours")
+DEMO_CUSTOMERS = set()
+
+
+def foreign_customer(href):
+    to = parse_qs(urlsplit(href).query).get("to", [""])[0]
+    m = re.fullmatch(r"/app/customers/([0-9]+)", to)
+    return bool(m) and int(m.group(1)) not in DEMO_CUSTOMERS
 
 
 def workspace_of(href, bases):
@@ -167,6 +180,8 @@ def test_manager_clicks_from_the_dashboard_into_each_list(system, browser, confi
     session.cookies.set("crm_token", token)
     checked = {}
     for href in dict.fromkeys(links):
+        if foreign_customer(href):
+            continue
         base, path = workspace_of(href, bases)
         r = session.get(href, timeout=30, headers={"Accept": "text/html"})
         assert r.status_code == 200, (href, r.status_code)
@@ -181,7 +196,8 @@ def test_manager_clicks_from_the_dashboard_into_each_list(system, browser, confi
                            ("marketing", "#campaigns tbody a"),
                            ("reporting", "#top-scorecards-sales tbody td a")):
         browser.get(dash + "/dashboard")
-        link = browser.find_element(By.CSS_SELECTOR, selector)
+        link = next(a for a in browser.find_elements(By.CSS_SELECTOR, selector)
+                    if not foreign_customer(a.get_attribute("href")))
         target = checked[link.get_attribute("href")]
         link.click()
         wait_for(browser, lambda d, target=target: d.current_url == target)
