@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from kombu import Connection, Queue
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from services.common.contract_bus import events_exchange_obj
 from services.common.db import GreenLock, make_engine, make_sessionmaker
@@ -53,7 +53,7 @@ def test_back_dated_event_is_fresh_when_the_relay_sent_it_now(config, start_serv
     time.sleep(2)  # the event waits in reporting's queue (declared by the bus setup)
     start_service(ReportingService)
 
-    reporting = create_engine(config["DB_URIS"]["reporting"])
+    reporting = make_engine(config["DB_URIS"]["reporting"])  # psycopg2 on PostgreSQL
     row = None
     deadline = time.monotonic() + 30
     while row is None and time.monotonic() < deadline:
