@@ -51,12 +51,33 @@ def ticket_event_data(ticket, **extra):
     return data
 
 
+def _text_match(session, q):
+    """The tickets whose customer's name (the service desk's copy) holds ``q``, if any
+    customer's does; else those whose subject or complainant does."""
+    def has(column):  # SQLite's LIKE ignores ASCII case; PostgreSQL needs ILIKE
+        # (a substring: % and _ are plain characters, escaped)
+        return column.icontains(q, autoescape=True) if _is_pg(session) \
+            else column.contains(q, autoescape=True)
+    # a customer's name first: the copy is small, and its matches' tickets come
+    # through the customer_id index (no read of the tickets table)
+    named = select(CustomerCopy.customer_id).where(has(CustomerCopy.name))
+    names = session.scalars(named.limit(CUSTOMER_MATCHES + 1)).all()
+    if names:
+        return Ticket.customer_id.in_(names if len(names) <= CUSTOMER_MATCHES else named)
+    # subject or complainant: a substring read of the table, once, for the
+    # matching ids; the count and the page then go by primary key
+    match = or_(has(Ticket.subject), has(Ticket.complainant_name))
+    ids = session.scalars(select(Ticket.id).where(match).limit(SEARCH_IDS + 1)).all()
+    return Ticket.id.in_(ids) if len(ids) <= SEARCH_IDS else match
+
+
 def list_tickets(session, filters, owner_scope, page, page_size, actor_id=None, cursor=None):
     """Staff (``owner_scope``) see tickets assigned to them or opened by them;
-    ``mine`` narrows a manager's list the same way. ``q``: ``#id``; else the tickets of
-    the customers whose name (the service desk's copy) holds it, if any does; else
-    subject or complainant; ``sort``: ``due`` (the
-    running clock's due time first, resolved last) or newest first. Keyset paging
+    ``mine`` narrows a manager's list the same way. ``q``: ``#id`` is that ticket; a
+    bare number is the ticket with that id or text holding the number; else the tickets
+    of the customers whose name (the service desk's copy) holds it, if any does; else
+    subject or complainant. ``sort``: ``due`` (the running clock's due time first,
+    resolved last) or newest first. Keyset paging
     (``cursor``) → (tickets, next_cursor, total, total_is_estimate)."""
     stmt = select(Ticket)
     me = owner_scope if owner_scope is not None else (actor_id if filters.get("mine") else None)
@@ -68,28 +89,13 @@ def list_tickets(session, filters, owner_scope, page, page_size, actor_id=None, 
     if filters.get("active"):
         stmt = stmt.where(Ticket.status.in_(domain.ACTIVE_STATUSES))
     q = (filters.get("q") or "").strip()
-    if q:
-        if q.lstrip("#").isdigit() and len(q) < 19:
-            stmt = stmt.where(Ticket.id == int(q.lstrip("#")))
-        else:
-            def has(column):  # SQLite's LIKE ignores ASCII case; PostgreSQL needs ILIKE
-                # (a substring: % and _ are plain characters, escaped)
-                return column.icontains(q, autoescape=True) if _is_pg(session) \
-                    else column.contains(q, autoescape=True)
-            # a customer's name first: the copy is small, and its matches' tickets come
-            # through the customer_id index (no read of the tickets table)
-            named = select(CustomerCopy.customer_id).where(has(CustomerCopy.name))
-            names = session.scalars(named.limit(CUSTOMER_MATCHES + 1)).all()
-            if names:
-                stmt = stmt.where(Ticket.customer_id.in_(
-                    names if len(names) <= CUSTOMER_MATCHES else named))
-            else:
-                # subject or complainant: a substring read of the table, once, for the
-                # matching ids; the count and the page then go by primary key
-                match = or_(has(Ticket.subject), has(Ticket.complainant_name))
-                ids = session.scalars(select(Ticket.id).where(match)
-                                      .limit(SEARCH_IDS + 1)).all()
-                stmt = stmt.where(Ticket.id.in_(ids) if len(ids) <= SEARCH_IDS else match)
+    if q.startswith("#") and q[1:].isdigit() and len(q) < 20:
+        stmt = stmt.where(Ticket.id == int(q[1:]))
+    elif q:
+        found = _text_match(session, q)
+        if q.isdigit() and len(q) < 19:  # a number typed bare: the ticket, or text holding it
+            found = or_(Ticket.id == int(q), found)
+        stmt = stmt.where(found)
     if filters.get("breached") is not None:
         breached = or_(Ticket.first_response_breached_at.is_not(None),
                        Ticket.resolution_breached_at.is_not(None))

@@ -124,6 +124,15 @@ def test_queue_sorted_by_running_clock_and_searchable(base, customer, rpc):
         assert {crit["id"], low["id"]} <= {r["id"] for r in by_customer}
         assert [r["id"] for r in sd.list_tickets({"q": f"#{high['id']}"})["items"]] == [
             high["id"]]
+        # a bare number: the ticket with that id, and tickets whose text holds the number
+        # (an order number in the subject); "#" asks for the id alone
+        digits = str(random.randrange(10**7, 10**8))
+        noted = sd.open_ticket(ticket_data(customer["id"], subject=f"订单 {digits} 未到"))
+        assert [r["id"] for r in sd.list_tickets({"q": digits})["items"]] == [noted["id"]]
+        by_number = {r["id"] for r in sd.list_tickets({"q": str(high["id"]),
+                                                        "customer_id": customer["id"]},
+                                                       1, 100)["items"]}
+        assert high["id"] in by_number
         with pytest.raises(ValidationError) as err:
             sd.list_tickets({"sort": "random"})
         assert "sort" in err.value.fields
