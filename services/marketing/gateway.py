@@ -28,8 +28,10 @@ from services.marketing.schemas import (
 )
 
 LIST_QUERY = {"state": "string", "format": "string", "owner_id": "string", "q": "string",
-              "customer_id": "integer", "page": "integer", "page_size": "integer"}
+              "customer_id": "integer", "page": "integer", "page_size": "integer",
+              "cursor": "string"}
 PAGE_QUERY = {"page": "integer", "page_size": "integer"}
+CURSOR_PAGE_QUERY = {**PAGE_QUERY, "cursor": "string"}
 
 
 def _filters(request):
@@ -43,6 +45,11 @@ def _filters(request):
 def _page(request):
     return {"page": query_int(request, "page", 1),
             "page_size": query_int(request, "page_size", 20)}
+
+
+def _cursor_page(request):
+    """``_page`` plus ``cursor`` (the keyset-paged lists: campaigns, participants)."""
+    return dict(_page(request), cursor=request.args.get("cursor") or None)
 
 
 class MarketingGateway(CampaignPages, CampaignActionPages, ExportPages, GatewayBase):
@@ -84,7 +91,8 @@ class MarketingGateway(CampaignPages, CampaignActionPages, ExportPages, GatewayB
     @route("GET", "/campaigns", summary="List campaigns you may see", query=LIST_QUERY,
            response=CampaignPageSchema, tags=["campaigns"])
     def list_campaigns(self, request):
-        return self.call(self.marketing, "list_campaigns", _filters(request), **_page(request))
+        return self.call(self.marketing, "list_campaigns", _filters(request),
+                         **_cursor_page(request))
 
     @route("GET", "/campaigns/<int:campaign_id>", summary="Get a campaign",
            response=CampaignOutSchema, tags=["campaigns"])
@@ -143,9 +151,10 @@ class MarketingGateway(CampaignPages, CampaignActionPages, ExportPages, GatewayB
                          json_body(request))
 
     @route("GET", "/campaigns/<int:campaign_id>/participants", summary="List participants",
-           query=PAGE_QUERY, response=ParticipantPageSchema, tags=["participants"])
+           query=CURSOR_PAGE_QUERY, response=ParticipantPageSchema, tags=["participants"])
     def list_participants(self, request, campaign_id):
-        return self.call(self.marketing, "list_participants", campaign_id, **_page(request))
+        return self.call(self.marketing, "list_participants", campaign_id,
+                         **_cursor_page(request))
 
     @route("GET", "/campaigns/<int:campaign_id>/participants/<int:participant_id>",
            summary="Get a participant", response=ParticipantOutSchema, tags=["participants"])

@@ -210,3 +210,9 @@ class SalesOrder(Base):
 
 
 Index("ix_campaigns_owner_state", Campaign.owner_id, Campaign.state)
+# keyset lists (issue 20): an equality filter's rows in id order, newest first read
+# backwards (migration 0003)
+Index("ix_campaigns_owner_id_id", Campaign.owner_id, Campaign.id)
+Index("ix_campaigns_state_id", Campaign.state, Campaign.id)
+Index("ix_campaigns_format_id", Campaign.format, Campaign.id)
+Index("ix_campaign_participants_campaign_id_id", Participant.campaign_id, Participant.id)

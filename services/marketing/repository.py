@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 
+from services.common import paging
 from services.common.errors import Forbidden, NotFound
 from services.common.identifiers import mask_email, mask_mobile
 from services.marketing import domain
@@ -130,7 +131,9 @@ def shows_contact(actor, campaign):
 
 
 # --- lists -----------------------------------------------------------------------
-def list_page(session, filters, actor, page, page_size):
+def list_page(session, filters, actor, page, page_size, cursor=None):
+    """Campaigns newest first → (campaigns, next_cursor, total, is_estimate): keyset
+    paging by id (``services.common.paging``)."""
     stmt = select(Campaign)
     clause = visible_clause(actor)
     if clause is not None:
@@ -148,10 +151,8 @@ def list_page(session, filters, actor, page, page_size):
             Campaign.id.in_(select(Participant.campaign_id).where(Participant.customer_id == cid)),
             Campaign.id.in_(select(AudienceMember.campaign_id)
                             .where(AudienceMember.customer_id == cid))))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(stmt.order_by(Campaign.id.desc()).offset((page - 1) * page_size)
-                           .limit(page_size)).all()
-    return rows, total
+    return paging.orm_page(session, stmt, Campaign.id, filters, cursor, page, page_size,
+                           descending=True)
 
 
 def page_of(session, stmt, order_by, page, page_size):

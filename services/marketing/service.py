@@ -99,14 +99,17 @@ class MarketingService(WorkspaceRpc, DomainService):
             return self._out(repo.get(uow.session, campaign_id, actor))
 
     @_rpc
-    def list_campaigns(self, filters=None, page=1, page_size=20):
-        """Campaigns you may see → {items, total, page, page_size} (newest first)."""
+    def list_campaigns(self, filters=None, page=1, page_size=20, cursor=None):
+        """Campaigns you may see, newest first → {items, total, page, page_size,
+        next_cursor, total_is_estimate} (keyset paging, read-only unit of work)."""
         actor = self.actor.get()
         filters = load(ListFiltersSchema(), filters or {})
         page, page_size = page_args(page, page_size)
-        with self.db.uow() as uow:
-            rows, total = repo.list_page(uow.session, filters, actor, page, page_size)
-            return paged([self._out(c) for c in rows], total, page, page_size)
+        with self.db.read_uow() as ro:
+            rows, nxt, total, est = repo.list_page(ro.session, filters, actor, page, page_size,
+                                                   cursor)
+            return paging.paged([self._out(c) for c in rows], total, page, page_size, nxt,
+                                est)
 
     @_rpc
     def update_campaign(self, campaign_id, changes, at=None):

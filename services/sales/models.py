@@ -16,9 +16,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from services.common.mail_outbox import declare_mail_outbox
 from services.common.models import BigIntId, UTCDateTime, declare_base, utcnow
 
 Base = declare_base()
+MailOutbox = declare_mail_outbox(Base)  # mails written with the write that causes them
 
 
 class Lead(Base):
@@ -126,6 +128,17 @@ class FollowUp(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # when the owner's "falling due" mail was queued (services/sales/notify_follow_ups.py)
+    notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class StaffEmail(Base):
+    """Where a salesperson's notices go: set on the 通知设置 page (or by a manager)."""
+
+    __tablename__ = "staff_emails"
+    staff_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Activity(Base):
@@ -220,3 +233,19 @@ Index("ix_opportunities_owner_stage", Opportunity.owner_id, Opportunity.stage,
 Index("ix_opportunities_stage_amount", Opportunity.stage, Opportunity.amount)
 Index("ix_leads_owner_status_assigned", Lead.owner_id, Lead.status, Lead.assigned_at)
 Index("ix_follow_ups_open_due", FollowUp.status, FollowUp.due_at)
+# keyset lists (issue 20): an equality filter's rows in id order, so a page and the
+# capped count stop early (services.common.paging; migration 0004)
+Index("ix_leads_status_id", Lead.status, Lead.id)
+Index("ix_leads_source_id", Lead.source, Lead.id)
+Index("ix_leads_owner_id_id", Lead.owner_id, Lead.id)
+Index("ix_leads_owner_status_id", Lead.owner_id, Lead.status, Lead.id)
+Index("ix_leads_region_id", Lead.region, Lead.id)
+Index("ix_leads_industry_id", Lead.industry_code, Lead.id)
+Index("ix_opportunities_owner_id_id", Opportunity.owner_id, Opportunity.id)
+Index("ix_opportunities_stage_id", Opportunity.stage, Opportunity.id)
+Index("ix_opportunities_owner_stage_id", Opportunity.owner_id, Opportunity.stage,
+      Opportunity.id)
+Index("ix_opportunities_close_id", Opportunity.expected_close_date, Opportunity.id)
+Index("ix_orders_owner_id_id", Order.owner_id, Order.id)
+Index("ix_orders_status_id", Order.status, Order.id)
+Index("ix_orders_owner_status_id", Order.owner_id, Order.status, Order.id)

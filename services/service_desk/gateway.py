@@ -246,12 +246,14 @@ class ServiceDeskGateway(TicketPages, TicketActionPages, CarePages, FaqPages, Ga
         return self.call(self.desk, "create_care_plan", customer_id, kind, **body)
 
     @route("GET", "/care-plans", summary="Care plans you may see",
-           query={"customer_id": "integer", "page": "integer", "page_size": "integer"},
+           query={"customer_id": "integer", "page": "integer", "page_size": "integer",
+                  "cursor": "string"},
            response=PageSchema, tags=CARE)
     def list_care_plans(self, request):
         return self.call(self.desk, "list_care_plans", query_int(request, "customer_id", None),
                          page=query_int(request, "page", 1),
-                         page_size=query_int(request, "page_size", 20))
+                         page_size=query_int(request, "page_size", 20),
+                         cursor=request.args.get("cursor") or None)
 
     @route("GET", "/care-tasks", summary="Care tasks due on a date (and overdue ones)",
            query={"date": "string", "include_overdue": "boolean"}, response=DueTasksSchema,
@@ -282,11 +284,12 @@ class ServiceDeskGateway(TicketPages, TicketActionPages, CarePages, FaqPages, Ga
 
     @route("GET", "/faqs", summary="FAQ entries (drafts too)",
            query={"status": "string", "category": "string", "page": "integer",
-                  "page_size": "integer"}, response=PageSchema, tags=FAQS)
+                  "page_size": "integer", "cursor": "string"}, response=PageSchema, tags=FAQS)
     def list_faqs(self, request):
         filters = {k: request.args[k] for k in ("status", "category") if request.args.get(k)}
         return self.call(self.desk, "list_faqs", filters, page=query_int(request, "page", 1),
-                         page_size=query_int(request, "page_size", 20))
+                         page_size=query_int(request, "page_size", 20),
+                         cursor=request.args.get("cursor") or None)
 
     @route("GET", "/faqs/search", summary="Search published entries",
            query={"q": "string", "category": "string", "limit": "integer"},

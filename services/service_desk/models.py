@@ -4,9 +4,11 @@ import datetime as dt
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from services.common.mail_outbox import declare_mail_outbox
 from services.common.models import BigIntId, UTCDateTime, declare_base, utcnow
 
 Base = declare_base()
+MailOutbox = declare_mail_outbox(Base)  # survey links mailed to customers
 
 
 class Agent(Base):
@@ -190,3 +192,10 @@ class Faq(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+# keyset lists (issue 20): an equality filter's rows in id order (migration 0004)
+Index("ix_care_plans_assignee_id_id", CarePlan.assignee_id, CarePlan.id)
+Index("ix_care_plans_customer_id_id", CarePlan.customer_id, CarePlan.id)
+Index("ix_faqs_status_id", Faq.status, Faq.id)
+Index("ix_faqs_category_id", Faq.category, Faq.id)

@@ -249,16 +249,16 @@ def active_plans(session, owner_scope, kind=None, customer_id=None):
     return session.scalars(stmt.order_by(CarePlan.id)).all()
 
 
-def list_plans(session, owner_scope, customer_id, page, page_size):
+def list_plans(session, owner_scope, customer_id, page, page_size, cursor=None):
+    """Care plans in id order → (plans, next_cursor, total, is_estimate): keyset paging
+    (``services.common.paging``) on ``(assignee_id, id)`` / ``(customer_id, id)``."""
     stmt = select(CarePlan)
     if owner_scope is not None:
         stmt = stmt.where(CarePlan.assignee_id == owner_scope)
     if customer_id is not None:
         stmt = stmt.where(CarePlan.customer_id == customer_id)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(stmt.order_by(CarePlan.id).offset((page - 1) * page_size)
-                           .limit(page_size)).all()
-    return rows, total
+    filters = {"owner_scope": owner_scope, "customer_id": customer_id}
+    return paging.orm_page(session, stmt, CarePlan.id, filters, cursor, page, page_size)
 
 
 def due_tasks(session, owner_scope, day, include_overdue):
@@ -308,15 +308,14 @@ def faq_out(faq, score=None):
     return out
 
 
-def list_faqs(session, filters, page, page_size):
+def list_faqs(session, filters, page, page_size, cursor=None):
+    """FAQ entries in id order → (entries, next_cursor, total, is_estimate): keyset
+    paging on ``(status, id)`` / ``(category, id)``."""
     stmt = select(Faq)
     for key in ("status", "category"):
         if filters.get(key):
             stmt = stmt.where(getattr(Faq, key) == filters[key])
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(stmt.order_by(Faq.id).offset((page - 1) * page_size)
-                           .limit(page_size)).all()
-    return rows, total
+    return paging.orm_page(session, stmt, Faq.id, filters, cursor, page, page_size)
 
 
 def search_faq(session, query, category=None):

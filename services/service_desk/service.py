@@ -12,7 +12,7 @@ from services.common import merges, paging
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import event_handler
 from services.common.peers import SystemRpcProxy, get_or_none
-from services.common.schemas import load, page_args, paged
+from services.common.schemas import load, page_args
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
 from services.service_desk import commands
@@ -310,17 +310,21 @@ class ServiceDeskService(WorkspaceRpc, DomainService):
             return PLAN.dump(repo.plan_out(plan))
 
     @_rpc
-    def list_care_plans(self, customer_id=None, page=1, page_size=20):
-        """Care plans you may see (staff: assigned to them)."""
+    def list_care_plans(self, customer_id=None, page=1, page_size=20, cursor=None):
+        """Care plans you may see (staff: assigned to them) in id order → {items, total,
+        page, page_size, next_cursor, total_is_estimate} (keyset paging, read-only)."""
         actor = self.actor.get()
         page, page_size = page_args(page, page_size)
-        with self.db.uow() as uow:
-            rows, total = repo.list_plans(uow.session, actor.owner_scope(), customer_id, page,
-                                          page_size)
-            names = repo.customer_names(uow.session, [p.customer_id for p in rows])
+        if customer_id is not None and (isinstance(customer_id, bool)
+                                        or not isinstance(customer_id, int)):
+            raise validation_error({"customer_id": "must be an integer"})
+        with self.db.read_uow() as ro:
+            rows, nxt, total, est = repo.list_plans(ro.session, actor.owner_scope(),
+                                                    customer_id, page, page_size, cursor)
+            names = repo.customer_names(ro.session, [p.customer_id for p in rows])
             items = [dict(PLAN.dump(repo.plan_out(p)), customer_name=names.get(p.customer_id))
                      for p in rows]
-            return paged(items, total, page, page_size)
+            return paging.paged(items, total, page, page_size, nxt, est)
 
     @_rpc
     def due_care_tasks(self, date, include_overdue=True):
@@ -398,12 +402,16 @@ class ServiceDeskService(WorkspaceRpc, DomainService):
             return FAQ.dump(repo.faq_out(repo.get_faq(uow.session, faq_id)))
 
     @_rpc
-    def list_faqs(self, filters=None, page=1, page_size=20):
+    def list_faqs(self, filters=None, page=1, page_size=20, cursor=None):
+        """FAQ entries in id order → {items, total, page, page_size, next_cursor,
+        total_is_estimate} (keyset paging, read-only). Filters: status, category."""
         filters = load(FaqFiltersSchema(), filters or {})
         page, page_size = page_args(page, page_size)
-        with self.db.uow() as uow:
-            rows, total = repo.list_faqs(uow.session, filters, page, page_size)
-            return paged([FAQ.dump(repo.faq_out(f)) for f in rows], total, page, page_size)
+        with self.db.read_uow() as ro:
+            rows, nxt, total, est = repo.list_faqs(ro.session, filters, page, page_size,
+                                                   cursor)
+            return paging.paged([FAQ.dump(repo.faq_out(f)) for f in rows], total, page,
+                                page_size, nxt, est)
 
     @_rpc
     def search_faq(self, query, category=None, limit=10):
