@@ -134,6 +134,12 @@ def shows_contact(actor, campaign):
 def list_page(session, filters, actor, page, page_size, cursor=None):
     """Campaigns newest first → (campaigns, next_cursor, total, is_estimate): keyset
     paging by id (``services.common.paging``)."""
+    return paging.orm_page(session, campaigns_query(filters, actor), Campaign.id, filters,
+                           cursor, page, page_size, descending=True)
+
+
+def campaigns_query(filters, actor):
+    """``select(Campaign)`` with the list's filters and the actor's visibility."""
     stmt = select(Campaign)
     clause = visible_clause(actor)
     if clause is not None:
@@ -151,8 +157,7 @@ def list_page(session, filters, actor, page, page_size, cursor=None):
             Campaign.id.in_(select(Participant.campaign_id).where(Participant.customer_id == cid)),
             Campaign.id.in_(select(AudienceMember.campaign_id)
                             .where(AudienceMember.customer_id == cid))))
-    return paging.orm_page(session, stmt, Campaign.id, filters, cursor, page, page_size,
-                           descending=True)
+    return stmt
 
 
 def page_of(session, stmt, order_by, page, page_size):

@@ -252,13 +252,18 @@ def active_plans(session, owner_scope, kind=None, customer_id=None):
 def list_plans(session, owner_scope, customer_id, page, page_size, cursor=None):
     """Care plans in id order → (plans, next_cursor, total, is_estimate): keyset paging
     (``services.common.paging``) on ``(assignee_id, id)`` / ``(customer_id, id)``."""
+    filters = {"owner_scope": owner_scope, "customer_id": customer_id}
+    return paging.orm_page(session, plans_query(owner_scope, customer_id), CarePlan.id,
+                           filters, cursor, page, page_size)
+
+
+def plans_query(owner_scope, customer_id):
     stmt = select(CarePlan)
     if owner_scope is not None:
         stmt = stmt.where(CarePlan.assignee_id == owner_scope)
     if customer_id is not None:
         stmt = stmt.where(CarePlan.customer_id == customer_id)
-    filters = {"owner_scope": owner_scope, "customer_id": customer_id}
-    return paging.orm_page(session, stmt, CarePlan.id, filters, cursor, page, page_size)
+    return stmt
 
 
 def due_tasks(session, owner_scope, day, include_overdue):
@@ -311,11 +316,16 @@ def faq_out(faq, score=None):
 def list_faqs(session, filters, page, page_size, cursor=None):
     """FAQ entries in id order → (entries, next_cursor, total, is_estimate): keyset
     paging on ``(status, id)`` / ``(category, id)``."""
+    return paging.orm_page(session, faqs_query(filters), Faq.id, filters, cursor, page,
+                           page_size)
+
+
+def faqs_query(filters):
     stmt = select(Faq)
     for key in ("status", "category"):
         if filters.get(key):
             stmt = stmt.where(getattr(Faq, key) == filters[key])
-    return paging.orm_page(session, stmt, Faq.id, filters, cursor, page, page_size)
+    return stmt
 
 
 def search_faq(session, query, category=None):
