@@ -32,6 +32,7 @@ from services.sales.exceptions import (
     ValidationError,
 )
 from services.sales.models import Base, Lead, Opportunity, Order
+from services.sales.notify_follow_ups import FollowUpNotices
 from services.sales.schemas import (
     ActivityFiltersSchema,
     ActivityInSchema,
@@ -93,7 +94,7 @@ MERGE_TARGETS = [(Lead, "customer_id", None), (Opportunity, "customer_id", None)
                  (Order, "customer_id", None)]
 
 
-class SalesService(DomainService):
+class SalesService(FollowUpNotices, DomainService):
     name = "sales"
 
     db = Database(Base)

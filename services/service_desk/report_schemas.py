@@ -44,6 +44,7 @@ class SurveyLinkOutSchema(Schema):
     token = fields.String()
     expires_at = fields.AwareDateTime()
     path = fields.String()
+    mailed_to = fields.String(allow_none=True)  # the masked address the link was mailed to
 
 
 class SurveyLinkInSchema(Strict):

@@ -21,6 +21,7 @@ from services.service_desk import repository as repo
 from services.service_desk.clients import OPEN_TICKETS, SLA_BREACHES, timer
 from services.service_desk.exceptions import EXPECTED, Conflict, NotFound
 from services.service_desk.models import Base, CarePlan, CareTask, CustomerCopy, Ticket
+from services.service_desk.notify_survey import SurveyMail
 from services.service_desk.schemas import (
     AgentInSchema,
     AgentOutSchema,
@@ -68,7 +69,7 @@ def _faq_schema(actor):
     return PublicFaqSchema() if actor.anonymous else FAQ
 
 
-class ServiceDeskService(WorkspaceRpc, DomainService):
+class ServiceDeskService(WorkspaceRpc, SurveyMail, DomainService):
     name = "service_desk"
 
     db = Database(Base)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from services.common.errors import Forbidden, NotFound, validation_error
 from services.common.schemas import load
 from services.common.service import declared_rpc
-from services.service_desk import commands, public_survey, root_causes
+from services.service_desk import commands, notify_survey, public_survey, root_causes
 from services.service_desk import repository as repo
 from services.service_desk.clients import timer
 from services.service_desk.exceptions import EXPECTED
@@ -66,14 +66,19 @@ class WorkspaceRpc:
     @_rpc
     def issue_survey_link(self, ticket_id, days=14, at=None):
         """A signed, single-use survey link for a resolved ticket you act on
-        → {ticket_id, token, expires_at, path}. Conflict before resolution or once
-        the ticket has a survey."""
+        → {ticket_id, token, expires_at, path, mailed_to}. The link is mailed to the
+        customer when an address is known (``notify_survey``): ``mailed_to`` is that
+        address masked, or null. Conflict before resolution or once the ticket has a
+        survey."""
         actor = self.actor.get()
         when = actor.resolve_at(at)
         args = load(SurveyLinkInSchema(), {"days": days})
+        to = self._survey_recipient(ticket_id, actor)  # any RPC before the unit of work
         with self.db.uow() as uow:
             ticket = repo.get_ticket(uow.session, ticket_id, actor)
             out = public_survey.issue(uow, actor, ticket, self.config, when, args["days"])
+            out["mailed_to"] = notify_survey.queue(uow, ticket, out["token"],
+                                                   out["expires_at"], to, self.config)
             uow.commit()
         out["path"] = f"/app/survey/{out['token']}"
         return SurveyLinkOutSchema().dump(out)
