@@ -1,6 +1,7 @@
 """``crm``: tokens, bus, dead letters, migrations, import, demo, run."""
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -277,8 +278,32 @@ def run():
                   f"{http_port('customers')}/login and paste a token from "
                   "`crm token --user u1` (demo users: u1-u3 sales, s1-s3 service, "
                   "mk1-mk2 marketing, m1 manager; `make demo` loads their data).")
+    catcher = _dev_mail(cfg)
     console.print("\nCtrl-C stops everything.\n")
-    sys.exit(supervise(echo=console.print, bus_user_prefix=prefix))
+    try:
+        code = supervise(echo=console.print, bus_user_prefix=prefix)
+    finally:
+        if catcher is not None:
+            catcher.terminate()
+    sys.exit(code)
+
+
+def _dev_mail(cfg):
+    """The embedded default (SQLite, no SMTP_HOST): a local mail catcher on
+    127.0.0.1:8025 keeping each mail as var/mail/*.eml; the services' SMTP_* point at
+    it. With SMTP_HOST set, mail goes there (docs/mail.md) → the catcher's process."""
+    from services.common.config import var_dir
+    from services.common.mail_catcher import start_dev_catcher
+    embedded = all(str(u).startswith("sqlite") for u in (cfg.get("DB_URIS") or {}).values())
+    console.print("\nE-mail (follow-up notices, survey links):")
+    if cfg.get("SMTP_HOST") or not embedded:
+        console.print(f"  SMTP server {cfg['SMTP_HOST']}:{cfg.get('SMTP_PORT')} (SMTP_HOST)"
+                      if cfg.get("SMTP_HOST") else "  SMTP_HOST is not set: mails stay "
+                      "pending in each service's mail_outbox (docs/mail.md)")
+        return None
+    proc, env = start_dev_catcher(var_dir(cfg) / "mail", echo=console.print)
+    os.environ.update(env)  # the supervised services read SMTP_* from config.yml's ${...}
+    return proc
 
 
 def main():
