@@ -9,7 +9,7 @@ from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect, render
 from services.service_desk.domain import CARE_KINDS, VISIT_CHANNELS
 from services.service_desk.page_messages import errors
-from services.service_desk.pages import choices, is_manager, options
+from services.service_desk.pages import choices, is_manager, options, people
 
 CARE = "/app/care"
 ROOT = "/app/root-causes"
@@ -64,7 +64,8 @@ class CarePages:
         found = self.call(self.desk, "search_customers", q[:100], 10) if q else []
         return render("service_desk/plans.html", status=status, form=form, plans=plans,
                       found=found, kinds=options(ctx.t, "sd.care_kind", CARE_KINDS),
-                      manager=is_manager(ctx), page_title=ctx.t("sd.plans.title"),
+                      manager=is_manager(ctx), who=people(ctx.t),
+                      page_title=ctx.t("sd.plans.title"),
                       breadcrumbs=[(ctx.t("workspace.service_desk"), "/app/tickets"),
                                    (ctx.t("sd.care.title"), CARE),
                                    (ctx.t("sd.plans.title"), None)])
@@ -108,7 +109,8 @@ class CarePages:
             status = 422
         top = max((i["count"] for i in report["items"]), default=0) if report else 0
         return render("service_desk/root_causes.html", status=status, form=form, report=report,
-                      top=top, **choices(ctx.t), page_title=ctx.t("sd.root.title"),
+                      top=top, who=people(ctx.t), **choices(ctx.t),
+                      page_title=ctx.t("sd.root.title"),
                       breadcrumbs=[(ctx.t("workspace.service_desk"), "/app/tickets"),
                                    (ctx.t("sd.root.title"), None)])
 
