@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from services.common.errors import ValidationError
+from services.common.web import directory
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect, render
 from services.marketing import domain
@@ -116,8 +117,16 @@ def audience_text(audience, t):
     return "；".join(parts)
 
 
+def who(user_id):
+    """An owner's display name (the directory's), else the id; "—" for none."""
+    if not user_id:
+        return "—"
+    return directory.display_name({"id": user_id})
+
+
 def choices(t):
-    return {"formats": [(f, t(f"mk.format.{f}")) for f in domain.FORMATS],
+    return {"who": who,
+            "formats": [(f, t(f"mk.format.{f}")) for f in domain.FORMATS],
             "states": [(s, t(f"mk.state.{s}")) for s in domain.STATES],
             "types": [(v, t(f"customer.type.{v}")) for v in domain.CUSTOMER_TYPES],
             "tiers": [(v, t(f"customer.tier.{v}")) for v in domain.TIERS]}

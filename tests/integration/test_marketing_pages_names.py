@@ -1,0 +1,66 @@
+"""What a marketer reads on the campaign pages (found in the issue-19 acceptance walk):
+owners by name, not ``mk1``; a milestone due today is badged 今天到期 (it read
+截止日期, the column's header); participants numbered 1, 2, … in the table, not by
+their internal ids."""
+import datetime as dt
+import uuid
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.customers.service import CustomersService
+from services.marketing.gateway import MarketingGateway
+from services.marketing.service import MarketingService
+from tests.support.fixtures import actor
+from tests.support.web_session import WebSession
+
+pytestmark = pytest.mark.integration
+TAG = uuid.uuid4().hex[:6]
+MANAGER = actor(f"mkm-{TAG}", "manager", "management")
+
+
+@pytest.fixture(scope="module")
+def base(module_gateway):
+    return module_gateway(MarketingGateway, CustomersService, MarketingService)
+
+
+def test_owner_names_milestone_due_today_and_participant_numbers(base, config, rpc):
+    today = dt.datetime.now(ZoneInfo(config.get("CRM_TIMEZONE") or "Asia/Shanghai")).date()
+    with rpc(MANAGER) as p:
+        mk = p.marketing
+        # another campaign's participants first: this one's internal ids do not start at 1
+        other = mk.create_campaign({"theme": f"先来的 {TAG}", "format": "online",
+                                    "starts_at": "2027-03-01T06:00:00+00:00",
+                                    "ends_at": "2027-03-01T09:00:00+00:00"})
+        mk.schedule_campaign(other["id"])
+        for i in range(3):
+            mk.register_participant(other["id"], {"contact": {
+                "name": f"先来{i}", "company": f"{TAG}先来{i}", "mobile": f"1381234567{i}"}})
+        camp = mk.create_campaign({
+            "theme": f"名字与节点 {TAG}", "format": "online", "owner_id": "mk2",
+            "starts_at": "2027-03-01T06:00:00+00:00", "ends_at": "2027-03-01T09:00:00+00:00",
+            "milestones": [{"title": f"今天交 {TAG}", "owner_id": "mk1",
+                            "due_date": today.isoformat()},
+                           {"title": f"以后交 {TAG}", "owner_id": "mk2",
+                            "due_date": (today + dt.timedelta(days=30)).isoformat()}]})
+        mk.schedule_campaign(camp["id"])
+        for i in range(2):
+            mk.register_participant(camp["id"], {"contact": {
+                "name": f"参会人{i}", "company": f"{TAG}公司{i}", "mobile": f"1391234567{i}"}})
+    s = WebSession(base, config, MANAGER["id"], "manager", "management")
+    page = s.get(f"/app/campaigns/{camp['id']}").text
+    summary = page.split('class="camp-top"', 1)[1].split('id="lifecycle"', 1)[0]
+    assert "黄丽" in summary and ">mk2<" not in summary
+    milestones = page.split('id="milestone-table"', 1)[1].split("</table>", 1)[0]
+    due = next(r for r in milestones.split("<tr")[1:] if f"今天交 {TAG}" in r)
+    assert 'data-status="due"' in due and "今天到期" in due and "截止日期" not in due
+    assert "<td>赵磊</td>" in due
+    later = next(r for r in milestones.split("<tr")[1:] if f"以后交 {TAG}" in r)
+    assert "未到期" in later
+    people = page.split('id="participant-table"', 1)[1].split("</tbody>", 1)[0]
+    numbers = [cell.split("</td>", 1)[0].strip() for cell in people.split("<td>")[1:]
+               if cell.split("</td>", 1)[0].strip().isdigit()]
+    assert numbers == ["1", "2"]
+    listing = s.get("/app/campaigns", params={"q": TAG}).text
+    row = next(r for r in listing.split("<tr")[1:] if f"名字与节点 {TAG}" in r)
+    assert "<td>黄丽</td>" in row and "<td>mk2</td>" not in row
