@@ -103,10 +103,33 @@ class PipelinePages(SalesPageBase):
             else:
                 opp = self.call(self.sales, "move_stage", opportunity_id, target)
         except (Conflict, ValidationError) as exc:
-            return redirect(back, flash=t("sales.pipeline.illegal", reason=exc.message),
+            reason = exc.message
+            if getattr(exc, "code", None) == "ILLEGAL_TRANSITION":
+                current = self.call(self.sales, "get_opportunity", opportunity_id)["stage"]
+                reason = stage_reason(t, current, target) or reason
+            return redirect(back, flash=t("sales.pipeline.illegal", reason=reason),
                             kind="error")
         return redirect(back, flash=t("sales.pipeline.moved", name=opp["name"],
                                       stage=t("sales.stage." + opp["stage"])), kind="success")
+
+
+def stage_reason(t, current, target):
+    """Why ``current`` → ``target`` is refused, in the user's language: the same rules as
+    ``domain.stage_problem`` (which the service answers in English), else None."""
+    if not domain.stage_problem(current, target):
+        return None
+
+    def name(stage):
+        return t("sales.stage." + stage) if stage in domain.PROBABILITY else stage
+    if current in CLOSED:
+        return t("sales.move.closed", stage=name(current))
+    if target == current:
+        return t("sales.move.same", stage=name(current))
+    if target == "won":
+        return t("sales.move.win_from_negotiate", stage=name(current))
+    if target not in STAGES:
+        return t("sales.move.unknown", stage=target)
+    return t("sales.move.one_step", current=name(current), target=name(target))
 
 
 def customer_of(form):

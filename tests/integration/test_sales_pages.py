@@ -76,7 +76,10 @@ def test_every_page_renders_through_a_small_day(base, config, rpc):
     # illegal move explained
     r = u.post(f"/app/opportunities/{opp_id}/stage", {"stage": "negotiate",
                                                       "back": "/app/pipeline"}, follow=True)
-    assert "一个阶段" in r.text or "one step" in r.text
+    flash = re.search(r'id="flash">(.*?)<', r.text, re.S).group(1)
+    # the reason in zh-CN (the service says it in English): no English leaks into the page
+    assert "不能从“初步接洽 30%”直接移到“商务谈判 90%”" in flash, flash
+    assert not re.search(r"[A-Za-z]{3,}", flash), flash
     r = u.post(f"/app/opportunities/{opp_id}/follow-ups", {"due_at": "2020-01-01T10:00"},
                token_from=f"/app/opportunities/{opp_id}")
     assert r.status_code == 422 and "field--error" in r.text
