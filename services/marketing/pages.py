@@ -150,22 +150,29 @@ class CampaignPages:
             number = max(1, min(int(form.value("page") or 1), 10 ** 6))
         except ValueError:
             number = 1
+        cursor = (form.value("cursor") or "").strip()[:2000] or None
         try:
-            result = self.call(self.marketing, "list_campaigns", filters, page=number,
-                               page_size=PAGE_SIZE)
+            result = self.call(self.marketing, "list_campaigns", filters,
+                               page=1 if cursor else number, page_size=PAGE_SIZE,
+                               cursor=cursor)
         except ValidationError as exc:
             form.with_errors(errors(ctx, exc))
             result = {"items": [], "total": 0, "page": 1, "page_size": PAGE_SIZE}
         counts = self.call(self.marketing, "campaign_counts")
         pages = max(1, -(-result["total"] // PAGE_SIZE))
-        if result.get("total_is_estimate"):  # an estimate: links only as far as rows follow
-            pages = number + 1 if result.get("next_cursor") else number
+        # a long list (capped total) pages by cursor, as the tickets queue: "next" reads
+        # on from the last campaign shown and never re-reads what came before
+        cursor_mode = bool(cursor or result.get("total_is_estimate"))
 
         def page_url(n):
             return f"{BASE}?{urlencode(dict(filters, page=n))}"
 
+        def cursor_url(c):
+            return f"{BASE}?{urlencode(dict(filters, cursor=c))}"
+
         return render("marketing/list.html", status=422 if form.has_errors else 200, form=form,
                       result=result, counts=counts, pages=pages, page_url=page_url,
+                      cursor_url=cursor_url, cursor_mode=cursor_mode, first_url=page_url(1),
                       current=filters.get("state"), **choices(ctx.t),
                       page_title=ctx.t("mk.list.title"),
                       breadcrumbs=[(ctx.t("workspace.marketing"), None)])
