@@ -86,7 +86,8 @@ class TicketActionPages:
         link = self.call(self.desk, "issue_survey_link", ticket_id, 14)
         url = request.host_url.rstrip("/") + link["path"]
         return self.ticket_view(ctx, ticket_id, link={"url": url,
-                                                      "expires_at": link["expires_at"]})
+                                                      "expires_at": link["expires_at"],
+                                                      "mailed_to": link.get("mailed_to")})
 
     @page("POST", BASE + "/<int:ticket_id>/improvement")
     def improvement_page(self, request, ticket_id):
