@@ -62,6 +62,16 @@ def staff_options():
             if u["department"] == "sales"]
 
 
+def person(uid, t):
+    """Who did it, for people: 'system' → 系统, a directory user → '王芳 (u1)', else the id."""
+    if not uid:
+        return "—"
+    if uid == "system":
+        return t("sales.system")
+    entry = directory.DEV_USERS.get(uid)
+    return f"{entry['name']} ({uid})" if entry else uid
+
+
 def local_to_aware(value, config):
     """A datetime-local input ('2026-12-07T15:30') read in CRM_TIMEZONE → ISO with offset;
     anything else is passed on for the service to refuse with its own message."""
@@ -75,11 +85,12 @@ def local_to_aware(value, config):
     return naive.isoformat()
 
 
-def period_options(config, selected=None):
-    """Months of this and last year, quarters and years (newest first)."""
+def period_options(config, selected=None, ahead=0):
+    """Months (the next ``ahead`` ones — a forecast looks forward —, this one and the 17
+    before it), then quarters and years of next, this and last year (newest first)."""
     now = today(config)
     opts = []
-    for i in range(18):
+    for i in range(-ahead, 18):
         m = (now.month - 1 - i) % 12 + 1
         y = now.year + (now.month - 1 - i) // 12
         opts.append(f"{y}-{m:02d}")
@@ -136,4 +147,5 @@ class SalesPageBase:
         ctx.setdefault("manager", is_manager(pc))
         ctx.setdefault("opts", labelled(request))
         ctx.setdefault("customer_url", lambda cid: customer_url(self.container_config, cid))
+        ctx.setdefault("person", lambda uid: person(uid, pc.t))
         return render(template, status=status, next_stage=NEXT_STAGE, **ctx)

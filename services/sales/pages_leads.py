@@ -71,8 +71,9 @@ class LeadPages(SalesPageBase):
             page_title=ctx.t("sales.leads.title"))
 
     def _new_lead_context(self, request):
+        ctx = page_context(request)
         return {"sources": SOURCES, "staff": staff_options(), "opts": labelled(request),
-                "manager": is_manager(page_context(request))}
+                "manager": is_manager(ctx), "page_title": ctx.t("sales.leads.new")}
 
     @page("GET", "/app/leads/new")
     def new_lead_page(self, request):

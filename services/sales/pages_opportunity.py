@@ -7,27 +7,27 @@ from services.common.web.pages import page, page_context, redirect
 from services.sales.pages_base import CHANNELS, SalesPageBase, local_to_aware
 
 
-def duration(seconds):
-    """12345 → '3 h 25 min'; days for long stays (time in stage)."""
+def duration(seconds, t):
+    """12345 → '3 小时 25 分钟' ('3 h 25 min' in English); days for long stays."""
     seconds = int(seconds or 0)
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
-        return f"{days} d {hours} h"
+        return t("sales.duration.days", d=days, h=hours)
     if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min"
+        return t("sales.duration.hours", h=hours, m=minutes)
+    return t("sales.duration.minutes", m=minutes)
 
 
 class OpportunityPages(SalesPageBase):
     def _opportunity_page(self, request, opportunity_id, status=200, **forms):
         view = self.call(self.sales, "opportunity_view", opportunity_id)
-        opp = view["opportunity"]
+        opp, t = view["opportunity"], page_context(request).t
         return self.sales_page(
             request, "sales/opportunity.html", status=status, opp=opp,
             follow_ups=view["follow_ups"], activities=view["activities"],
-            orders=view["orders"], channels=CHANNELS, duration=duration,
+            orders=view["orders"], channels=CHANNELS, duration=lambda secs: duration(secs, t),
             fu_counts=view["counts"],
             fu_form=forms.get("follow_up") or Form(values={}),
             done_form=forms.get("complete") or Form(values={}),

@@ -8,16 +8,22 @@ from pygal.style import Style
 from services.common.errors import ValidationError
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context
-from services.sales.pages_base import SalesPageBase, current_period, period_options
+from services.sales.pages_base import SalesPageBase, current_period, period_options, person
 
 _NOISE = re.compile(r"<!--.*?-->|<script\b.*?</script>", re.S)
+
+
+def axis_label(value):
+    """The value axis in money style: 1,300,000 (whole yuan), 0.5 where a step is small."""
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
 def bar_svg(title, labels, series):
     """A pygal bar chart as inline SVG without pygal's script (works offline)."""
     config = pygal.Config(js=[], disable_xml_declaration=True, width=640, height=320,
                           legend_at_bottom=True, print_values=False, no_data_text="—",
-                          truncate_label=-1, x_label_rotation=20,
+                          truncate_label=-1, x_label_rotation=0 if len(labels) <= 4 else 20,
+                          margin_bottom=24, value_formatter=axis_label,
                           style=Style(font_family="sans-serif", background="white",
                                       plot_background="white",
                                       colors=("#0969da", "#1a7f37", "#bf8700")))
@@ -46,7 +52,7 @@ class ReportPages(SalesPageBase):
             form.with_errors(exc)
         if data:
             charts["owner"] = bar_svg(t("sales.forecast.by_owner"),
-                                      [b["owner_id"] or "—" for b in data["by_owner"]],
+                                      [person(b["owner_id"], t) for b in data["by_owner"]],
                                       [(t("sales.opp.amount"), [float(b["amount"]) for b in
                                                                 data["by_owner"]]),
                                        (t("sales.opp.weighted"),
@@ -60,7 +66,7 @@ class ReportPages(SalesPageBase):
         return self.sales_page(request, "sales/forecast.html", form=form, data=data,
                                charts=charts,
                                periods=period_options(self.container_config,
-                                                      form.value("period")),
+                                                      form.value("period"), ahead=12),
                                page_title=t("sales.forecast.title"))
 
     @page("GET", "/app/channels")
