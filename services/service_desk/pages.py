@@ -185,10 +185,27 @@ class TicketPages:
             args["cursor"] = c
             return f"{BASE}?{urlencode(args)}"
 
+        # filters in names: one customer's tickets (the customer page links here) say
+        # whose; managers pick an agent from the roster, never type an employee id
+        roster = self.call(self.desk, "list_agents") if manager else []
+        name = people(ctx.t, roster)
+        agents = [(a["agent_id"], name(a["agent_id"])) for a in roster]
+        chosen = (form.value("assignee_id") or "").strip()
+        if chosen and chosen not in {a for a, _ in agents}:
+            agents.append((chosen, name(chosen)))
+        customer = None
+        if form.value("customer_id"):
+            named = next((r["ticket"].get("customer_name") for r in rows
+                          if r["ticket"].get("customer_name")), None)
+            clear = {k: form.value(k) for k in LIST_KEYS
+                     if form.value(k) and k not in ("customer_id", "page", "cursor")}
+            customer = {"name": named, "clear_url": f"{BASE}?{urlencode(clear)}"}
+
         return render("service_desk/queue.html", status=422 if form.has_errors else 200,
                       form=form, rows=rows, result=result, pages=pages, manager=manager,
                       page_url=page_url, cursor_url=cursor_url, cursor_mode=cursor_mode,
-                      first_url=page_url(1), now=now, who=who, **choices(ctx.t),
+                      first_url=page_url(1), now=now, who=name, agents=agents,
+                      customer=customer, **choices(ctx.t),
                       page_title=ctx.t("sd.queue.title"),
                       breadcrumbs=[(ctx.t("workspace.service_desk"), None)])
 

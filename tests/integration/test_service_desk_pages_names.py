@@ -118,3 +118,26 @@ def test_assign_list_and_timeline_use_the_pages_names(base, config, customer, rp
     page = web(base, config, MANAGER["id"], "manager").get(f"/app/tickets/{t['id']}").text
     resolution = page.split('data-kind="resolution"', 1)[1].split("</li>", 1)[0]
     assert "根本原因：账单费用" in resolution
+
+
+def test_queue_filters_in_names(base, config, customer, rpc):
+    with rpc(MANAGER) as p:
+        t = p.service_desk.open_ticket({
+            "kind": "inquiry", "severity": "low", "customer_id": customer["id"],
+            "complainant_name": "郑先生", "channel": "online", "subject": f"筛选 {TAG}",
+            "description": "怎么查物流"})
+        p.service_desk.assign_ticket(t["id"], AGENT)
+    m = web(base, config, MANAGER["id"], "manager")
+    # the customer page's link: the filter names the customer and offers to clear it
+    page = m.get(f"/app/tickets?customer_id={customer['id']}&kind=inquiry").text
+    chosen = page.split('id="customer-filter"', 1)[1].split("</div>", 1)[0]
+    assert customer["name"] in chosen and f'value="{customer["id"]}"' in chosen
+    clear = re.search(r'href="([^"]+)" id="clear-customer"', chosen).group(1)
+    assert "customer_id" not in clear and "kind=inquiry" in clear
+    assert 'type="number"' not in page.split('id="queue"', 1)[0]  # no id to type
+    # managers pick an agent by name from the roster, not by typing an employee id
+    assign = page.split('id="f-assignee_id"', 1)[1].split("</select>", 1)[0]
+    assert f'<option value="{AGENT}"' in assign and f"名册姓名{TAG}" in assign
+    only = m.get("/app/tickets", params={"view": "all", "assignee_id": AGENT, "q": TAG}).text
+    assert f'id="ticket-{t["id"]}"' in only
+    assert re.search(rf'<option value="{AGENT}"\s+selected', only)
