@@ -95,6 +95,20 @@ def common_env():
     ]
 
 
+# services that send e-mail (services/common/mail.py, docs/mail.md): follow-up notices,
+# survey links. Relay host/port/from in the ConfigMap, the login in the crm-smtp secret.
+MAIL_SERVICES = ("sales", "service_desk")
+SMTP_CONFIG = {"SMTP_HOST": "smtp.example.com", "SMTP_PORT": "587",
+               "SMTP_FROM": "Kehu CRM <noreply@example.com>", "SMTP_STARTTLS": "true"}
+
+
+def smtp_env():
+    return [*({"name": k, "valueFrom": {"configMapKeyRef": {"name": "crm-config", "key": k}}}
+              for k in SMTP_CONFIG),
+            secret_env("SMTP_USER", "crm-smtp", "user"),
+            secret_env("SMTP_PASSWORD", "crm-smtp", "password")]
+
+
 def secret_env(name, secret, key):
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
@@ -147,6 +161,8 @@ def deployment(service, component):
         env = [{"name": "METRICS_PORT", "value": str(port)}, db_env(service), amqp_env(service),
                *jwt_env(service),
                secret_env("AUDIT_KEY", "crm-audit", "key")]  # audit chains, not in any DB
+        if service in MAIL_SERVICES:
+            env += smtp_env()
         readiness = {"httpGet": {"path": "/metrics", "port": "metrics"},
                      "initialDelaySeconds": 5, "periodSeconds": 10, "timeoutSeconds": 3,
                      "failureThreshold": 3}
@@ -323,7 +339,7 @@ def base_docs():
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("crm-config"),
          "data": {"CRM_TIMEZONE": "Asia/Shanghai", "LOG_LEVEL": "INFO",
                   "EVENT_DELIVERY_LIMIT": "5", "RPC_TIMEOUT": "10",
-                  "CRM_QUEUE_TYPE": "quorum"}},
+                  "CRM_QUEUE_TYPE": "quorum", **SMTP_CONFIG}},
         {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
          "metadata": meta("crm-customers-files", "customers", "service"),
          "spec": {"accessModes": ["ReadWriteMany"],
@@ -345,6 +361,8 @@ def secret_docs():
         # the audit chains' HMAC key (docs/KIT.md "Audit trail"): held by the services,
         # never by the databases or their backups
         secret("crm-audit", {"key": "CHANGE-ME"}),
+        # the SMTP relay's login for the services that mail (sales, service_desk)
+        secret("crm-smtp", {"user": "CHANGE-ME", "password": "CHANGE-ME"}),
         secret("crm-amqp-admin", {
             "uri": "amqp://crm-admin:CHANGE-ME@rabbitmq.rabbitmq-system.svc:5672/"}),
         # the per-component bus users' passwords, for the bus-setup job (same values as
