@@ -128,3 +128,29 @@ def test_new_lead_page_has_its_title(base, config):
     assert re.search(r"<title>新建线索 · ", u.get("/app/leads/new").text)
     r = u.post("/app/leads/new", {"source": "website"}, token_from="/app/leads/new")
     assert r.status_code == 422 and re.search(r"<title>新建线索 · ", r.text)
+
+
+def test_form_errors_are_in_chinese(base, config, rpc):
+    """The service's own validators answer in English ('must not be negative', 'at most 2
+    decimal places (got 3)', 'must be in the future' …): each comes back in zh-CN next to
+    its field, and nothing is written."""
+    me, c, opp, u = _me_with_opportunity(base, config, rpc)
+    r = u.post("/app/orders/new", {"customer_id": str(c["id"]),
+                                   "lines.0.product": "A", "lines.0.quantity": "0",
+                                   "lines.0.unit_price": "-1",
+                                   "lines.1.product": "B", "lines.1.quantity": "1",
+                                   "lines.1.unit_price": "1.001"}, token_from="/app/orders/new")
+    assert r.status_code == 422
+    shown = re.findall(r'class="field-error"[^>]*>([^<]*)<', r.text)
+    assert "不能为负数" in shown and "最多两位小数（输入了 3 位）" in shown, shown
+    assert "必须大于 0 且不超过 10,000,000" in shown, shown
+    r = u.post(f"/app/opportunities/{opp['id']}/follow-ups", {"due_at": "2020-01-01T10:00"},
+               token_from=f"/app/opportunities/{opp['id']}")
+    assert r.status_code == 422
+    assert "必须是将来的时间" in re.findall(r'class="field-error"[^>]*>([^<]*)<', r.text)
+    english = [m for m in re.findall(r'class="field-error"[^>]*>([^<]*)<', r.text)
+               if re.search(r"[A-Za-z]{3,}", m)]
+    assert not english, english
+    with rpc(actor(me)) as p:
+        assert p.sales.list_orders({"customer_id": c["id"]})["total"] == 0
+        assert p.sales.list_follow_ups({"opportunity_id": opp["id"]})["total"] == 0
