@@ -34,11 +34,11 @@ class Campaign(Base):
     starts_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     ends_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     location: Mapped[str | None] = mapped_column(String(200))
-    format: Mapped[str] = mapped_column(String(16), index=True)
-    owner_id: Mapped[str] = mapped_column(String(64), index=True)
+    format: Mapped[str] = mapped_column(String(16))  # ix_campaigns_format_id
+    owner_id: Mapped[str] = mapped_column(String(64))  # ix_campaigns_owner_id_id
     budget: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     cost: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0.00"))
-    state: Mapped[str] = mapped_column(String(16), index=True, default="draft")
+    state: Mapped[str] = mapped_column(String(16), default="draft")  # ix_campaigns_state_id
     audience_size: Mapped[int | None] = mapped_column(Integer)
     scheduled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     launched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -77,8 +77,8 @@ class AudienceMember(Base):
 
     __tablename__ = "campaign_audience"
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"),
-                                             index=True)
+    # looked up and paged (by customer_id) through uq_audience_member
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     customer_id: Mapped[int] = mapped_column(Integer)
     name: Mapped[str | None] = mapped_column(String(200))
     type: Mapped[str | None] = mapped_column(String(16))
@@ -94,8 +94,8 @@ class Participant(Base):
     __audit__ = "participant"
     __audit_pii__ = {"contact_name": "name", "mobile": "mobile", "email": "email"}
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"),
-                                             index=True)
+    # ix_campaign_participants_campaign_id_id
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     customer_id: Mapped[int | None] = mapped_column(Integer, index=True)
     kind: Mapped[str] = mapped_column(String(16))  # customer | contact
     contact_name: Mapped[str | None] = mapped_column(String(64))
@@ -153,7 +153,7 @@ class OutreachMessage(Base):
 
     __tablename__ = "campaign_outreach"
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    campaign_id: Mapped[int] = mapped_column(Integer, index=True)
+    campaign_id: Mapped[int] = mapped_column(Integer)  # ix_campaign_outreach_campaign_id_id
     participant_id: Mapped[int] = mapped_column(Integer, index=True)
     customer_id: Mapped[int | None] = mapped_column(Integer)
     template_id: Mapped[int] = mapped_column(Integer)
@@ -216,3 +216,6 @@ Index("ix_campaigns_owner_id_id", Campaign.owner_id, Campaign.id)
 Index("ix_campaigns_state_id", Campaign.state, Campaign.id)
 Index("ix_campaigns_format_id", Campaign.format, Campaign.id)
 Index("ix_campaign_participants_campaign_id_id", Participant.campaign_id, Participant.id)
+# a campaign's outreach log in id order (migration 0004, which dropped the single-column
+# indexes the (column, id) ones made redundant)
+Index("ix_campaign_outreach_campaign_id_id", OutreachMessage.campaign_id, OutreachMessage.id)

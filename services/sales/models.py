@@ -29,8 +29,8 @@ class Lead(Base):
     __audit_pii__ = {"contact_name": "name", "contact_mobile": "mobile",
                      "contact_email": "email"}
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    source: Mapped[str] = mapped_column(String(16), index=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # ix_leads_source_id
+    status: Mapped[str] = mapped_column(String(16))  # ix_leads_status_id
     customer_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     customer_name: Mapped[str] = mapped_column(String(200))
     contact_name: Mapped[str | None] = mapped_column(String(64))
@@ -41,7 +41,7 @@ class Lead(Base):
     industry_code: Mapped[str | None] = mapped_column(String(8))
     campaign_id: Mapped[str | None] = mapped_column(String(64), index=True)
     participant_id: Mapped[str | None] = mapped_column(String(64))
-    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner_id: Mapped[str | None] = mapped_column(String(64))  # ix_leads_owner_id_id
     assignment_rule: Mapped[str | None] = mapped_column(String(16))
     assigned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     disqualify_reason: Mapped[str | None] = mapped_column(Text)
@@ -76,12 +76,13 @@ class Opportunity(Base):
     customer_id: Mapped[int] = mapped_column(BigInteger, index=True)
     lead_id: Mapped[int | None] = mapped_column(BigInteger)
     campaign_id: Mapped[str | None] = mapped_column(String(64))
-    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner_id: Mapped[str | None] = mapped_column(String(64))  # ix_opportunities_owner_id_id
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
-    expected_close_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    # ix_opportunities_close_id
+    expected_close_date: Mapped[dt.date | None] = mapped_column(Date)
     background: Mapped[str | None] = mapped_column(Text)
     needs: Mapped[str | None] = mapped_column(Text)
-    stage: Mapped[str] = mapped_column(String(16), index=True)
+    stage: Mapped[str] = mapped_column(String(16))  # ix_opportunities_stage_id
     lost_reason: Mapped[str | None] = mapped_column(Text)
     stage_entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -119,12 +120,13 @@ class StageHistory(Base):
 class FollowUp(Base):
     __tablename__ = "follow_ups"
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    # indexes: the (…, due_at, id) ones below the models (keyset order, migration 0007)
     opportunity_id: Mapped[int] = mapped_column(
-        ForeignKey("opportunities.id", ondelete="CASCADE"), index=True)
-    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+        ForeignKey("opportunities.id", ondelete="CASCADE"))
+    owner_id: Mapped[str | None] = mapped_column(String(64))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(8), index=True)  # open | done
+    status: Mapped[str] = mapped_column(String(8))  # open | done
     outcome: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -144,8 +146,9 @@ class StaffEmail(Base):
 class Activity(Base):
     __tablename__ = "activities"
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    # ix_activities_opportunity_id_id, ix_activities_owner_id_id (migration 0007)
     opportunity_id: Mapped[int] = mapped_column(
-        ForeignKey("opportunities.id", ondelete="CASCADE"), index=True)
+        ForeignKey("opportunities.id", ondelete="CASCADE"))
     owner_id: Mapped[str | None] = mapped_column(String(64))
     logged_by: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(16))
@@ -160,11 +163,11 @@ class Order(Base):
     customer_id: Mapped[int] = mapped_column(BigInteger, index=True)
     opportunity_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     campaign_id: Mapped[str | None] = mapped_column(String(64))
-    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner_id: Mapped[str | None] = mapped_column(String(64))  # ix_orders_owner_id_id
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     paid_total: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     delivery_date: Mapped[dt.date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # ix_orders_status_id
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -232,9 +235,9 @@ Index("ix_opportunities_owner_stage", Opportunity.owner_id, Opportunity.stage,
       Opportunity.expected_close_date, Opportunity.amount)
 Index("ix_opportunities_stage_amount", Opportunity.stage, Opportunity.amount)
 Index("ix_leads_owner_status_assigned", Lead.owner_id, Lead.status, Lead.assigned_at)
-Index("ix_follow_ups_open_due", FollowUp.status, FollowUp.due_at)
 # keyset lists (issue 20): an equality filter's rows in id order, so a page and the
-# capped count stop early (services.common.paging; migration 0004)
+# capped count stop early (services.common.paging; migration 0004; 0006 dropped the
+# single-column indexes these made redundant)
 Index("ix_leads_status_id", Lead.status, Lead.id)
 Index("ix_leads_source_id", Lead.source, Lead.id)
 Index("ix_leads_owner_id_id", Lead.owner_id, Lead.id)
@@ -249,3 +252,14 @@ Index("ix_opportunities_close_id", Opportunity.expected_close_date, Opportunity.
 Index("ix_orders_owner_id_id", Order.owner_id, Order.id)
 Index("ix_orders_status_id", Order.status, Order.id)
 Index("ix_orders_owner_status_id", Order.owner_id, Order.status, Order.id)
+# follow-ups in (due_at, id) order and activities in id order, keyset-paged (issue 20,
+# migration 0007): the list's filter, then its order, so a page and the header's counts
+# are index range scans
+Index("ix_follow_ups_due_id", FollowUp.due_at, FollowUp.id)
+Index("ix_follow_ups_status_due_id", FollowUp.status, FollowUp.due_at, FollowUp.id)
+Index("ix_follow_ups_owner_status_due_id", FollowUp.owner_id, FollowUp.status,
+      FollowUp.due_at, FollowUp.id)
+Index("ix_follow_ups_opportunity_due_id", FollowUp.opportunity_id, FollowUp.due_at,
+      FollowUp.id)
+Index("ix_activities_opportunity_id_id", Activity.opportunity_id, Activity.id)
+Index("ix_activities_owner_id_id", Activity.owner_id, Activity.id)

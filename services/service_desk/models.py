@@ -144,9 +144,9 @@ class CustomerCopy(Base):
 class CarePlan(Base):
     __tablename__ = "care_plans"
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    customer_id: Mapped[int] = mapped_column(Integer, index=True)
+    customer_id: Mapped[int] = mapped_column(Integer)  # ix_care_plans_customer_id_id
     kind: Mapped[str] = mapped_column(String(16))
-    assignee_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    assignee_id: Mapped[str | None] = mapped_column(String(64))  # ix_care_plans_assignee_id_id
     start_date: Mapped[dt.date] = mapped_column(Date)
     expiry_date: Mapped[dt.date | None] = mapped_column(Date)
     interval_days: Mapped[int | None] = mapped_column(Integer)
@@ -184,9 +184,9 @@ class Faq(Base):
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     question: Mapped[str] = mapped_column(String(300))
     answer: Mapped[str] = mapped_column(Text)
-    category: Mapped[str] = mapped_column(String(32), index=True)
+    category: Mapped[str] = mapped_column(String(32))  # ix_faqs_category_id
     keywords: Mapped[str | None] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # ix_faqs_status_id
     hits: Mapped[int] = mapped_column(Integer, default=0)
     author_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -194,7 +194,8 @@ class Faq(Base):
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
-# keyset lists (issue 20): an equality filter's rows in id order (migration 0004)
+# keyset lists (issue 20): an equality filter's rows in id order (migration 0004; 0006
+# dropped the single-column indexes these made redundant)
 Index("ix_care_plans_assignee_id_id", CarePlan.assignee_id, CarePlan.id)
 Index("ix_care_plans_customer_id_id", CarePlan.customer_id, CarePlan.id)
 Index("ix_faqs_status_id", Faq.status, Faq.id)
