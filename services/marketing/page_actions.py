@@ -43,7 +43,21 @@ class CampaignActionPages:
 
     @page("POST", BASE + "/<int:campaign_id>/complete")
     def complete_page(self, request, campaign_id):
-        return self._state(request, campaign_id, "complete_campaign", "completed")
+        """Complete, with the actual cost typed next to the button (the ROI needs it and
+        it cannot change once the campaign is over)."""
+        ctx = page_context(request)
+        form = Form(request)
+        cost = (form.value("cost") or "").strip()
+        if cost:
+            campaign = self.call(self.marketing, "get_campaign", campaign_id)
+            if cost != str(campaign.get("cost")):
+                try:
+                    self.call(self.marketing, "update_campaign", campaign_id, {"cost": cost})
+                except ValidationError as exc:
+                    return self.campaign_view(ctx, campaign_id, form=_errors(ctx, form, exc),
+                                              status=422)
+        self.call(self.marketing, "complete_campaign", campaign_id)
+        return self._done(ctx, campaign_id, "completed")
 
     @page("POST", BASE + "/<int:campaign_id>/cancel")
     def cancel_page(self, request, campaign_id):

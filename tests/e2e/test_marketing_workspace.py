@@ -142,6 +142,7 @@ def test_marketer_campaign_from_plan_to_evaluation(stack, browser, config):  # n
     assert statuses == ["done", "open"]
     screenshot(browser, "marketing-campaign-running")
 
+    fill(browser, {"f-cost": "12000"})  # the actual cost goes in with 结束活动 (the ROI's)
     click_in(browser, "#lifecycle", "结束活动")
     wait_for(browser, lambda d: "已结束" in text_of(d, "state"))
     figures = {f.get_attribute("data-key"): f.find_element(By.CLASS_NAME, "figure__value").text
@@ -149,6 +150,7 @@ def test_marketer_campaign_from_plan_to_evaluation(stack, browser, config):  # n
     assert figures["participants"] == "2" and figures["attended"] == "2"
     assert figures["attendance_rate"] == "100.0%" and figures["leads_generated"] == "1"
     assert figures["feedback_average"] == "5.0"
+    assert figures["cost"] == "12,000.00" and figures["roi"] == "-100.0%"  # nothing won yet
     assert browser.find_elements(By.CSS_SELECTOR, "#chart svg")
     screenshot(browser, "marketing-evaluation")
 

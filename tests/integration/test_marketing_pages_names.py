@@ -3,7 +3,9 @@ owners by name, not ``mk1``; a milestone due today is badged 今天到期 (it re
 截止日期, the column's header); participants numbered 1, 2, … in the table, not by
 their internal ids."""
 import datetime as dt
+import re
 import uuid
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -64,3 +66,30 @@ def test_owner_names_milestone_due_today_and_participant_numbers(base, config, r
     listing = s.get("/app/campaigns", params={"q": TAG}).text
     row = next(r for r in listing.split("<tr")[1:] if f"名字与节点 {TAG}" in r)
     assert "<td>黄丽</td>" in row and "<td>mk2</td>" not in row
+
+
+def test_complete_takes_the_actual_cost_for_the_roi(base, config, rpc):
+    """The actual cost cannot change once a campaign is over and the ROI needs it: the
+    complete button comes with the cost box (it used to complete at 0, ROI "—" for good)."""
+    with rpc(MANAGER) as p:
+        camp = p.marketing.create_campaign({
+            "theme": f"结束带费用 {TAG}", "format": "online",
+            "starts_at": "2027-03-01T06:00:00+00:00", "ends_at": "2027-03-01T09:00:00+00:00"})
+        p.marketing.schedule_campaign(camp["id"])
+        p.marketing.launch_campaign(camp["id"])
+    s = WebSession(base, config, MANAGER["id"], "manager", "management")
+    path = f"/app/campaigns/{camp['id']}"
+    page = s.get(path).text
+    form = page.split('id="form-complete"', 1)[1].split("</form>", 1)[0]
+    assert 'name="cost"' in form and "投资回报率" in form
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    bad = s.post(f"{path}/complete", data={"csrf_token": token, "cost": "很多钱"})
+    assert bad.status_code == 422 and '<a href="#f-cost"' in bad.text
+    with rpc(MANAGER) as p:
+        assert p.marketing.get_campaign(camp["id"])["state"] == "running"  # nothing written
+    ok = s.post(f"{path}/complete", data={"csrf_token": token, "cost": "20000"})
+    assert ok.status_code == 303
+    with rpc(MANAGER) as p:
+        got = p.marketing.get_campaign(camp["id"])
+        assert got["state"] == "completed" and Decimal(got["cost"]) == Decimal("20000")
+        assert p.marketing.evaluate_campaign(camp["id"])["roi"] == -1.0  # (0 − 20000) / 20000
