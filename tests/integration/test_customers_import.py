@@ -2,6 +2,9 @@
 reported per row with nothing written for them, good rows land with their hash-chained
 history and their outbox events, a re-import updates, a clash found by the database is
 reported for its row only."""
+import random
+import uuid
+
 import pytest
 from sqlalchemy import select
 
@@ -155,3 +158,69 @@ def test_a_clash_the_select_missed_is_reported_for_its_row_only(rpc, db):
 def system_now():
     import datetime as dt
     return dt.datetime.now(dt.timezone.utc)
+
+
+# --- issue 20: what the import writes for search and the duplicate check ---------------
+def _two_chars():
+    """Two random CJK characters (unchanged by NFKC): a fragment no other row holds."""
+    rng = random.SystemRandom()
+    return "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(2))
+
+
+def _flat(name, mobile, **over):
+    row = {"name": name, "uscc": data.uscc(), "industry_code": "C35", "type": "potential",
+           "region": "上海", "contact_name": "陈静", "contact_title": "经理",
+           "contact_mobile": mobile}
+    row.update(over)
+    return row
+
+
+def test_imported_rows_are_found_by_two_characters_and_warn_of_duplicates(rpc, db):
+    """Two chunks of one file (two import_customers calls, as ``crm import customers``
+    sends them) after an existing customer: each imported row is found by a two-character
+    fragment of its name or of a tag, and duplicates are warned of within a chunk,
+    across the file's chunks and against the existing customer."""
+    core = uuid.uuid4().hex[:6].upper()
+    frag, tag_frag = _two_chars(), _two_chars()
+    m_existing, m_row3 = (f"137{uuid.uuid4().int % 10**8:08d}" for _ in range(2))
+    with rpc(M) as p:
+        existing = p.customers.create_customer(data.customer(
+            name=f"{core}电子有限公司", region="上海", tags=[],
+            contacts=[{"name": "王芳", "title": "经理", "mobile": m_existing,
+                       "is_primary": True}]))
+        first = [
+            _flat(f"{core}电子有限责任公司", f"136{uuid.uuid4().int % 10**8:08d}"),  # 1
+            _flat(f"远{frag}{core}物流有限公司", m_existing),                        # 2
+            _flat(f"远{frag} {core} 物流有限公司", m_row3),                           # 3
+        ]
+        second = [
+            _flat(f"{core}电子（上海）集团有限公司", f"135{uuid.uuid4().int % 10**8:08d}",
+                  region="上海市"),                                                   # 4
+            _flat(f"独立{core}家居", m_row3, tags=f"导入;{tag_frag}客户"),              # 5
+        ]
+        out1 = p.customers.import_customers(first)
+        out2 = p.customers.import_customers(second)
+        assert (out1["created"], out1["errors"], out2["created"], out2["errors"]) == (
+            3, [], 2, [])
+        ids = {r["uscc"]: c.id for r in first + second
+               for c in [_customers(db, [r["uscc"]])[r["uscc"]]]}
+        row = [None] + [ids[r["uscc"]] for r in first + second]  # row[n]: id of row n
+        by_fragment = p.customers.list_customers({"q": frag})
+        by_tag = p.customers.list_customers({"q": tag_frag})
+        by_middle = p.customers.list_customers({"q": f"{frag[1]}{core[0]}".lower()})
+    # found by two characters (inside the name, not its start; in a tag)
+    assert [c["id"] for c in by_fragment["items"]] == [row[2], row[3]]
+    assert by_fragment["total"] == 2
+    assert [c["id"] for c in by_tag["items"]] == [row[5]]
+    assert [c["id"] for c in by_middle["items"]] == [row[2]]  # "x ABC": row 3 has a space
+    # warned: within the chunk, across the file's chunks, against the existing customer
+    e = existing["id"]
+
+    def warnings(out):
+        return {(d["row"], d["id"], d["reason"]) for d in out["duplicates"]}
+    assert warnings(out1) == {(1, e, "same_name"),
+                              (2, e, "same_mobile"), (2, row[3], "same_name"),
+                              (3, row[2], "same_name")}
+    assert warnings(out2) == {(1, e, "similar_name_same_region"),
+                              (1, row[1], "similar_name_same_region"),
+                              (2, row[3], "same_mobile")}
