@@ -141,3 +141,12 @@ def test_queue_filters_in_names(base, config, customer, rpc):
     only = m.get("/app/tickets", params={"view": "all", "assignee_id": AGENT, "q": TAG}).text
     assert f'id="ticket-{t["id"]}"' in only
     assert re.search(rf'<option value="{AGENT}"\s+selected', only)
+
+
+def test_faq_page_tells_agents_who_publishes(base, config):
+    """Publishing is a manager's review (publish_faq: Forbidden for staff): an agent's
+    FAQ page said nothing, so a saved draft just never appeared for customers."""
+    agent = web(base, config, AGENT).get("/app/faq").text
+    assert 'id="publish-hint"' in agent and "经理审核" in agent
+    manager = web(base, config, MANAGER["id"], "manager").get("/app/faq").text
+    assert 'id="publish-hint"' not in manager
