@@ -2,6 +2,7 @@
 standalone RPC, gateways on free ports, event taps."""
 import contextlib
 import os
+import random
 import socket
 import tempfile
 
@@ -17,6 +18,17 @@ from tests.support.tap import EventTap
 
 
 def free_port():
+    """A port nothing listens on, below the kernel's ephemeral range (32768+): between
+    this check and the service's bind, no outgoing connection of this or a parallel
+    test worker (tests/support/parallel.py) can take it, as it could a bind(0) port."""
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
