@@ -7,7 +7,7 @@ CRM := $(BIN)/crm
 export PYTHONWARNINGS ?= ignore
 COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || (command -v docker-compose >/dev/null && echo docker-compose))
 
-.PHONY: help install run demo test test-unit test-sqlite test-postgres test-deps lint bench bench-quick chaos fuzz up down deploy-check deploy-generate clean
+.PHONY: help install run demo test test-unit test-sqlite test-sqlite-parallel test-serial test-postgres test-deps lint bench bench-quick chaos fuzz up down deploy-check deploy-generate clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -39,15 +39,28 @@ test-deps:  ## system tools the suite uses: promtool, chromium + chromedriver, C
 	      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing fonts-noto-cjk >/dev/null; }; \
 	    else echo "please install:$$missing (e.g. sudo apt-get install$$missing)"; fi; fi
 
-test: install test-deps  ## everything: unit, integration (RabbitMQ; SQLite then PostgreSQL), deploy, e2e, short chaos
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres
+# Parallel pytest processes (tests/support/parallel.py; not xdist, which hangs under
+# eventlet): each has its own vhost, databases, tmp dirs and ports. `serial` tests
+# (crm run on fixed ports, the chaos suite) run afterwards, alone.
+TEST_WORKERS ?= 3
+PARALLEL := $(BIN)/python -m tests.support.parallel -n $(TEST_WORKERS)
 
-test-sqlite: install
-	CRM_TEST_DB=sqlite $(BIN)/pytest tests -q
+test: install test-deps  ## everything: unit, integration (RabbitMQ; SQLite and PostgreSQL), deploy, e2e, short chaos
+	@rc=0; $(MAKE) --no-print-directory -j2 test-sqlite-parallel test-postgres || rc=$$?; \
+	  $(MAKE) --no-print-directory test-serial || rc=$$?; exit $$rc
 
-test-postgres: install
-	CRM_TEST_DB=postgres $(BIN)/pytest tests/integration -q
+test-sqlite: install  ## pytest tests on SQLite (parallel pass, then the serial tests)
+	@rc=0; $(MAKE) --no-print-directory test-sqlite-parallel || rc=$$?; \
+	  $(MAKE) --no-print-directory test-serial || rc=$$?; exit $$rc
+
+test-sqlite-parallel: install
+	CRM_TEST_DB=sqlite $(PARALLEL) tests -q -m "not serial"
+
+test-serial: install
+	CRM_TEST_DB=sqlite $(BIN)/pytest tests -q -m serial
+
+test-postgres: install  ## tests/integration again on PostgreSQL
+	CRM_TEST_DB=postgres $(PARALLEL) tests/integration -q
 
 test-unit: install  ## fast unit tests only
 	$(BIN)/pytest tests/unit -q

@@ -39,7 +39,9 @@ def wrong_check(uscc):
     return uscc[:-1] + other
 
 
-@pytest.fixture(scope="module", params=["in_process", "crm_run"])
+# crm_run: every service as a process on fixed ports (offset 400): run alone (serial)
+@pytest.fixture(scope="module",
+                params=["in_process", pytest.param("crm_run", marks=pytest.mark.serial)])
 def base(request, config, amqp_uri, tmp_path_factory):
     """The workspace served in-process (the kit's harness), then by the stack as the
     README starts it (``crm run``, what ``make run`` runs; ports shifted by 400). Each

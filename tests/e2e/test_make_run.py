@@ -15,7 +15,7 @@ import requests
 
 from services.common.cli.demo import demo_customers
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]  # fixed ports 8301-8305, 9401: alone
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -18,7 +18,7 @@ from services.common.auth import mint_token
 from tests.e2e.test_sales_workspace import new_lead, walk_the_day
 from tests.support.browser import browser  # noqa: F401
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]  # fixed ports (offset 500): alone
 ROOT = Path(__file__).resolve().parents[2]
 OFFSET = 500
 
