@@ -206,3 +206,47 @@ def orm_page(session, stmt, id_col, filters, cursor, page, page_size, descending
     total, estimate = capped_total(session, stmt.with_only_columns(id_col), id_col, id_col,
                                    cap)
     return rows, next_cursor, total, estimate
+
+
+def orm_page_by(session, stmt, order, filters, cursor, page, page_size, descending=False,
+                cap=TOTAL_EXACT_UP_TO):
+    """``orm_page`` for an order of several NOT NULL columns, the last one unique within
+    the list (``FollowUp.due_at, FollowUp.id``; an audience's ``customer_id``) → (objects,
+    next_cursor, total, is_estimate). The cursor carries the last row's key; the total
+    counts the ids (or the unique column) as ``capped_total``."""
+    body = decode_cursor(cursor, filters, key_len=len(order))
+    q = stmt
+    if body is not None:
+        key = [_key_in(c, v) for c, v in zip(order, body["k"], strict=True)]
+        for col, value in zip(order, key, strict=True):
+            if not _fits(col, value):
+                raise validation_error({"cursor": BAD_CURSOR})
+        q = q.where(after(order, descending, key))
+    q = q.order_by(*(c.desc() if descending else c for c in order)).limit(page_size + 1)
+    if body is None and page > 1:
+        q = q.offset((page - 1) * page_size)
+    rows = session.scalars(q).all()
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    next_cursor = None
+    if more:
+        last = [getattr(rows[-1], c.key) for c in order]
+        next_cursor = encode_cursor(filters, [v.isoformat() if hasattr(v, "isoformat") else v
+                                              for v in last])
+    unique = order[-1]
+    total, estimate = capped_total(session, stmt.with_only_columns(unique), unique, unique,
+                                   cap)
+    return rows, next_cursor, total, estimate
+
+
+def _fits(col, value):
+    """A decoded key part is of its column's Python type (never NULL)."""
+    if value is None:
+        return False
+    try:
+        kind = getattr(col.type, "impl", col.type).python_type
+    except (NotImplementedError, AttributeError):
+        return True
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return False  # every time this project stores is aware (UTC)
+    return isinstance(value, kind) and not isinstance(value, bool)

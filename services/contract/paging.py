@@ -18,6 +18,10 @@ CURSOR_LISTS = {
         "list_leads": ("id", "GET /leads"),
         "list_opportunities": ("id", "GET /opportunities"),
         "list_orders": ("id", "GET /orders"),
+        "list_follow_ups": ("due_at, then id", "GET /follow-ups"),
+        "list_activities": ("id", "GET /opportunities/{opportunity_id}/activities"),
+        "board_column": ("id (one stage's cards; pipeline_board takes cursors "
+                         "{stage: cursor})", "GET /pipeline/columns/{stage}"),
     },
     "service_desk": {
         "list_tickets": ("id desc, or sort=due", "GET /tickets"),
@@ -27,6 +31,12 @@ CURSOR_LISTS = {
     "marketing": {
         "list_campaigns": ("id desc (newest first)", "GET /campaigns"),
         "list_participants": ("id", "GET /campaigns/{campaign_id}/participants"),
+        "get_audience": ("customer_id", "GET /campaigns/{campaign_id}/audience"),
+        "list_outreach": ("id", "GET /campaigns/{campaign_id}/outreach"),
+    },
+    "reporting": {
+        "churn_watchlist": ("risk desc, then customer_id (scored at the first page's "
+                            "time)", "GET /churn-watchlist"),
     },
 }
 

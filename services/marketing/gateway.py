@@ -137,9 +137,10 @@ class MarketingGateway(CampaignPages, CampaignActionPages, ExportPages, GatewayB
         return self.call(self.marketing, "complete_milestone", campaign_id, milestone_id)
 
     @route("GET", "/campaigns/<int:campaign_id>/audience", summary="Audience snapshot",
-           query=PAGE_QUERY, response=AudiencePageSchema, tags=["audience"])
+           query=CURSOR_PAGE_QUERY, response=AudiencePageSchema, tags=["audience"])
     def get_audience(self, request, campaign_id):
-        return self.call(self.marketing, "get_audience", campaign_id, **_page(request))
+        return self.call(self.marketing, "get_audience", campaign_id,
+                         **_cursor_page(request))
 
     # --- participants -----------------------------------------------------------
     @route("POST", "/campaigns/<int:campaign_id>/participants",
@@ -209,8 +210,9 @@ class MarketingGateway(CampaignPages, CampaignActionPages, ExportPages, GatewayB
                          body.get("participant_ids"))
 
     @route("GET", "/campaigns/<int:campaign_id>/outreach",
-           summary="What was sent to whom by which channel", query=PAGE_QUERY,
+           summary="What was sent to whom by which channel", query=CURSOR_PAGE_QUERY,
            response=OutreachPageSchema, tags=["outreach"])
     def list_outreach(self, request, campaign_id):
-        return self.call(self.marketing, "list_outreach", campaign_id, **_page(request))
+        return self.call(self.marketing, "list_outreach", campaign_id,
+                         **_cursor_page(request))
 

@@ -167,9 +167,12 @@ def page_of(session, stmt, order_by, page, page_size):
     return rows, total
 
 
-def audience_page(session, campaign, page, page_size):
+def audience_page(session, campaign, page, page_size, cursor=None):
+    """The audience by customer_id → (rows, next_cursor, total, is_estimate): keyset
+    paging through uq_audience_member (campaign_id, customer_id)."""
     stmt = select(AudienceMember).where(AudienceMember.campaign_id == campaign.id)
-    return page_of(session, stmt, AudienceMember.customer_id, page, page_size)
+    return paging.orm_page_by(session, stmt, (AudienceMember.customer_id,),
+                              {"audience": campaign.id}, cursor, page, page_size)
 
 
 def participants_page(session, campaign, page, page_size):
@@ -177,9 +180,12 @@ def participants_page(session, campaign, page, page_size):
     return page_of(session, stmt, Participant.id, page, page_size)
 
 
-def outreach_page(session, campaign, page, page_size):
+def outreach_page(session, campaign, page, page_size, cursor=None):
+    """The outreach log in id order → (rows, next_cursor, total, is_estimate): keyset
+    paging through ix_campaign_outreach_campaign_id_id."""
     stmt = select(OutreachMessage).where(OutreachMessage.campaign_id == campaign.id)
-    return page_of(session, stmt, OutreachMessage.id, page, page_size)
+    return paging.orm_page(session, stmt, OutreachMessage.id, {"outreach": campaign.id},
+                           cursor, page, page_size)
 
 
 def templates(session, campaign):

@@ -222,6 +222,8 @@ class AudiencePageSchema(Schema):
     total = fields.Integer()
     page = fields.Integer()
     page_size = fields.Integer()
+    next_cursor = fields.String(allow_none=True)  # pass back as ?cursor= (issue 20)
+    total_is_estimate = fields.Boolean()
 
 
 class FeedbackOutSchema(Schema):
@@ -297,6 +299,8 @@ class OutreachPageSchema(Schema):
     total = fields.Integer()
     page = fields.Integer()
     page_size = fields.Integer()
+    next_cursor = fields.String(allow_none=True)  # pass back as ?cursor= (issue 20)
+    total_is_estimate = fields.Boolean()
 
 
 class OutreachResultSchema(Schema):

@@ -13,7 +13,7 @@ from services.common import erasure as common_erasure
 from services.common import merges, paging
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import event_handler
-from services.common.schemas import load, page_args, paged
+from services.common.schemas import load, page_args
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
 from services.marketing import commands, domain
@@ -204,14 +204,18 @@ class MarketingService(WorkspaceRpc, DomainService):
             next(m for m in out["milestones"] if m["id"] == milestone_id))
 
     @_rpc
-    def get_audience(self, campaign_id, page=1, page_size=20):
-        """The audience snapshot taken at launch → {campaign_id, audience_size, items, ...}."""
+    def get_audience(self, campaign_id, page=1, page_size=20, cursor=None):
+        """The audience snapshot taken at launch → {campaign_id, audience_size, items,
+        total, page, page_size, next_cursor, total_is_estimate}, by customer_id (keyset:
+        ``cursor``)."""
         actor = self.actor.get()
         page, page_size = page_args(page, page_size)
-        with self.db.uow() as uow:
+        with self.db.read_uow() as uow:
             campaign = repo.get(uow.session, campaign_id, actor)
-            rows, total = repo.audience_page(uow.session, campaign, page, page_size)
-            out = paged(AudienceMemberOutSchema(many=True).dump(rows), total, page, page_size)
+            rows, nxt, total, est = repo.audience_page(uow.session, campaign, page, page_size,
+                                                       cursor)
+            out = paging.paged(AudienceMemberOutSchema(many=True).dump(rows), total, page,
+                               page_size, nxt, est)
             out.update(campaign_id=campaign.id, audience_size=campaign.audience_size)
             return out
 
@@ -406,14 +410,17 @@ class MarketingService(WorkspaceRpc, DomainService):
                     "skipped": skipped, "messages": OutreachOutSchema(many=True).dump(sent)}
 
     @_rpc
-    def list_outreach(self, campaign_id, page=1, page_size=20):
-        """What was sent to whom (recipient masked) by which channel."""
+    def list_outreach(self, campaign_id, page=1, page_size=20, cursor=None):
+        """What was sent to whom (recipient masked) by which channel, in id order (keyset:
+        ``cursor``)."""
         actor = self.actor.get()
         page, page_size = page_args(page, page_size)
-        with self.db.uow() as uow:
+        with self.db.read_uow() as uow:
             campaign = repo.get(uow.session, campaign_id, actor)
-            rows, total = repo.outreach_page(uow.session, campaign, page, page_size)
-            return paged(OutreachOutSchema(many=True).dump(rows), total, page, page_size)
+            rows, nxt, total, est = repo.outreach_page(uow.session, campaign, page,
+                                                       page_size, cursor)
+            return paging.paged(OutreachOutSchema(many=True).dump(rows), total, page,
+                                page_size, nxt, est)
 
     # --- events -----------------------------------------------------------------
     @event_handler("customers", "contact_erased")

@@ -156,11 +156,12 @@ class ReportingGateway(GatewayBase):
                          json_body(request).get("department"))
 
     @route("GET", "/churn-watchlist", summary="Closed customers at risk, highest risk first",
-           query={"page": "integer", "page_size": "integer"}, response=WatchPageSchema,
-           tags=["churn"])
+           query={"page": "integer", "page_size": "integer", "cursor": "string"},
+           response=WatchPageSchema, tags=["churn"])
     def churn_watchlist(self, request):
         return self.call(self.reporting, "churn_watchlist", query_int(request, "page", 1),
-                         query_int(request, "page_size", 20))
+                         query_int(request, "page_size", 20),
+                         cursor=request.args.get("cursor") or None)
 
     @route("GET", "/campaigns/<campaign_id>/report", summary="A campaign's results",
            response=CampaignReportSchema, tags=["campaigns"])

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from sqlalchemy import and_, bindparam, case, func, or_, select
 
+from services.common import paging
+from services.common.errors import validation_error
 from services.common.models import utcnow
 from services.reporting import domain
 from services.reporting.models import (
@@ -361,7 +363,37 @@ def scorecard(session, employee_id, role, period, tz, now=None):
 
 
 # --- churn watchlist ------------------------------------------------------------------------
+WATCH_FILTERS = {"list": "churn_watchlist"}  # what a watchlist cursor's fingerprint covers
+
+
 def watchlist(session, now, page=1, page_size=20):
+    """``watchlist_page`` without a cursor → (items, total) (the dashboard's top ten)."""
+    items, _nxt, total, _est = watchlist_page(session, now, page, page_size)
+    return items, total
+
+
+def watchlist_page(session, now, page=1, page_size=20, cursor=None):
+    """Closed customers with churn signals, highest risk first (risk desc, customer_id)
+    → (items, next_cursor, total, total_is_estimate).
+
+    Keyset paging: ``cursor`` (a ``next_cursor``) carries the last row's (risk,
+    customer_id), the time the risk was computed at (so every page scores with the same
+    clock and the order stays put) and the total of the first page, which later pages
+    return (``total_is_estimate: true``: a snapshot) instead of counting again. The risk
+    is computed, so no index gives the order: a page still scores every closed customer
+    with a signal, but never sorts or skips the rows before the cursor (OFFSET did)."""
+    body = paging.decode_cursor(cursor, WATCH_FILTERS, key_len=2)
+    if body is not None:
+        try:
+            after_risk, after_id = body["k"]
+            now = dt.datetime.fromisoformat(body["at"])
+            carried = body["t"]
+            if (not isinstance(after_risk, int) or isinstance(after_risk, bool)
+                    or not isinstance(after_id, str) or now.tzinfo is None
+                    or not isinstance(carried, int) or isinstance(carried, bool)):
+                raise ValueError
+        except (KeyError, TypeError, ValueError):
+            raise validation_error({"cursor": paging.BAD_CURSOR}) from None
     c = CustomerFact
     no_order = or_(c.last_order_at.is_(None), c.last_order_at < now - dt.timedelta(days=180))
     complaints = c.complaint2_at >= now - dt.timedelta(days=90)
@@ -373,10 +405,22 @@ def watchlist(session, now, page=1, page_size=20):
             + case((low_csat, w["low_csat"]), else_=0)
             + case((lost_opp, w["lost_opportunity_90d"]), else_=0)).label("risk")
     cond = and_(c.type == "closed", or_(no_order, complaints, low_csat, lost_opp))
-    total = session.scalar(select(func.count()).select_from(c).where(cond)) or 0
-    rows = session.execute(select(c, risk).where(cond)
-                           .order_by(risk.desc(), c.customer_id)
-                           .offset((page - 1) * page_size).limit(page_size)).all()
+    q = select(c, risk).where(cond)
+    if body is not None:
+        q = q.where(or_(risk < after_risk, and_(risk == after_risk, c.customer_id > after_id)))
+        total, estimate = carried, True
+    else:
+        total = session.scalar(select(func.count()).select_from(c).where(cond)) or 0
+        estimate = False
+        q = q.offset((page - 1) * page_size)
+    rows = session.execute(q.order_by(risk.desc(), c.customer_id).limit(page_size + 1)).all()
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    next_cursor = None
+    if more:
+        last, last_risk = rows[-1]
+        next_cursor = paging.encode_cursor(WATCH_FILTERS, [int(last_risk), last.customer_id],
+                                           at=now.isoformat(), t=total)
     items = []
     for row, _risk in rows:
         signals, score = domain.churn_signals(now, row.last_order_at, row.complaint2_at,
@@ -387,5 +431,5 @@ def watchlist(session, now, page=1, page_size=20):
                       "last_order_at": row.last_order_at.isoformat()
                       if row.last_order_at else None,
                       "latest_csat": row.latest_csat})
-    return items, total
+    return items, next_cursor, total, estimate
 

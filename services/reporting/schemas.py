@@ -171,6 +171,8 @@ class WatchPageSchema(Schema):
     total = fields.Integer()
     page = fields.Integer()
     page_size = fields.Integer()
+    next_cursor = fields.String(allow_none=True)  # pass back as ?cursor= (issue 20)
+    total_is_estimate = fields.Boolean()
 
 
 class FreshnessSchema(Schema):

@@ -5,10 +5,10 @@ import io
 
 import eventlet
 
-from services.common import metrics
+from services.common import metrics, paging
 from services.common.handlers import PoisonEvent, event_handler
 from services.common.models import utcnow
-from services.common.schemas import load, page_args, paged
+from services.common.schemas import load, page_args
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
 from services.contract import AUDIT_SOURCES, REPORTED_EVENTS
@@ -265,13 +265,17 @@ class ReportingService(DomainService):
 
     # --- churn, campaigns, freshness ---------------------------------------------------
     @_rpc
-    def churn_watchlist(self, page=1, page_size=20):
-        """Closed customers with churn signals, highest risk first."""
+    def churn_watchlist(self, page=1, page_size=20, cursor=None):
+        """Closed customers with churn signals, highest risk first (risk, then
+        customer_id) → {items, total, page, page_size, next_cursor, total_is_estimate}:
+        pass ``next_cursor`` back as ``cursor`` for the rows after the last one shown,
+        scored at the first page's time (``repository.watchlist_page``)."""
         self._manager()
         page, page_size = page_args(page, page_size)
-        with self.db.uow() as uow:
-            items, total = repo.watchlist(uow.session, utcnow(), page, page_size)
-            return paged(items, total, page, page_size)
+        with self.db.read_uow() as ro:
+            items, nxt, total, est = repo.watchlist_page(ro.session, utcnow(), page,
+                                                         page_size, cursor)
+        return paging.paged(items, total, page, page_size, nxt, est)
 
     @_rpc
     def campaign_report(self, campaign_id):

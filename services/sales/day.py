@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from services.common import paging
 from services.sales import domain
 from services.sales.models import FollowUp, Lead, Opportunity, Order
 
@@ -90,18 +91,22 @@ CARD_COLUMNS = (Opportunity.id, Opportunity.name, Opportunity.amount, Opportunit
                 Opportunity.customer_id)
 
 
-def board_column(session, stage, owner, page_no, page_size):
+def board_column(session, stage, owner, page_no, page_size, cursor=None):
     """One board column: the cards (plain columns, no competitors or history) of
-    ``stage`` in id order, and how many there are."""
+    ``stage`` in id order → (cards, next_cursor, total, total_is_estimate). With
+    ``cursor`` (a column's next_cursor, for this stage and owner only) the cards after
+    it, else page ``page_no`` (OFFSET). A page reads ``ix_opportunities_stage_id`` /
+    ``_owner_stage_id`` from the cursor on; the total counts up to 1,000 of them
+    (services.common.paging)."""
     where = [Opportunity.stage == stage]
     if owner is not None:
         where.append(Opportunity.owner_id == owner)
-    total = session.scalar(select(func.count(Opportunity.id)).where(*where)) or 0
-    rows = session.execute(select(*CARD_COLUMNS).where(*where).order_by(Opportunity.id)
-                           .offset((page_no - 1) * page_size).limit(page_size)).all()
+    rows, nxt, total, est = paging.page_keyset(
+        session, select(*CARD_COLUMNS).where(*where), (Opportunity.id,), False,
+        {"board_column": stage, "owner": owner}, cursor, page_no, page_size)
     cards = [{"id": r.id, "name": r.name, "amount": str(domain.money(r.amount)),
               "weighted_amount": str(domain.money(r.amount * domain.PROBABILITY[r.stage])),
               "stage": r.stage, "owner_id": r.owner_id, "customer_id": r.customer_id,
               "expected_close_date": r.expected_close_date.isoformat()
               if r.expected_close_date else None} for r in rows]
-    return cards, total
+    return cards, nxt, total, est

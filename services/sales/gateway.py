@@ -11,6 +11,7 @@ from services.sales.schemas import (
     ActivityOutSchema,
     ActivityPageSchema,
     AssignSchema,
+    BoardColumnSchema,
     ConvertSchema,
     FollowUpInSchema,
     FollowUpOutSchema,
@@ -42,9 +43,10 @@ LEAD_QUERY = dict(PAGING, cursor="string", status="string", source="string",
                   unassigned="boolean", q="string", region="string", industry_code="string")
 OPP_QUERY = dict(PAGING, cursor="string", stage="string", open="boolean", owner_id="string",
                  customer_id="integer", campaign_id="string")
-FU_QUERY = dict(PAGING, opportunity_id="integer", status="string", overdue="boolean",
-                owner_id="string")
-ACT_QUERY = dict(PAGING, channel="string")
+FU_QUERY = dict(PAGING, cursor="string", opportunity_id="integer", status="string",
+                overdue="boolean", owner_id="string")
+ACT_QUERY = dict(PAGING, cursor="string", channel="string")
+BOARD_QUERY = dict(PAGING, cursor="string", owner_id="string")
 ORDER_QUERY = dict(PAGING, cursor="string", status="string", customer_id="integer",
                    opportunity_id="integer", owner_id="string")
 
@@ -148,6 +150,16 @@ class SalesGateway(SalesPages, GatewayBase):
                          **_paging(request),
                          cursor=request.args.get("cursor") or None)
 
+    @route("GET", "/pipeline/columns/<stage>",
+           summary="One pipeline board column (qualify … lost), id order, by ?cursor=",
+           query=BOARD_QUERY, response=BoardColumnSchema, tags=["opportunities"])
+    def board_column(self, request, stage):
+        return self.call(self.sales, "board_column", stage,
+                         request.args.get("owner_id") or None,
+                         page=query_int(request, "page", 1),
+                         page_size=query_int(request, "page_size", 10),
+                         cursor=request.args.get("cursor") or None)
+
     @route("GET", "/opportunities/<int:opportunity_id>",
            summary="Get an opportunity (competitors, stage history, time per stage)",
            response=OpportunityOutSchema, tags=["opportunities"])
@@ -193,14 +205,16 @@ class SalesGateway(SalesPages, GatewayBase):
            response=ActivityPageSchema, tags=["activities"])
     def list_activities(self, request, opportunity_id):
         filters = dict(_filters(request, ACT_QUERY), opportunity_id=opportunity_id)
-        return self.call(self.sales, "list_activities", filters, **_paging(request))
+        return self.call(self.sales, "list_activities", filters, **_paging(request),
+                         cursor=request.args.get("cursor") or None)
 
     # --- follow-ups -------------------------------------------------------------------
     @route("GET", "/follow-ups", summary="List follow-ups (overdue=true for overdue ones)",
            query=FU_QUERY, response=FollowUpPageSchema, tags=["follow-ups"])
     def list_follow_ups(self, request):
         return self.call(self.sales, "list_follow_ups", _filters(request, FU_QUERY),
-                         **_paging(request))
+                         **_paging(request),
+                         cursor=request.args.get("cursor") or None)
 
     @route("GET", "/follow-ups/<int:follow_up_id>", summary="Get a follow-up",
            response=FollowUpOutSchema, tags=["follow-ups"])

@@ -441,7 +441,35 @@ def item_schema(out_schema):
 def page_schema(out_schema):
     return type(out_schema.__name__.replace("OutSchema", "PageSchema"), (Schema,), {
         "items": fields.List(fields.Nested(item_schema(out_schema))), "total": fields.Integer(),
-        "page": fields.Integer(), "page_size": fields.Integer()})
+        "page": fields.Integer(), "page_size": fields.Integer(),
+        # keyset paging (issue 20): pass next_cursor back as ?cursor= until it is null;
+        # total is an estimate above 1,000 matches
+        "next_cursor": fields.String(allow_none=True), "total_is_estimate": fields.Boolean()})
+
+
+class BoardCardSchema(Schema):
+    """A pipeline board card (plain columns: no competitors or history)."""
+
+    id = fields.Integer()
+    name = fields.String()
+    amount = fields.String()
+    weighted_amount = fields.String()
+    stage = fields.String()
+    owner_id = fields.String(allow_none=True)
+    customer_id = fields.Integer()
+    expected_close_date = fields.String(allow_none=True)
+
+
+class BoardColumnSchema(Schema):
+    """One board column, keyset-paged by id (``sales.board_column``)."""
+
+    stage = fields.String()
+    items = fields.List(fields.Nested(BoardCardSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+    next_cursor = fields.String(allow_none=True)
+    total_is_estimate = fields.Boolean()
 
 
 LeadPageSchema = page_schema(LeadOutSchema)

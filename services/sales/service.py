@@ -16,7 +16,7 @@ from services.common import merges, paging
 from services.common.errors import Forbidden, validation_error
 from services.common.handlers import PoisonEvent, event_handler
 from services.common.peers import SystemRpcProxy, call_peer, get_or_none
-from services.common.schemas import load, page_args, paged
+from services.common.schemas import load, page_args
 from services.common.sensitive import scan
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
@@ -363,18 +363,19 @@ class SalesService(FollowUpNotices, DomainService):
                 repo.get_follow_up(uow.session, follow_up_id, actor)))
 
     @_rpc
-    def list_follow_ups(self, filters=None, page=1, page_size=20):
-        """Filters: opportunity_id, status (open|done), overdue (bool), owner_id."""
+    def list_follow_ups(self, filters=None, page=1, page_size=20, cursor=None):
+        """Filters: opportunity_id, status (open|done), overdue (bool), owner_id. Due
+        first (due_at, then id), keyset-paged like ``list_leads`` (``cursor``)."""
         actor = self.actor.get()
         filters = load(FollowUpFiltersSchema(), filters or {})
         page, page_size = page_args(page, page_size)
         now = dt.datetime.now(dt.UTC)
-        with self.db.uow() as uow:
-            rows, total = repo.page(uow.session,
-                                    repo.follow_ups_query(filters, actor.owner_scope(), now),
-                                    repo.FollowUp.due_at, page, page_size)
-            return paged([FU_OUT.dump(repo.follow_up_output(r, now)) for r in rows], total,
-                         page, page_size)
+        with self.db.read_uow() as ro:
+            rows, nxt, total, est = paging.orm_page_by(
+                ro.session, repo.follow_ups_query(filters, actor.owner_scope(), now),
+                (repo.FollowUp.due_at, repo.FollowUp.id), filters, cursor, page, page_size)
+            return paging.paged([FU_OUT.dump(repo.follow_up_output(r, now)) for r in rows],
+                                total, page, page_size, nxt, est)
 
     @_rpc
     def log_activity(self, opportunity_id, channel, summary, at=None):
@@ -389,19 +390,20 @@ class SalesService(FollowUpNotices, DomainService):
             return ACT_OUT.dump(repo.activity_output(act))
 
     @_rpc
-    def list_activities(self, filters=None, page=1, page_size=20):
-        """Filters: opportunity_id, channel. Newest last."""
+    def list_activities(self, filters=None, page=1, page_size=20, cursor=None):
+        """Filters: opportunity_id, channel. Newest last (id order), keyset-paged like
+        ``list_leads`` (``cursor``)."""
         actor = self.actor.get()
         filters = load(ActivityFiltersSchema(), filters or {})
         page, page_size = page_args(page, page_size)
-        with self.db.uow() as uow:
+        with self.db.read_uow() as ro:
             if filters.get("opportunity_id") is not None:
-                repo.get_opportunity(uow.session, filters["opportunity_id"], actor)
-            rows, total = repo.page(uow.session,
-                                    repo.activities_query(filters, actor.owner_scope()),
-                                    repo.Activity.id, page, page_size)
-            return paged([ACT_OUT.dump(repo.activity_output(r)) for r in rows], total, page,
-                         page_size)
+                repo.get_opportunity(ro.session, filters["opportunity_id"], actor)
+            rows, nxt, total, est = paging.orm_page(
+                ro.session, repo.activities_query(filters, actor.owner_scope()),
+                repo.Activity.id, filters, cursor, page, page_size)
+            return paging.paged([ACT_OUT.dump(repo.activity_output(r)) for r in rows],
+                                total, page, page_size, nxt, est)
 
     # --- orders -------------------------------------------------------------------------------
     @_rpc
@@ -551,17 +553,22 @@ class SalesService(FollowUpNotices, DomainService):
             return day.follow_up_counts(uow.session, actor.id, now, tonight)
 
     @_rpc
-    def pipeline_board(self, owner_id=None, pages=None, page_size=10):
+    def pipeline_board(self, owner_id=None, pages=None, page_size=10, cursors=None):
         """The board in one call → {columns: [{stage, items (cards: id, name, amount,
         weighted_amount, stage, owner_id, customer_id, expected_close_date), total, page,
-        page_size, totals {count, amount, weighted_amount}}] for qualify … lost, counts
-        (the caller's follow-up counts)}. ``pages``: {stage: page}; staff see their own
-        cards, managers all or ``owner_id``'s."""
+        page_size, next_cursor, total_is_estimate, totals {count, amount,
+        weighted_amount}}] for qualify … lost, counts (the caller's follow-up counts)}.
+        ``pages``: {stage: page}; ``cursors``: {stage: a column's next_cursor} (keyset,
+        id order; wins over the page); staff see their own cards, managers all or
+        ``owner_id``'s. ``total`` is capped like ``list_leads``' (``totals.count`` is
+        exact)."""
         actor = self.actor.get()
         scope = actor.owner_scope()
         if scope is None and owner_id:
             scope = str(owner_id)[:64]
         page_size = page_args(1, page_size)[1]
+        if cursors is not None and not isinstance(cursors, dict):
+            raise validation_error({"cursors": "an object {stage: cursor}"})
         now = dt.datetime.now(dt.UTC)
         _, tonight = day.end_of_local_day(now, self._tz())
         columns = []
@@ -570,14 +577,35 @@ class SalesService(FollowUpNotices, DomainService):
             totals = day.stage_totals(s, scope)
             for stage in domain.STAGES + domain.CLOSED_STAGES:
                 number = page_args((pages or {}).get(stage, 1), page_size)[0]
-                cards, total = day.board_column(s, stage, scope, number, page_size)
+                cards, nxt, total, est = day.board_column(
+                    s, stage, scope, number, page_size, (cursors or {}).get(stage))
                 t = totals[stage]
                 columns.append({"stage": stage, "page": number, "page_size": page_size,
-                                "total": total, "items": cards,
+                                "total": total, "items": cards, "next_cursor": nxt,
+                                "total_is_estimate": est,
                                 "totals": {"count": t["count"], "amount": str(t["amount"]),
                                            "weighted_amount": str(t["weighted_amount"])}})
             counts = day.follow_up_counts(s, actor.id, now, tonight)
         return {"columns": columns, "counts": counts}
+
+    @_rpc
+    def board_column(self, stage, owner_id=None, page=1, page_size=10, cursor=None):
+        """One column of the pipeline board → {stage, items (cards as
+        ``pipeline_board``'s), total, page, page_size, next_cursor, total_is_estimate}:
+        keyset-paged by id (``cursor``: this column's next_cursor). Staff see their own
+        cards, managers all or ``owner_id``'s."""
+        actor = self.actor.get()
+        if stage not in domain.STAGES + domain.CLOSED_STAGES:
+            raise validation_error({"stage": "one of " + ", ".join(
+                domain.STAGES + domain.CLOSED_STAGES)})
+        scope = actor.owner_scope()
+        if scope is None and owner_id:
+            scope = str(owner_id)[:64]
+        page, page_size = page_args(page, page_size)
+        with self.db.read_uow() as ro:
+            cards, nxt, total, est = day.board_column(ro.session, stage, scope, page,
+                                                      page_size, cursor)
+        return dict(paging.paged(cards, total, page, page_size, nxt, est), stage=stage)
 
     @_rpc
     def opportunity_view(self, opportunity_id):

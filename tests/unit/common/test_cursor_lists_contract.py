@@ -9,9 +9,11 @@ from services.common.openapi import build_spec
 from services.contract.paging import CURSOR_LISTS, takes_cursor
 
 GATEWAYS = {"customers": "CustomersGateway", "sales": "SalesGateway",
-            "service_desk": "ServiceDeskGateway", "marketing": "MarketingGateway"}
+            "service_desk": "ServiceDeskGateway", "marketing": "MarketingGateway",
+            "reporting": "ReportingGateway"}
 SERVICES = {"customers": "CustomersService", "sales": "SalesService",
-            "service_desk": "ServiceDeskService", "marketing": "MarketingService"}
+            "service_desk": "ServiceDeskService", "marketing": "MarketingService",
+            "reporting": "ReportingService"}
 CASES = [(s, m, route) for s, lists in CURSOR_LISTS.items()
          for m, (_order, route) in lists.items()]
 
@@ -31,5 +33,5 @@ def test_declared_list_takes_a_cursor(service, method, route):
 
 def test_undeclared_lists_do_not_claim_a_cursor():
     assert takes_cursor("sales", "list_leads")
-    assert not takes_cursor("sales", "list_activities")
+    assert not takes_cursor("sales", "forecast")
     assert not takes_cursor("reporting", "list_leads")
