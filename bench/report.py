@@ -138,6 +138,23 @@ def evaluate(res):
         add(key, f"duplicate check per 100k imported rows, s ({g.get('cpu_s_per_100k')} s "
             f"CPU; {g.get('rows_warned_pct')} % of rows warned)", g.get("s_per_100k"), None,
             "part of R6 (< 60 s)", lambda r, o: None, unit=" s")
+    for wid, what in (("W1", "customers workspace"), ("W2", "sales workspace"),
+                      ("W3", "service desk queue"), ("W4", "marketing campaign list")):
+        g = _g(f, wid) or {}
+        size = ", ".join(f"{g[k]:,} {k}" for k in ("customers", "opportunities", "leads",
+                                                   "orders", "tickets", "campaigns")
+                         if isinstance(g.get(k), int))
+        load = g.get("loadavg_at_start")
+        for case, r in g.items():
+            if not isinstance(r, dict) or "p95_ms" not in r:
+                continue
+            cpu = r.get("cpu_ms_per_request")
+            add(f"{wid} {case}", f"{what} page p95 ms ({size}; p50 {r.get('p50_ms')} ms"
+                + (f", {cpu} ms CPU per request" if cpu is not None else "")
+                + (f"; load {load[0]}" if load else "") + ")", r.get("p95_ms"), None,
+                f"< {g.get('bound_p95_ms', 300)} ms",
+                lambda rr, o, b=g.get("bound_p95_ms", 300): o is not None and o < b,
+                unit=" ms")
     return rows
 
 
