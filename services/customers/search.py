@@ -147,14 +147,36 @@ def insert_raw(dialect, cursor, docs, toks):
             continue
         # PostgreSQL: one array per column, unnest()ed by the server (COPY would be
         # cheaper but cannot run under psycogreen)
-        types = {"customer_id": "bigint[]", "name_norm": "text[]", "doc": "text[]",
-                 "token": "text[]"}
-        arrays = ", ".join(f"%s::{types[c]}" for c in cols)
         for start in range(0, len(rows), 20000):
-            chunk = rows[start:start + 20000]
-            cursor.execute(f"INSERT INTO {table} ({', '.join(cols)}) "
-                           f"SELECT * FROM unnest({arrays})",
-                           [list(col) for col in zip(*chunk, strict=True)])
+            cursor.execute(*_pg_unnest(table, cols, rows[start:start + 20000]))
+
+
+_UNIT = "\x1f"  # norm() drops every control character: no value holds it
+_PG_TYPES = {"customer_id": "bigint[]", "name_norm": "text[]", "doc": "text[]",
+             "token": "text[]"}
+
+
+def _pg_unnest(table, cols, rows):
+    """(sql, params) of ``INSERT … SELECT * FROM unnest(…)``. Each column goes as ONE
+    text parameter split by the server (``string_to_array``): psycopg2 adapts a Python
+    list item by item (6.5 s of client CPU per 100k customers' postings against 0.5 s
+    for the joined string). A text value holding the separator (never, after ``norm``)
+    falls back to a real array parameter."""
+    exprs, params = [], []
+    for name, col in zip(cols, zip(*rows, strict=True), strict=True):
+        if _PG_TYPES[name] == "bigint[]":
+            exprs.append("string_to_array(%s, ',')::bigint[]")
+            params.append(",".join(map(str, col)))
+            continue
+        joined = _UNIT.join(col)
+        if joined.count(_UNIT) == len(col) - 1:
+            exprs.append("string_to_array(%s, E'\\x1f')")
+            params.append(joined)
+        else:
+            exprs.append("%s::text[]")
+            params.append(list(col))
+    return (f"INSERT INTO {table} ({', '.join(cols)}) SELECT * FROM unnest({', '.join(exprs)})",
+            params)
 
 
 def reindex(connection, customer_ids):

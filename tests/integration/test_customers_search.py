@@ -443,3 +443,22 @@ def test_deep_page_numbers_with_q_ask_for_the_cursor(db):
         ids(db, {"q": "科技"}, page_size=20, page=501)  # rows 10,001-10,020
     assert set(exc.value.fields) == {"page"}
     assert ids(db, {"q": "科技"}, page_size=20, page=500)[0] == []  # still answered
+
+
+def test_quotes_backslashes_commas_and_braces_round_trip_through_the_index(db):
+    """The index rows are written set-based (PostgreSQL: each column sent as one joined
+    text, split by the server): characters that quote, escape or separate array or
+    SQL literals are searched like any other."""
+    clear(db)
+    made = create(db, [
+        row("O'Brien\\科技有限公司"),
+        row('甲,乙{丙}"丁"公司', tags=["a,b", "{x}"]),
+        row("NULL商贸公司", needs="100% 达标"),
+        row("普通公司", contacts=[{"name": "E'\\z", "title": "经理",
+                                   "mobile": "13912340000", "is_primary": True}]),
+    ])
+    for q in ("'b", "\\科", "甲,", "{丙", '"丁', "a,", "{x", "null", "0% ", "nu", "'\\",
+              "e'", "0000"):
+        got, _, total, _ = ids(db, {"q": q})
+        assert got == reference(made, {"q": q}), q
+        assert got and total == len(got), q

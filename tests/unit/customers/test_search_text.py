@@ -27,3 +27,12 @@ def test_query_kinds():
     assert search.Query("科技园").grams == ["技园", "科技"]
     assert search.Query("%_").grams == ["%_"]
     assert search.Query("   ").empty
+
+
+def test_postgresql_rows_go_as_joined_text_unless_a_value_holds_the_separator():
+    sql, params = search._pg_unnest("customer_search_tokens", search.TOKEN_COLS,
+                                    [("科技", 7), ("\x02科", 12)])
+    assert params == ["科技\x1f\x02科", "7,12"] and sql.count("string_to_array") == 2
+    sql, params = search._pg_unnest("customer_search_tokens", search.TOKEN_COLS,
+                                    [("a\x1fb", 7), ("c", 8)])
+    assert params == [["a\x1fb", "c"], "7,8"] and "%s::text[]" in sql
