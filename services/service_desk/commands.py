@@ -386,8 +386,8 @@ def update_faq(uow, actor, faq, changes, when):
 
 
 def set_published(uow, actor, faq, published, when):
-    if not actor.is_manager:
-        raise Forbidden("only managers publish FAQ entries")
+    if not domain.may_publish_faq(actor):
+        raise Forbidden("only service agents and managers publish FAQ entries")
     wanted = "published" if published else "draft"
     if faq.status == wanted:
         raise Conflict(f"FAQ entry is already {wanted}", code="ILLEGAL_TRANSITION")

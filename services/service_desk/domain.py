@@ -212,3 +212,12 @@ def score(query, terms, question, answer, category="", keywords=""):
     if terms:
         total *= 0.5 + 0.5 * matched / len(terms)  # coverage of the query
     return round(total, 4)
+
+
+FAQ_PUBLISHERS = {"service"}  # departments whose staff publish and withdraw FAQ entries
+
+
+def may_publish_faq(actor):
+    """Managers and the service department's agents publish and withdraw FAQ entries
+    (issue 19: agents and managers edit and publish); other departments' staff do not."""
+    return actor.is_manager or (not actor.anonymous and actor.department in FAQ_PUBLISHERS)

@@ -314,12 +314,12 @@ class ServiceDeskGateway(TicketPages, TicketActionPages, CarePages, FaqPages, Ga
     def update_faq(self, request, faq_id):
         return self.call(self.desk, "update_faq", faq_id, json_body(request))
 
-    @route("POST", "/faqs/<int:faq_id>/publish", summary="Publish (managers)",
+    @route("POST", "/faqs/<int:faq_id>/publish", summary="Publish (service agents, managers)",
            response=FaqOutSchema, tags=FAQS)
     def publish_faq(self, request, faq_id):
         return self.call(self.desk, "publish_faq", faq_id)
 
-    @route("POST", "/faqs/<int:faq_id>/unpublish", summary="Withdraw (managers)",
+    @route("POST", "/faqs/<int:faq_id>/unpublish", summary="Withdraw (service agents, managers)",
            response=FaqOutSchema, tags=FAQS)
     def unpublish_faq(self, request, faq_id):
         return self.call(self.desk, "unpublish_faq", faq_id)

@@ -1,12 +1,13 @@
-"""FAQ pages: the staff's editor (agents write and edit, managers publish; top hits)
+"""FAQ pages: the staff's editor (agents and managers write, edit, publish; top hits)
 and the customers' self-service pages (no sign-in, published entries only, no
 author, no contact data); and the customer's survey page reached by a signed,
 single-use link (no sign-in: the token is the credential)."""
+from services.common.actors import Actor
 from services.common.errors import Conflict, NotFound, ValidationError
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect, render
+from services.service_desk.domain import may_publish_faq
 from services.service_desk.page_messages import errors
-from services.service_desk.pages import is_manager
 from services.service_desk.report_schemas import PublicFaqSchema
 
 FAQ = "/app/faq"
@@ -29,7 +30,8 @@ class FaqPages:
         faqs = self.call(self.desk, "list_faqs", filters, 1, 100)
         top = self.call(self.desk, "top_faq", 10, None)
         return render("service_desk/faq_admin.html", status=status, form=form, faqs=faqs,
-                      top=top, manager=is_manager(ctx), page_title=ctx.t("sd.faq.title"),
+                      top=top, may_publish=may_publish_faq(Actor(ctx.actor)),
+                      page_title=ctx.t("sd.faq.title"),
                       breadcrumbs=[(ctx.t("workspace.service_desk"), "/app/tickets"),
                                    (ctx.t("sd.faq.title"), None)])
 

@@ -381,11 +381,13 @@ class ServiceDeskService(WorkspaceRpc, SurveyMail, DomainService):
 
     @_rpc
     def publish_faq(self, faq_id, at=None):
-        """Managers publish a draft. Forbidden for staff; Conflict if published."""
+        """Service agents and managers publish a draft (other departments' staff:
+        Forbidden); Conflict if published."""
         return self._publish(faq_id, True, at)
 
     @_rpc
     def unpublish_faq(self, faq_id, at=None):
+        """Service agents and managers withdraw an entry to draft (same rule)."""
         return self._publish(faq_id, False, at)
 
     def _publish(self, faq_id, published, at):

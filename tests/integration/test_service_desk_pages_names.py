@@ -144,9 +144,9 @@ def test_queue_filters_in_names(base, config, customer, rpc):
 
 
 def test_faq_page_tells_agents_who_publishes(base, config):
-    """Publishing is a manager's review (publish_faq: Forbidden for staff): an agent's
-    FAQ page said nothing, so a saved draft just never appeared for customers."""
+    """Agents publish their entries themselves now (issue 19: agents and managers
+    publish): the agent's FAQ page says what 发布 does, with no manager's review."""
     agent = web(base, config, AGENT).get("/app/faq").text
-    assert 'id="publish-hint"' in agent and "经理审核" in agent
+    assert 'id="publish-hint"' in agent and "经理审核" not in agent and "发布" in agent
     manager = web(base, config, MANAGER["id"], "manager").get("/app/faq").text
-    assert 'id="publish-hint"' not in manager
+    assert 'id="publish-hint"' in manager and "经理审核" not in manager

@@ -473,10 +473,10 @@ def test_faq_publish_search_hits_and_top(desk, rpc):
                               "keywords": k})["id"] for q, a, k in entries]
         with pytest.raises(ValidationError):
             sd.create_faq({"question": "x", "answer": "", "category": cat})
-        with pytest.raises(Forbidden):
-            sd.publish_faq(ids[0])
         draft = sd.update_faq(ids[2], {"answer": "请先断电重启设备；仍报警请联系售后工程师。"})
         assert draft["status"] == "draft"
+    with rpc(actor("sd-sales", "staff", "sales")) as p, pytest.raises(Forbidden):
+        p.service_desk.publish_faq(ids[0])  # agents and managers publish, not sales staff
     with rpc(MANAGER) as p:
         sd = p.service_desk
         assert sd.search_faq("退货", cat)["items"] == []  # drafts are not searchable
