@@ -1,6 +1,7 @@
 """customers: the one customer master record (nameko service ``customers``)."""
 import base64
 import binascii
+import datetime as dt
 import hashlib
 from pathlib import Path
 
@@ -62,6 +63,16 @@ class CustomersService(DomainService):
                 rec["id"], rec["name"], rec["region"], plan["contacts"], rec)])[0]
             uow.commit()
         return dict(dump_customer(customer), duplicates=found)
+
+    @_rpc
+    def check_customer(self, data):
+        """What ``create_customer(data)`` would say about the fields, without writing or
+        reading anything → ``{"valid": true}``; ValidationError naming each bad field
+        (a taken USCC is only found by create_customer itself). Lets a caller report its
+        own fields' errors and the customer's at once (sales' lead conversion)."""
+        actor = self.actor.get()
+        commands.prepare_create(actor, load(CUSTOMER_IN, data), dt.datetime.now(dt.UTC))
+        return {"valid": True}
 
     @_rpc
     def get_customer(self, customer_id):

@@ -4,6 +4,7 @@ a prospect, errors next to each field) and disqualification; the assignment rule
 from services.common.errors import Conflict, ValidationError
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect
+from services.sales.customer_messages import conversion_fields
 from services.sales.pages_base import (
     LEAD_STATUSES,
     PAGE_SIZE,
@@ -126,7 +127,9 @@ class LeadPages(SalesPageBase):
         try:
             out = self.call(self.sales, "convert_lead", lead_id, convert_input(form))
         except ValidationError as exc:
-            return self._lead_page(request, lead_id, 422, convert=form.with_errors(exc))
+            fields = conversion_fields(exc.fields, page_context(request))
+            return self._lead_page(request, lead_id, 422,
+                                   convert=form.with_errors(fields or exc))
         opp = out["opportunity"]
         return redirect(f"/app/opportunities/{opp['id']}",
                         flash=page_context(request).t("sales.lead.converted"), kind="success")

@@ -20,7 +20,7 @@ from services.common.schemas import load, page_args
 from services.common.sensitive import scan
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
-from services.sales import channels, commands, day, domain
+from services.sales import channels, commands, convert_checks, day, domain
 from services.sales import erasure as sales_erasure
 from services.sales import repository as repo
 from services.sales.channel_schemas import ChannelAnalysisOutSchema
@@ -222,14 +222,18 @@ class SalesService(FollowUpNotices, DomainService):
         ``customer.<field>`` and nothing is written here."""
         actor = self.actor.get()
         when = actor.resolve_at(at)
-        data = load(ConvertSchema(), opportunity)
+        data, errors = convert_checks.load_opportunity(ConvertSchema(), opportunity)
         with self.db.uow() as uow:  # read only: no RPC while a unit of work is open
             lead = repo.get_lead(uow.session, lead_id, actor)
             if lead.status not in domain.OPEN_LEAD:
                 raise Conflict(f"a {lead.status} lead cannot be converted")
             customer_id = lead.customer_id
-            prospect = None if customer_id else self._prospect_customer(lead, actor,
-                                                                        data["customer"])
+            prospect = None if customer_id else self._prospect_customer(
+                lead, actor, convert_checks.extra_customer_fields(opportunity))
+        if errors and prospect is not None:  # the customer's own errors in the same answer
+            errors.update(convert_checks.customer_errors(
+                lambda c: self._customers_call("check_customer", c), prospect))
+        convert_checks.raise_all(errors)
         if prospect is not None:
             customer_id = self._create_customer(prospect)["id"]
         with self.db.uow() as uow:
@@ -256,7 +260,8 @@ class SalesService(FollowUpNotices, DomainService):
             return self._customers_call("create_customer", data)
         except ValidationError as exc:
             raise ValidationError("customers rejected the new customer: " + exc.message,
-                                  _prefixed(exc.fields, "customer."), code=exc.code) from None
+                                  convert_checks.customer_fields(exc.fields),
+                                  code=exc.code) from None
         except Conflict as exc:
             raise Conflict("customers rejected the new customer: " + exc.message,
                            _prefixed(exc.fields, "customer."), code=exc.code) from None

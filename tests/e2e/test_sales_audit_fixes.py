@@ -49,3 +49,39 @@ def test_rules_table_labels_each_column_once(browser, base, config, rpc):  # noq
         "return document.querySelector('label[for=\"f-rules-0-region\"]').textContent.trim()"
     ) == "地区"
     screenshot(d, "sales-fix-assignment-rules")
+
+
+def test_conversion_errors_of_both_sets_at_once(browser, base, config, rpc):  # noqa: F811
+    """One submit with a bad amount and a bad USCC: both messages, each next to its field
+    (the customer's from customers.check_customer), nothing written."""
+    import uuid
+    me = f"ce-{uuid.uuid4().hex[:6]}"
+    with rpc(actor(me)) as p:
+        lead = p.sales.create_lead({"source": "website", "customer_name": "两轮改一轮有限公司",
+                                    "contact_name": "钱经理", "contact_mobile": "13912345678",
+                                    "industry_code": "C35", "region": "上海"})
+    d = browser
+    sign_in(d, base, config, me)
+    d.get(f"{base}/app/leads/{lead['id']}")
+    for fid, value in (("f-amount", "-1"), ("f-expected_close_date", "2030-06-30"),
+                       ("f-customer-uscc", "91310000000000000X"),
+                       ("f-customer-contact-title", "采购经理")):
+        box = d.find_element("id", fid)
+        if box.get_attribute("type") == "date":
+            d.execute_script("arguments[0].value = arguments[1]", box, value)
+        else:
+            box.clear()
+            box.send_keys(value)
+    d.find_element("id", "convert-button").click()
+    for fid in ("f-amount", "f-customer-uscc"):
+        field = d.find_element("id", fid).find_element("xpath", "..")
+        assert "field--error" in field.get_attribute("class"), fid
+        assert field.find_element("css selector", ".field-error").text.strip(), fid
+    # customers' English message in the page's language
+    assert "校验位" in d.find_element("id", "f-customer-uscc").find_element(
+        "xpath", "..").text
+    with rpc(actor(me)) as p:
+        assert p.sales.get_lead(lead["id"])["status"] == "following_up"
+        assert p.customers.list_customers()["total"] == 0
+    d.execute_script("document.getElementById('convert').scrollIntoView()")
+    screenshot(d, "sales-fix-convert-errors")
