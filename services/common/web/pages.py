@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 from services.common import metrics
 from services.common.auth import verify_token
 from services.common.errors import CrmError, PayloadTooLarge, Unauthorized, ValidationError
-from services.common.web import badges, directory, i18n, session
+from services.common.web import badges, directory, i18n, session, summary_labels
 from services.common.web.field_messages import translate_message
 from services.common.web.forms import Form
 from services.common.web.templating import environment, lenient_environment, static_url
@@ -230,6 +230,7 @@ class PageContext:
         context = self.base_context()
         context.update(ctx)
         html = environment(self.service).get_template(template).render(context)
+        html = summary_labels.name_fields(html, self.t)
         resp = Response(html, status=status, mimetype="text/html", headers=headers)
         return self.finish(resp)
 

@@ -233,6 +233,64 @@ def test_form_keeps_values_and_puts_errors_next_to_fields():
                              "tags": ["a", "b"]}
 
 
+SUMMARY_FORM = (
+    '{% import "kit/macros.html" as ui %}{{ ui.error_summary(form, t) }}'
+    '{{ ui.field(form, "name", "客户名称", required=True) }}'
+    '{{ ui.field(form, "contacts.0.mobile", "R&D 手机") }}'
+    '{{ ui.select(form, "tier", "Tier", [("key", "Key")]) }}'
+    '<fieldset class="field" id="f-customer_id"><legend>客户 <span class="req">*</span>'
+    '</legend></fieldset>')
+
+
+def summary_of(html):
+    return html[html.index('id="error-summary"'):html.index("</ul>")]
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("zh_CN", ['<a href="#f-contacts-0-mobile"><span class="error-summary__field" '
+               'data-summary-field="f-contacts-0-mobile">R&amp;D 手机：</span>号码不对</a>',
+               '<a href="#f-customer_id"><span class="error-summary__field" '
+               'data-summary-field="f-customer_id">客户：</span>此项为必填项。</a>',
+               '<a href="#f-name"><span class="error-summary__field" '
+               'data-summary-field="f-name">客户名称：</span>此项为必填项。</a>',
+               '<a href="#f-tier"><span class="error-summary__field" '
+               'data-summary-field="f-tier">Tier：</span>档次不对</a>']),
+    ("en", ['<a href="#f-name"><span class="error-summary__field" '
+            'data-summary-field="f-name">客户名称: </span>Missing data for required field.</a>',
+            'data-summary-field="f-customer_id">客户: </span>']),
+])
+def test_error_summary_names_each_field_by_its_label(lang, expected):
+    """The summary at the top said "此项为必填项。" with no field: each entry now starts
+    with the field's label from the page (a label, or a fieldset's legend), in the page's
+    language, and links to the field; a field the page has no label for keeps the bare
+    message; the label stays escaped."""
+    from services.common.web import summary_labels
+    req = request("/x", "POST", data={"name": ""}, cookies={"crm_lang": lang})
+    ctx = PageContext(req, CONFIG)
+    form = forms.Form(req).with_errors({
+        "name": ["Missing data for required field."], "customer_id": [
+            "Missing data for required field."], "contacts": {0: {"mobile": ["号码不对"]}},
+        "tier": ["档次不对"], "ghost": ["no such field here"]})
+    html = environment(None).from_string(SUMMARY_FORM).render(form=form, t=ctx.t)
+    named = summary_labels.name_fields(html, ctx.t)
+    for piece in expected:
+        assert piece in summary_of(named), summary_of(named)
+    assert ('<a href="#f-ghost"><span class="error-summary__field" '
+            'data-summary-field="f-ghost"></span>no such field here</a>') in named
+    assert named[named.index("</ul>"):] == html[html.index("</ul>"):]  # the form unchanged
+
+
+def test_pages_name_the_fields_in_their_error_summary():
+    """PageContext.render fills the summary: the sign-in page's missing token."""
+    req = request("/login", "POST", data={"token": ""})
+    ctx = PageContext(req, CONFIG)
+    form = forms.Form(req).with_errors({"token": ["Missing data for required field."]})
+    html = ctx.render("kit/login.html", status=422, form=form, users={}, next="/", reason=None,
+                      hint=lambda uid: uid).get_data(as_text=True)
+    assert ('<a href="#f-token"><span class="error-summary__field" '
+            'data-summary-field="f-token">访问令牌：</span>此项为必填项。</a>') in html
+
+
 # --- error pages -----------------------------------------------------------------------------
 class FakeActor:
     def set(self, actor):
