@@ -20,9 +20,11 @@ import datetime as dt
 import re
 import uuid
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.common import erasure
+from services.common.audit import ERASED
 from services.common.identifiers import mask_email
 from services.common.models import BigIntId, UTCDateTime, utcnow
 
@@ -82,3 +84,59 @@ def queue_mail(uow, model, to, subject, body, kind, ref=None, now=None):
     uow.session.flush()
     uow.mail_queued = True
     return row
+
+
+# --- erasure (``contact_erased``, services/common/erasure.py) ----------------------------
+ERASED_ERROR = "erased: contact_erased (PIPL), never sent"
+
+
+def erase_mail(session, model, data, addresses=(), refs=(), final_refs=()):
+    """The erased person's mails in ``model`` (a service's ``mail_outbox``), in the
+    erasure's own transaction → the ids of the rows changed.
+
+    - A mail not yet final (it still holds its address) addressed to the person — the
+      event's e-mail digest matches, or the address is one of ``addresses`` (the person's
+      values the service held in clear) — or whose ``ref`` is in ``refs`` (a record the
+      erasure changed, e.g. the ticket whose complainant the person was): cancelled —
+      ``dead`` with ``last_error`` saying why, address and body dropped, masked address
+      ``[erased]``. The sender marks only ``pending`` rows, so it never revives one.
+    - A final mail (sent or dead: address and body already dropped) of ``refs`` or
+      ``final_refs``: its masked address becomes ``[erased]`` (the subject stays: it
+      names no person)."""
+    wanted = {a.strip().lower() for a in addresses if isinstance(a, str) and is_email(a)}
+    refs, final_refs = set(refs), set(final_refs) | set(refs)
+    changed = []
+    for row in session.scalars(select(model).where(model.recipient.is_not(None))).all():
+        to = row.recipient.strip()
+        if not (to.lower() in wanted or erasure.matches(data, "email", to)
+                or row.ref in refs):
+            continue
+        row.status, row.last_error = "dead", ERASED_ERROR
+        row.recipient, row.body, row.recipient_masked = None, None, ERASED
+        changed.append(row.id)
+    final = sorted(final_refs)
+    for i in range(0, len(final), 500):
+        for row in session.scalars(select(model).where(
+                model.ref.in_(final[i:i + 500]), model.recipient.is_(None),
+                model.recipient_masked != ERASED)).all():
+            row.recipient_masked = ERASED
+            changed.append(row.id)
+    session.flush()
+    return changed
+
+
+def scrub_mail(session, model, values):
+    """Mails not yet sent whose subject or body quote the erased person's ``values``
+    (a note naming them, say): those values replaced by ``[erased]`` → ids changed."""
+    values = [v for v in values if v]
+    changed = []
+    if not values:
+        return changed
+    for row in session.scalars(select(model).where(model.body.is_not(None))).all():
+        body = erasure.scrub_text(row.body, values)
+        subject = erasure.scrub_text(row.subject, values)
+        if (body, subject) != (row.body, row.subject):
+            row.body, row.subject = body, subject
+            changed.append(row.id)
+    session.flush()
+    return changed
