@@ -1,6 +1,8 @@
 """Exports of the leads, opportunities and orders lists (CSV with a BOM for Excel, and
 XLSX with openpyxl): the list's filters, only the rows the user may see — every page
-comes from the same list RPC, run as the user."""
+comes from the same list RPC, run as the user. Headers and coded values (source,
+status, stage) read in the user's page language, as the pages say them; ``?codes=1``
+gives the column names and codes for programs (``services/sales/export_labels.py``)."""
 import csv
 import io
 
@@ -9,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context
+from services.sales.export_labels import Labels, wants_codes
 from services.sales.pages_base import SalesPageBase, is_manager
 from services.sales.pages_leads import lead_filters
 
@@ -40,12 +43,17 @@ def filters_for(kind, form, manager):
     return out
 
 
+CSV_TYPE = "text/csv; charset=utf-8"  # a full content type: werkzeug adds no second charset
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # as the customers export
+
+
 def _cell(value):
     if value is None:
         return ""
     # a spreadsheet must not run a cell as a formula (CSV/formula injection)
     text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _number(text) else text
+    return "'" + text if text.startswith(_FORMULA_START) and not _number(text) else text
 
 
 def _number(text):
@@ -56,22 +64,22 @@ def _number(text):
         return False
 
 
-def to_csv(columns, rows):
+def to_csv(columns, rows, labels):
     out = io.StringIO()
-    out.write("\ufeff")
+    out.write("\ufeff")  # UTF-8 with a BOM, as the customers export: Excel reads the Chinese
     w = csv.writer(out)
-    w.writerow(columns)
+    w.writerow([_cell(h) for h in labels.headers(columns)])
     for row in rows:
-        w.writerow([_cell(row.get(c)) for c in columns])
+        w.writerow([_cell(v) for v in labels.row(columns, row)])
     return out.getvalue().encode("utf-8")
 
 
-def to_xlsx(kind, columns, rows):
+def to_xlsx(columns, rows, labels):
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(kind)
-    ws.append(list(columns))
+    ws = wb.create_sheet(labels.sheet())
+    ws.append([_cell(h) for h in labels.headers(columns)])
     for row in rows:
-        ws.append([_cell(row.get(c)) for c in columns])
+        ws.append([_cell(v) for v in labels.row(columns, row)])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -97,16 +105,17 @@ class ExportPages(SalesPageBase):
             page_no += 1
 
     def _export(self, request, kind, fmt):
-        form = Form(request)
-        rows = list(self._rows(kind, filters_for(kind, form, is_manager(page_context(request)))))
+        form, ctx = Form(request), page_context(request)
+        rows = list(self._rows(kind, filters_for(kind, form, is_manager(ctx))))
         columns = COLUMNS[kind]
+        labels = Labels(kind, None if wants_codes(form) else ctx.t)
         if fmt == "csv":
-            body, mime = to_csv(columns, rows), "text/csv; charset=utf-8"
+            body, ctype = to_csv(columns, rows, labels), CSV_TYPE
         else:
-            body = to_xlsx(kind, columns, rows)
-            mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        return Response(body, mimetype=mime, headers={
-            "Content-Disposition": f"attachment; filename={kind}.{fmt}"})
+            body, ctype = to_xlsx(columns, rows, labels), XLSX_TYPE
+        return Response(body, content_type=ctype, headers={
+            "Content-Disposition": f"attachment; filename={kind}.{fmt}",
+            "Cache-Control": "private, no-store"})
 
     @page("GET", "/app/leads/export.<any(csv, xlsx):fmt>")
     def export_leads(self, request, fmt):
