@@ -159,13 +159,18 @@ class SearchDoc(Base):
 class SearchToken(Base):
     """Posting list: (token, customer) for every bigram of the searched fields, the first
     character of each (``\x02`` + char) and each contact mobile's last four digits
-    (``\x03`` + digits). A WITHOUT ROWID table on SQLite (the key is the row)."""
+    (``\x03`` + digits). A WITHOUT ROWID table on SQLite (the key is the row).
+
+    No foreign key to customers (migration 0005): its rows are written only with their
+    customer's, in the same transaction (``services.customers.search``), and customers
+    are never deleted (a merge leaves a tombstone, erasure anonymises); the check cost
+    one parent look-up per posting (~30 a customer: PostgreSQL's per-row trigger doubled
+    the server CPU of the index insert, issue 20)."""
 
     __tablename__ = "customer_search_tokens"
     token: Mapped[str] = mapped_column(String(16), primary_key=True)
     customer_id: Mapped[int] = mapped_column(
-        BigIntId, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True,
-        autoincrement=False, index=True)
+        BigIntId, primary_key=True, autoincrement=False, index=True)
     __table_args__ = ({"sqlite_with_rowid": False},)
 
 
