@@ -5,8 +5,9 @@ error re-renders the campaign page with the message next to its field."""
 from services.common.errors import ValidationError
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect
+from services.marketing import page_owners
 from services.marketing.page_messages import errors
-from services.marketing.pages import BASE
+from services.marketing.pages import BASE, milestone_owners
 
 
 def _errors(ctx, form, exc, prefix="", rename=None):
@@ -77,6 +78,9 @@ class CampaignActionPages:
         form = Form(request)
         data = {k: (form.value(f"milestone.{k}") or "").strip()
                 for k in ("title", "owner_id", "due_date")}
+        listed = milestone_owners(ctx, self.call(self.marketing, "get_campaign", campaign_id))
+        if not page_owners.check(form, "milestone.owner_id", listed, ctx.t):
+            return self.campaign_view(ctx, campaign_id, form=form, status=422)
         try:
             self.call(self.marketing, "add_milestone", campaign_id, data)
         except ValidationError as exc:

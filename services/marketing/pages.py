@@ -13,7 +13,7 @@ from services.common.errors import ValidationError
 from services.common.web import directory
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect, render
-from services.marketing import domain
+from services.marketing import domain, page_owners
 from services.marketing.page_messages import errors
 
 BASE = "/app/campaigns"
@@ -124,6 +124,13 @@ def who(user_id):
     return directory.display_name({"id": user_id})
 
 
+def milestone_owners(ctx, campaign):
+    """Whom a milestone of ``campaign`` may be given to, by name (its owners so far
+    included)."""
+    return page_owners.people(ctx, campaign.get("owner_id"),
+                              *[m.get("owner_id") for m in campaign.get("milestones") or []])
+
+
 def choices(t):
     return {"who": who,
             "formats": [(f, t(f"mk.format.{f}")) for f in domain.FORMATS],
@@ -180,8 +187,11 @@ class CampaignPages:
     # --- the form ----------------------------------------------------------------------
     def _form(self, ctx, form, campaign=None, status=200, count=None):
         title = ctx.t("mk.form.edit") if campaign else ctx.t("mk.form.new")
+        owner = (campaign or {}).get("owner_id")
         return render("marketing/form.html", status=status, form=form, campaign=campaign,
-                      rows=milestone_rows(form), count=count, **choices(ctx.t),
+                      rows=milestone_rows(form), count=count,
+                      owners=page_owners.campaign_owners(ctx, owner),
+                      milestone_owners=page_owners.people(ctx), **choices(ctx.t),
                       page_title=title,
                       breadcrumbs=[(ctx.t("workspace.marketing"), BASE), (title, None)])
 
@@ -217,6 +227,13 @@ class CampaignPages:
             if form.value("add_row"):
                 form.values["milestone_rows"] = str(milestone_rows(form) + 1)
             return self._form(ctx, form, count=self._count(ctx, form))
+        ok = page_owners.check(form, "owner_id", page_owners.campaign_owners(ctx), ctx.t)
+        listed = page_owners.people(ctx)
+        for i in range(milestone_rows(form)):
+            ok = page_owners.check(form, f"milestones.{i}.owner_id", listed, ctx.t,
+                                   required=False) and ok
+        if not ok:  # an id nobody listed: refused next to its field, nothing called
+            return self._form(ctx, form, status=422)
         try:
             created = self.call(self.marketing, "create_campaign",
                                 campaign_data(form, ctx.config))
@@ -239,7 +256,13 @@ class CampaignPages:
         campaign = self.call(self.marketing, "get_campaign", campaign_id)
         if form.value("count"):
             return self._form(ctx, form, campaign, count=self._count(ctx, form))
+        if not page_owners.check(form, "owner_id",
+                                 page_owners.campaign_owners(ctx, campaign.get("owner_id")),
+                                 ctx.t):
+            return self._form(ctx, form, campaign, status=422)
         changes = campaign_data(form, ctx.config, with_milestones=False)
+        if changes.get("owner_id") == campaign.get("owner_id"):
+            changes.pop("owner_id")  # unchanged: not a hand-over (staff may not hand over)
         if (form.value("version") or "").isdigit():
             changes["version"] = int(form.value("version"))
         if campaign["state"] not in ("draft", "scheduled"):  # only the cost may change
@@ -261,11 +284,15 @@ class CampaignPages:
         evaluation = self.call(self.marketing, "evaluate_campaign", campaign_id)
         from services.marketing.page_export import evaluation_chart
         me = (ctx.actor or {}).get("id")
+        form = form or Form(values={})
+        if not form.value("milestone.owner_id"):
+            form.values["milestone.owner_id"] = me  # the add-milestone list starts on me
         today = dt.datetime.now(tz(ctx.config)).date().isoformat()
         return render("marketing/campaign.html", status=status, campaign=campaign,
                       audience_text=audience_text(campaign.get("audience"), ctx.t),
                       participants=participants, evaluation=evaluation,
-                      chart=evaluation_chart(evaluation, ctx.t), form=form or Form(values={}),
+                      chart=evaluation_chart(evaluation, ctx.t), form=form,
+                      milestone_owners=milestone_owners(ctx, campaign),
                       found=found or [], me=me, today=today, **choices(ctx.t),
                       page_title=campaign["theme"],
                       breadcrumbs=[(ctx.t("workspace.marketing"), BASE),

@@ -86,8 +86,9 @@ def test_marketer_campaign_from_plan_to_evaluation(stack, browser, config):  # n
     assert "2" in by_id(browser, "audience-count").text
     set_value(browser, "f-starts_at", start.strftime("%Y-%m-%dT%H:%M"))
     set_value(browser, "f-ends_at", (start - dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
-    fill(browser, {"f-milestones-0-title": "发出邀请函", "f-milestones-0-owner_id": "mk1",
-                   "f-milestones-1-title": "确认场地与物料", "f-milestones-1-owner_id": "mk2"})
+    fill(browser, {"f-milestones-0-title": "发出邀请函", "f-milestones-1-title": "确认场地与物料"})
+    Select(by_id(browser, "f-milestones-0-owner_id")).select_by_visible_text("赵磊")  # mk1
+    Select(by_id(browser, "f-milestones-1-owner_id")).select_by_visible_text("黄丽")  # mk2
     set_value(browser, "f-milestones-0-due_date", (start - dt.timedelta(days=7)).date().isoformat())
     set_value(browser, "f-milestones-1-due_date", (start - dt.timedelta(days=2)).date().isoformat())
     screenshot(browser, "marketing-form")

@@ -58,6 +58,13 @@ def display_name(actor):
     return entry["name"] if entry else (name or actor.get("id") or "")
 
 
+def people(departments):
+    """[(user id, display name)] of the directory's people in ``departments`` and its
+    managers/admins, in directory order: what a page offers to pick someone by name."""
+    return [(uid, entry["name"]) for uid, entry in DEV_USERS.items()
+            if entry.get("department") in departments or entry.get("role") in ALL_ACCESS_ROLES]
+
+
 def may_use(actor, service):
     ws = WORKSPACES.get(service)
     if ws is None:
