@@ -10,6 +10,12 @@
   follow-ups), not yet notified, whose owner has an address → ONE mail each to the
   owner. ``notified_at`` is set by a conditional UPDATE in the same transaction as the
   mail row, so two runs (or two processes) never queue two mails for one follow-up.
+- Correcting the address (``set_notify_settings`` with a new one): in the same
+  transaction, the person's notices still waiting for the old address go to the new
+  one, and each open follow-up (due at most ``NOTIFY_LOOKBACK`` ago) whose latest
+  notice went ``dead`` — the old address refused, say — gets ONE new notice to the new
+  address (its latest notice is then pending, so saving again queues nothing more).
+  Clearing the address cancels the notices still waiting (no address stays behind).
 - Mails leave through ``services.common.mail`` (the ``send_mail`` timer).
 """
 import datetime as dt
@@ -46,6 +52,27 @@ def due_candidates(session, now, limit=BATCH):
                    FollowUp.due_at >= now - NOTIFY_LOOKBACK)
             .order_by(FollowUp.due_at, FollowUp.id).limit(limit))
     return session.execute(stmt).all()
+
+
+def owner_notices(session, owner, now):
+    """[(follow_up, opportunity name, customer id, customer name, latest notice row)] of
+    ``owner``'s follow-ups already notified and due at most ``NOTIFY_LOOKBACK`` ago."""
+    stmt = (select(FollowUp, Opportunity.name, Opportunity.customer_id, Lead.customer_name)
+            .join(Opportunity, Opportunity.id == FollowUp.opportunity_id)
+            .outerjoin(Lead, Lead.id == Opportunity.lead_id)
+            .where(FollowUp.owner_id == owner, FollowUp.notified_at.is_not(None),
+                   FollowUp.due_at >= now - NOTIFY_LOOKBACK)
+            .order_by(FollowUp.due_at, FollowUp.id))
+    found = session.execute(stmt).all()
+    latest = {}
+    refs = [f"follow_up:{fu.id}" for fu, *_ in found]
+    for i in range(0, len(refs), 500):
+        for mail in session.scalars(select(MailOutbox).where(
+                MailOutbox.kind == KIND, MailOutbox.ref.in_(refs[i:i + 500]))
+                .order_by(MailOutbox.id)):
+            latest[mail.ref] = mail  # the newest wins
+    return [(fu, name, cid, cname, latest.get(f"follow_up:{fu.id}"))
+            for fu, name, cid, cname in found]
 
 
 def compose(fu, opp_name, customer_id, customer_name, now, tz_name, base_url):
@@ -97,18 +124,49 @@ class FollowUpNotices(MailSender):
         value = (email or "").strip() if isinstance(email, str) or email is None else None
         if value is None or (value and not is_email(value)):
             raise validation_error({"email": "一个邮箱地址，如 zhang.san@example.com"})
+        now = dt.datetime.now(dt.UTC)
         with self.db.uow() as uow:
             row = uow.session.get(StaffEmail, str(actor.id))
+            before = row.email if row is not None else None
             if not value:
                 if row is not None:
                     uow.session.delete(row)
             elif row is None:
                 uow.session.add(StaffEmail(staff_id=str(actor.id), email=value,
-                                           updated_at=dt.datetime.now(dt.UTC)))
+                                           updated_at=now))
             else:
-                row.email, row.updated_at = value, dt.datetime.now(dt.UTC)
+                row.email, row.updated_at = value, now
+            if value != before:
+                self._readdress(uow, str(actor.id), before, value or None, now)
             uow.commit()
         return {"email": value or None, "email_masked": mask_email(value) if value else None}
+
+    def _readdress(self, uow, owner, before, after, now):
+        """The owner's address changed from ``before`` to ``after`` (None: cleared), in
+        ``uow``: their waiting notices follow it; open follow-ups whose latest notice is
+        dead get one new notice to ``after``. → how many were queued anew."""
+        rows = owner_notices(uow.session, owner, now)
+        for *_, mail in rows:
+            if mail is not None and mail.status == "pending" and before and \
+                    (mail.recipient or "").strip().lower() == before.strip().lower():
+                if after:
+                    mail.recipient, mail.recipient_masked = after, mask_email(after)
+                else:
+                    mail.status, mail.last_error = "dead", "address removed by its owner"
+                    mail.recipient, mail.body = None, None
+        if not after:
+            return 0
+        tz = self.config.get("CRM_TIMEZONE") or "Asia/Shanghai"
+        base = workspace_url(self.config, "sales")
+        queued = 0
+        for fu, name, cid, cname, mail in rows:
+            if fu.status != "open" or mail is None or mail.status != "dead":
+                continue
+            subject, body = compose(fu, name, cid, cname, now, tz, base)
+            queue_mail(uow, MailOutbox, after, subject, body, KIND,
+                       ref=f"follow_up:{fu.id}", now=now)
+            queued += 1
+        return queued
 
     @mail_timer(60, "FOLLOW_UP_NOTIFY_INTERVAL")
     def notify_due_follow_ups(self):

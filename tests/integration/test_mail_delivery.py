@@ -171,6 +171,70 @@ def test_permanent_refusal_is_dead_and_counted(stack, rpc, smtp, config):
     assert outbox_rows(config, "sales", ref)[0]["attempts"] == 1  # never tried again
 
 
+def test_corrected_address_gets_the_dead_notices_once(stack, rpc, smtp, config):
+    """A wrong address (the server refuses it: dead), then the owner corrects it on
+    通知设置: each follow-up still open gets ONE notice at the new address; one done
+    meanwhile gets none; saving again, or another address, mails nothing more."""
+    owner = f"my-{uuid.uuid4().hex[:6]}"
+    wrong, right, later = (f"{owner}@bounce.test", f"{owner}.ok@example.com",
+                           f"{owner}.new@example.com")
+    opp, fu, due = due_follow_up(rpc, owner, wrong)
+    with rpc(actor(owner)) as p:
+        done = p.sales.schedule_follow_up(opp["id"], (due + dt.timedelta(minutes=1))
+                                          .isoformat(), "发送样品")
+    refs = [f"follow_up:{fu['id']}", f"follow_up:{done['id']}"]
+    eventually(lambda: all([r["status"] for r in outbox_rows(config, "sales", ref)]
+                           == ["dead"] for ref in refs))
+    with rpc(actor(owner)) as p:
+        p.sales.complete_follow_up(done["id"], "已寄出")
+        assert p.sales.set_notify_settings(right)["email"] == right
+    got = eventually(lambda: smtp.messages(right))
+    eventlet.sleep(1.5)  # several more runs of both timers
+    got = smtp.messages(right)
+    assert len(got) == 1 and "电话确认报价" in got[0].get_content()
+    assert opp["name"] in got[0]["Subject"]
+    rows = outbox_rows(config, "sales", refs[0])
+    assert [r["status"] for r in rows] == ["dead", "sent"]
+    assert got[0]["Message-ID"] == rows[1]["message_id"]
+    assert [r["status"] for r in outbox_rows(config, "sales", refs[1])] == ["dead"]
+    with rpc(actor(owner)) as p:
+        p.sales.set_notify_settings(right)  # the same again
+        p.sales.set_notify_settings(later)  # another one: the notice was delivered
+    eventlet.sleep(1.5)
+    assert len(smtp.messages(right)) == 1 and smtp.messages(later) == []
+    assert len(outbox_rows(config, "sales", refs[0])) == 2
+
+
+def test_waiting_notices_follow_the_address_and_stop_without_one(stack, rpc, smtp, config):
+    """SMTP down: a notice waits for the old address; the owner corrects it → it goes
+    to the new one (once, not to the old); another owner clears theirs → their waiting
+    notice is cancelled and keeps no address."""
+    owner, quitter = f"mz-{uuid.uuid4().hex[:6]}", f"mq-{uuid.uuid4().hex[:6]}"
+    old, new = f"{owner}.old@example.com", f"{owner}.new@example.com"
+    smtp.stop()
+    try:
+        _, fu, _ = due_follow_up(rpc, owner, old)
+        _, gone, _ = due_follow_up(rpc, quitter, f"{quitter}@example.com")
+        ref, gone_ref = f"follow_up:{fu['id']}", f"follow_up:{gone['id']}"
+        eventually(lambda: outbox_rows(config, "sales", ref)
+                   and outbox_rows(config, "sales", gone_ref))
+        with rpc(actor(owner)) as p:
+            p.sales.set_notify_settings(new)
+        with rpc(actor(quitter)) as p:
+            p.sales.set_notify_settings("")
+        (row,) = outbox_rows(config, "sales", ref)
+        assert row["status"] == "pending" and row["recipient"] == new
+        assert row["recipient_masked"] == f"{owner[0]}***@example.com"
+        (row,) = outbox_rows(config, "sales", gone_ref)
+        assert row["status"] == "dead" and row["recipient"] is None and row["body"] is None
+    finally:
+        smtp.start()
+    assert len(eventually(lambda: smtp.messages(new), timeout=40)) == 1
+    eventlet.sleep(1)
+    assert smtp.messages(old) == [] and smtp.messages(f"{quitter}@example.com") == []
+    assert [r["status"] for r in outbox_rows(config, "sales", ref)] == ["sent"]
+
+
 # --- service_desk: the survey link -------------------------------------------------------
 NO_EMAIL = [{"name": "赵先生", "title": "厂长", "mobile": "13700001111", "is_primary": True}]
 
