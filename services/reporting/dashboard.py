@@ -268,7 +268,7 @@ def view(data, t, today=None, names=lambda emp: emp):
         return "—" if v is None else t("reporting.freshness.seconds", n=f"{v:.2f}")
     return {
         "period": period, "scope_text": scope.get("owner_id") or scope.get("department")
-        or t("reporting.scope_company"), "timezone": data.get("timezone", ""),
+        or t("reporting.scope_company"), "timezone": timezone_words(data.get("timezone"), t),
         "periods": period_options(period, today), "tiles": tiles,
         "charts": charts(data, t), "campaigns": campaigns,
         "watch": watch_rows, "watch_total": watch["total"], "channels": channels,
@@ -281,6 +281,17 @@ def view(data, t, today=None, names=lambda emp: emp):
         "fresh": {"p50": secs(fr["lag_p50_seconds"]), "p95": secs(fr["lag_p95_seconds"]),
                   "events": fr["events_applied"], "last": fr["last_applied_at"]},
     }
+
+
+def timezone_words(zone, t):
+    """The company time zone in the page's words (``reporting.tz.<IANA name>``: 北京时间
+    for Asia/Shanghai), under ``reporting.timezone`` ("时区：…"); a zone the catalogue
+    does not name keeps its IANA name; none: empty."""
+    if not zone:
+        return ""
+    key = f"reporting.tz.{zone}"
+    named = t(key)
+    return t("reporting.timezone", name=zone if named == key else named)
 
 
 SOURCES = ("trade_show", "website", "referral", "campaign", "phone", "other")

@@ -224,7 +224,10 @@ class ReportingGateway(GatewayBase):
                 page_title=ctx.t("reporting.title"))
         except CrmError as exc:  # staff: 403; a bad period: 422 — the kit's error pages
             status = exc.http_status if exc.http_status in (403, 404, 422) else 500
-            return ctx.error_page(status, detail=exc.message if status == 403 else None)
+            links = [(ctx.t("reporting.my_scorecard_link"), "/app/scorecard", "my-scorecard")] \
+                if status == 403 and not ctx.is_manager else None  # staff: where theirs is
+            return ctx.error_page(status, detail=exc.message if status == 403 else None,
+                                  links=links)
         except Exception:  # noqa: BLE001 - never a stack trace out of the gateway
             log.exception("dashboard page failed")
             return ctx.error_page(500)

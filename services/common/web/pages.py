@@ -270,11 +270,17 @@ class PageContext:
         raise TypeError(f"a page returns render(...), redirect(...) or a Response, "
                         f"not {type(result).__name__}")
 
-    def error_page(self, status, detail=None, form=None, title_key=None, message_key=None):
+    def error_page(self, status, detail=None, form=None, title_key=None, message_key=None,
+                   links=None):
+        """The kit's error page; ``links``: ``[(label, local path, element id)]`` shown
+        as buttons before "home" (where to go instead: a staff member's own scorecard)."""
         title, message = ERROR_KEYS.get(status, ERROR_KEYS[500])
+        links = [(label, href, eid) for label, href, eid in links or ()
+                 if isinstance(href, str) and href.startswith("/") and not href.startswith("//")]
         return self.render("kit/error.html", status=status, status_code=status,
                            title=self.t(title_key or title), message=self.t(message_key or message),
-                           detail=detail, form=form, page_title=self.t(title_key or title))
+                           detail=detail, form=form, page_title=self.t(title_key or title),
+                           error_links=links)
 
     def login_redirect(self, reason="signin"):
         from urllib.parse import urlencode

@@ -214,3 +214,16 @@ def test_campaign_roi_is_a_percentage_with_one_decimal():
     cells = dict(re.findall(roi_cell, html))
     assert cells == {"1": "-100.0%", "2": "100.0%", "3": "12.3%", "4": "1,250.0%", "5": "—"}
     assert ">-1.0<" not in html
+
+
+def test_the_time_zone_is_said_in_words_not_as_an_iana_name():
+    """The dashboard's header read "Asia/Shanghai" inside the zh-CN page."""
+    zh = dashboard.view(sample(), i18n.translator("zh_CN", "reporting"),
+                        today=dt.date(2026, 12, 7))
+    assert zh["timezone"] == "时区：北京时间"
+    en = dashboard.view(sample(), i18n.translator("en", "reporting"),
+                        today=dt.date(2026, 12, 7))
+    assert en["timezone"] == "Time zone: China Standard Time (Beijing)"
+    other = dict(sample(), timezone="Europe/Berlin")  # not in the catalogue: its name
+    assert dashboard.view(other, i18n.translator("zh_CN", "reporting"),
+                          today=dt.date(2026, 12, 7))["timezone"] == "时区：Europe/Berlin"
