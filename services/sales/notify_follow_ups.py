@@ -37,6 +37,9 @@ NOTIFY_AHEAD = dt.timedelta(minutes=15)
 NOTIFY_LOOKBACK = dt.timedelta(days=7)
 BATCH = 100
 KIND = "follow_up_due"
+# the RPC's field message (English, like every service message; the pages show it in
+# zh-CN or English through the catalogue's "msg:" entry)
+BAD_ADDRESS = "one plain e-mail address, e.g. zhang.san@example.com"
 
 
 def due_candidates(session, now, limit=BATCH):
@@ -123,7 +126,7 @@ class FollowUpNotices(MailSender):
             raise validation_error({"email": "only a signed-in person has notice settings"})
         value = (email or "").strip() if isinstance(email, str) or email is None else None
         if value is None or (value and not is_email(value)):
-            raise validation_error({"email": "一个邮箱地址，如 zhang.san@example.com"})
+            raise validation_error({"email": BAD_ADDRESS})
         now = dt.datetime.now(dt.UTC)
         with self.db.uow() as uow:
             row = uow.session.get(StaffEmail, str(actor.id))

@@ -54,6 +54,28 @@ def test_notify_settings_page_sets_and_refuses(bases, config, rpc):
                                                  "email_masked": "z***@example.com"}
 
 
+def test_notify_settings_error_in_both_languages(bases, config, rpc):
+    """The service's field message shown in the page's language: zh-CN by default,
+    English with ?lang=en (the catalogue's msg: entries), never the other one."""
+    zh_text = "请填写一个邮箱地址，如 zhang.san@example.com"
+    en_text = "one plain e-mail address, e.g. zhang.san@example.com"
+    for lang, want, unwanted in (("zh_CN", zh_text, en_text), ("en", en_text, zh_text)):
+        s = WebSession(bases[0], config, f"nl-{lang}-{TAG}")
+        page = s.get(f"/app/settings/notifications?lang={lang}")
+        assert page.status_code == 200
+        bad = s.post("/app/settings/notifications",
+                     data={"csrf_token": CSRF.search(page.text).group(1),
+                           "email": "x@y, z@w.com"})
+        assert bad.status_code == 422
+        error = bad.text.split('id="f-email-error-1"', 1)[1].split("</", 1)[0]
+        assert want in error, error
+        assert unwanted not in bad.text and "邮箱地址" not in error.replace(want, "")
+        if lang == "en":
+            assert "Notifications" in bad.text and "通知设置" not in bad.text
+    with rpc(actor(f"nl-en-{TAG}")) as p:
+        assert p.sales.get_notify_settings()["email"] is None  # nothing written
+
+
 def _resolved_ticket(rpc, contact, agent):
     data = next(demo_customers(1, ["sales-1"], seed=uuid.uuid4().int % 10**9))
     data["contacts"] = [{"name": "赵先生", "title": "厂长", "mobile": "13700001111",
