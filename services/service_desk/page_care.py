@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from services.common.errors import ValidationError
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect, render
+from services.service_desk import page_cursor
 from services.service_desk.domain import CARE_KINDS, VISIT_CHANNELS
 from services.service_desk.page_messages import errors
 from services.service_desk.pages import choices, is_manager, options, people
@@ -59,10 +60,14 @@ class CarePages:
 
     # --- plans ------------------------------------------------------------------------
     def _plans_view(self, ctx, form, status=200):
-        plans = self.call(self.desk, "list_care_plans", None, 1, 100)
+        paged = page_cursor.read_page(self, ctx, form, "list_care_plans", (None,),
+                                      CARE + "/plans", keep=("customer_q",))
+        plans = paged["result"]
         q = (form.value("customer_q") or "").strip()
         found = self.call(self.desk, "search_customers", q[:100], 10) if q else []
+        status = 422 if form.has_errors and status == 200 else status
         return render("service_desk/plans.html", status=status, form=form, plans=plans,
+                      paged=paged, pager_id="plans",
                       found=found, kinds=options(ctx.t, "sd.care_kind", CARE_KINDS),
                       manager=is_manager(ctx), who=people(ctx.t),
                       page_title=ctx.t("sd.plans.title"),

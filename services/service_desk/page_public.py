@@ -6,6 +6,7 @@ from services.common.actors import Actor
 from services.common.errors import Conflict, NotFound, ValidationError
 from services.common.web.forms import Form
 from services.common.web.pages import page, page_context, redirect, render
+from services.service_desk import page_cursor
 from services.service_desk.domain import may_publish_faq
 from services.service_desk.page_messages import errors
 from services.service_desk.report_schemas import PublicFaqSchema
@@ -27,9 +28,16 @@ class FaqPages:
     def _faq_admin(self, ctx, form, status=200):
         status_filter = (form.value("status") or "").strip()
         filters = {"status": status_filter} if status_filter in ("draft", "published") else {}
-        faqs = self.call(self.desk, "list_faqs", filters, 1, 100)
+        category = (form.value("category") or "").strip()[:32]
+        if category:
+            filters["category"] = category
+        paged = page_cursor.read_page(self, ctx, form, "list_faqs", (filters,), FAQ,
+                                      keep=tuple(filters))
+        faqs = paged["result"]
         top = self.call(self.desk, "top_faq", 10, None)
+        status = 422 if form.has_errors and status == 200 else status
         return render("service_desk/faq_admin.html", status=status, form=form, faqs=faqs,
+                      paged=paged, pager_id="faqs",
                       top=top, may_publish=may_publish_faq(Actor(ctx.actor)),
                       page_title=ctx.t("sd.faq.title"),
                       breadcrumbs=[(ctx.t("workspace.service_desk"), "/app/tickets"),

@@ -69,7 +69,7 @@ def test_other_departments_post_to_the_page_refused_nothing_written(base, config
 def test_agent_publishes_from_the_faq_page(base, browser, config, rpc):  # noqa: F811
     f = draft(rpc, f"如何修改收货地址{TAG}")
     sign_in(browser, base, config, AGENT["id"], "staff", "service")
-    browser.get(f"{base}/app/faq?status=draft")
+    browser.get(f"{base}/app/faq?status=draft&category=售后{TAG}")
     row = browser.find_element(By.ID, f"faq-{f['id']}")
     assert "经理审核" not in body(browser)
     row.find_element(By.XPATH, ".//button[normalize-space()='发布']").click()
