@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.common import paging
+from services.common import name_lookup, paging
 from services.common.config import var_dir
 from services.common.errors import Forbidden, NotFound, PayloadTooLarge, validation_error
 from services.common.handlers import event_handler
@@ -17,7 +17,7 @@ from services.common.uow import Database
 from services.customers import commands, domain, duplicates, erasure, listing, merge
 from services.customers import repository as repo
 from services.customers.exceptions import EXPECTED, Conflict
-from services.customers.models import Attachment, Base
+from services.customers.models import Attachment, Base, Customer
 from services.customers.schemas import (
     AttachmentInSchema,
     AttachmentOutSchema,
@@ -73,6 +73,20 @@ class CustomersService(DomainService):
         actor = self.actor.get()
         commands.prepare_create(actor, load(CUSTOMER_IN, data), dt.datetime.now(dt.UTC))
         return {"valid": True}
+
+    @_rpc
+    def customer_names(self, ids):
+        """Names of up to 500 customers in one call → {id (as a string): name}, for
+        another service's list page (sales names its orders' customers this way, as the
+        system, only for the rows its user may see). Staff get the customers they may
+        see, managers and system callers all; unknown ids are left out. Read-only."""
+        actor = self.actor.get()
+        ids = name_lookup.parse_ids(ids)
+        scope = actor.owner_scope()
+        with self.db.read_uow() as ro:
+            return name_lookup.names_by_id(
+                ro.session, Customer.id, Customer.name, ids,
+                None if scope is None else Customer.owner_id == scope)
 
     @_rpc
     def get_customer(self, customer_id):

@@ -31,6 +31,7 @@ from services.marketing.models import (
     SalesOpportunity,
     SalesOrder,
 )
+from services.marketing.name_rpc import CampaignNames
 from services.marketing.schemas import (
     AudienceMemberOutSchema,
     CampaignChangesSchema,
@@ -69,7 +70,7 @@ MERGE_TARGETS = [(Participant, "customer_id", "campaign_id"),
                  (SalesOpportunity, "customer_id", None), (SalesOrder, "customer_id", None)]
 
 
-class MarketingService(WorkspaceRpc, DomainService):
+class MarketingService(WorkspaceRpc, CampaignNames, DomainService):
     name = "marketing"
 
     db = Database(Base)

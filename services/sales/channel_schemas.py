@@ -9,6 +9,9 @@ _MONEY = {"places": 2, "as_string": True}
 class ChannelRowSchema(Schema):
     source = fields.String(metadata={"description": "lead source (by_source rows)"})
     campaign_id = ExternalId(metadata={"description": "campaign id (by_campaign rows)"})
+    campaign_name = fields.String(allow_none=True, metadata={
+        "description": "the campaign's theme (by_campaign rows; null if marketing does "
+                       "not know it or is slow)"})
     leads = fields.Integer(metadata={"description": "leads created in the period"})
     converted = fields.Integer(metadata={"description": "of those, converted (up to now)"})
     won = fields.Integer()

@@ -24,8 +24,8 @@ COLUMNS = {
     "opportunities": ("id", "name", "customer_id", "stage", "probability", "amount",
                       "weighted_amount", "expected_close_date", "owner_id", "campaign_id",
                       "created_at", "closed_at"),
-    "orders": ("id", "customer_id", "opportunity_id", "status", "amount", "paid_total",
-               "outstanding", "delivery_date", "owner_id", "placed_at"),
+    "orders": ("id", "customer_id", "customer_name", "opportunity_id", "status", "amount",
+               "paid_total", "outstanding", "delivery_date", "owner_id", "placed_at"),
 }
 RPC = {"leads": "list_leads", "opportunities": "list_opportunities", "orders": "list_orders"}
 

@@ -410,6 +410,9 @@ class OrderChangeOutSchema(Schema):
 class OrderOutSchema(Schema):
     id = fields.Integer()
     customer_id = fields.Integer()
+    customer_name = fields.String(allow_none=True, metadata={
+        "description": "the customer's name (lists: asked of customers, null if it is "
+                       "slow or the customer unknown)"})
     opportunity_id = fields.Integer(allow_none=True)
     campaign_id = ExternalId(allow_none=True)
     owner_id = fields.String(allow_none=True)

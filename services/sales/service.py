@@ -20,7 +20,7 @@ from services.common.schemas import load, page_args
 from services.common.sensitive import scan
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
-from services.sales import channels, commands, convert_checks, day, domain
+from services.sales import channels, commands, convert_checks, day, domain, names
 from services.sales import erasure as sales_erasure
 from services.sales import repository as repo
 from services.sales.channel_schemas import ChannelAnalysisOutSchema
@@ -448,8 +448,9 @@ class SalesService(FollowUpNotices, DomainService):
             rows, nxt, total, est = paging.orm_page(
                 ro.session, repo.orders_query(filters, actor.owner_scope()), repo.Order.id,
                 filters, cursor, page, page_size)
-            return paging.paged([ORDER_OUT.dump(repo.order_output(r)) for r in rows],
-                                total, page, page_size, nxt, est)
+            items = [ORDER_OUT.dump(repo.order_output(r)) for r in rows]
+        names.name_customers(self.customers_system, items)  # one call for the page
+        return paging.paged(items, total, page, page_size, nxt, est)
 
     def _order_op(self, order_id, at, op, *args):
         actor = self.actor.get()
@@ -515,7 +516,9 @@ class SalesService(FollowUpNotices, DomainService):
             cohort = repo.channel_cohort(uow.session, start, end, actor.owner_scope())
         result = channels.analyse(cohort)
         result.update(period=period, from_date=first, to_date=last, timezone=self._tz())
-        return ChannelAnalysisOutSchema().dump(result)
+        out = ChannelAnalysisOutSchema().dump(result)
+        names.name_campaigns(self.marketing_system, out["by_campaign"])
+        return out
 
     # --- the workspace's read models ----------------------------------------------------------
     @_rpc

@@ -88,6 +88,9 @@ def test_sales_and_reporting_agree_to_the_cent_and_the_dashboard_shows_it(base, 
             rep = p.reporting.kpis_by_source(f"{year}-04")
         mine = {k: rep[k] for k in ("by_source", "by_campaign", "total")}
         theirs = {k: sales[k] for k in ("by_source", "by_campaign", "total")}
+        # sales names its campaigns (asked of marketing); reporting counts by id alone
+        theirs["by_campaign"] = [{k: v for k, v in r.items() if k != "campaign_name"}
+                                 for r in theirs["by_campaign"]]
         return mine == theirs, (mine, theirs)
     eventually(reporting_equal)
 

@@ -18,7 +18,8 @@ SERVICES = Path(__file__).resolve().parents[3] / "services"
 DEPARTMENTS = ["customers", "sales", "service_desk", "marketing", "reporting"]
 NOT_TEXT = {"at", "limit", "page", "page_size", "period", "date", "token", "category",
             "department", "include_overdue",
-            "q"}  # a search term: read, never stored (customers' list skips it too)
+            "q",  # a search term: read, never stored (customers' list skips it too)
+            "ids"}  # names by ids (services/common/name_lookup.py): numbers, read only
 SCANS = {"load", "scan", "page_args"}  # the kit's page_args runs load()
 
 
