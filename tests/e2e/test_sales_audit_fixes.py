@@ -85,3 +85,51 @@ def test_conversion_errors_of_both_sets_at_once(browser, base, config, rpc):  # 
         assert p.customers.list_customers()["total"] == 0
     d.execute_script("document.getElementById('convert').scrollIntoView()")
     screenshot(d, "sales-fix-convert-errors")
+
+
+@pytest.fixture
+def named_base(start_service):
+    from services.marketing.service import MarketingService
+    start_service(CustomersService)
+    start_service(MarketingService)
+    start_service(SalesService)
+    port = free_port()
+    start_service(SalesGateway, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", RPC_TIMEOUT=30)
+    return f"http://127.0.0.1:{port}"
+
+
+def test_orders_and_campaigns_by_name(browser, named_base, config, rpc):  # noqa: F811
+    """The orders list shows customers' names, the channel analysis campaigns' themes."""
+    import datetime as dt
+    import uuid
+
+    from services.common.cli.demo import demo_customers
+    base, me = named_base, f"on-{uuid.uuid4().hex[:6]}"
+    names = ["华东精密机械有限公司", "苏州恒达电子有限公司"]
+    with rpc(actor(me)) as p:
+        for i, name in enumerate(names):
+            data = next(demo_customers(1, [me], seed=uuid.uuid4().int % 10 ** 9))
+            c = p.customers.create_customer(dict(data, name=name, type="potential",
+                                                 influence=1))
+            p.sales.create_order({"customer_id": c["id"], "lines": [
+                {"product": "伺服电机", "quantity": str(i + 1), "unit_price": "1200.00"}]})
+    with rpc(actor("mk1", "staff", "marketing")) as p:
+        camp = p.marketing.create_campaign({
+            "theme": "2030 春季新品发布会", "format": "exhibition",
+            "starts_at": "2030-03-01T09:00:00+08:00", "ends_at": "2030-03-01T17:00:00+08:00"})
+    year = 2500 + uuid.uuid4().int % 300
+    with rpc() as p:
+        for _ in range(2):
+            p.sales.create_lead({"source": "campaign", "campaign_id": camp["id"],
+                                 "owner_id": me, "customer_name": "活动来的公司"},
+                                at=dt.datetime(year, 4, 10, 3, tzinfo=dt.UTC).isoformat())
+    d = browser
+    sign_in(d, base, config, me)
+    d.get(f"{base}/app/orders")
+    cells = [e.text for e in d.find_elements("css selector", "#orders td[data-customer]")]
+    assert sorted(cells) == sorted(names)
+    screenshot(d, "sales-fix-orders-names")
+    d.get(f"{base}/app/channels?period={year}-04")
+    row = d.find_element("css selector", f"#by-campaign tr[data-campaign='{camp['id']}']")
+    assert "2030 春季新品发布会" in row.text
+    screenshot(d, "sales-fix-channels-campaign-names")
