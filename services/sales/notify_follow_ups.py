@@ -120,14 +120,15 @@ class FollowUpNotices(MailSender):
     @_rpc
     def set_notify_settings(self, email):
         """Set (or, with an empty value, clear) where the caller's follow-up notices go
-        → the settings. ValidationError ``email``: not one plain address."""
+        → the settings and ``remailed``: how many notices that had gone dead were queued
+        again to the new address. ValidationError ``email``: not one plain address."""
         actor = self.actor.get()
         if not actor.id:
             raise validation_error({"email": "only a signed-in person has notice settings"})
         value = (email or "").strip() if isinstance(email, str) or email is None else None
         if value is None or (value and not is_email(value)):
             raise validation_error({"email": BAD_ADDRESS})
-        now = dt.datetime.now(dt.UTC)
+        now, remailed = dt.datetime.now(dt.UTC), 0
         with self.db.uow() as uow:
             row = uow.session.get(StaffEmail, str(actor.id))
             before = row.email if row is not None else None
@@ -140,9 +141,10 @@ class FollowUpNotices(MailSender):
             else:
                 row.email, row.updated_at = value, now
             if value != before:
-                self._readdress(uow, str(actor.id), before, value or None, now)
+                remailed = self._readdress(uow, str(actor.id), before, value or None, now)
             uow.commit()
-        return {"email": value or None, "email_masked": mask_email(value) if value else None}
+        return {"email": value or None, "email_masked": mask_email(value) if value else None,
+                "remailed": remailed}
 
     def _readdress(self, uow, owner, before, after, now):
         """The owner's address changed from ``before`` to ``after`` (None: cleared), in

@@ -24,9 +24,12 @@ class NotifyPages(SalesPageBase):
     def save_notify_settings_page(self, request):
         form = Form(request)
         try:
-            self.call(self.sales, "set_notify_settings", form.value("email").strip())
+            saved = self.call(self.sales, "set_notify_settings", form.value("email").strip())
         except ValidationError as exc:
             settings = self.call(self.sales, "get_notify_settings")
             return self._notify_page(request, form.with_errors(exc), settings, 422)
         ctx = page_context(request)
+        if saved.get("remailed"):  # notices the old address never got: sent again
+            return redirect(PATH, flash=ctx.t("sales.notify.saved_remailed",
+                                              n=saved["remailed"]), kind="success")
         return redirect(PATH, flash=ctx.t("sales.notify.saved"), kind="success")

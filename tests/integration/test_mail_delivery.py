@@ -16,6 +16,7 @@ from services.common.cli.demo import demo_customers
 from services.common.db import with_driver
 from services.common.errors import ValidationError
 from services.customers.service import CustomersService
+from services.sales.gateway import SalesGateway
 from services.sales.service import SalesService
 from services.service_desk.gateway import ServiceDeskGateway
 from services.service_desk.service import ServiceDeskService
@@ -53,6 +54,13 @@ def stack(module_services, config, smtp):
     with cluster(config, MANAGER) as p:
         p.service_desk.set_agent(AGENT["id"], {"name": AGENT["id"], "categories": []})
     return f"http://127.0.0.1:{web_port}"
+
+
+@pytest.fixture(scope="module")
+def sales_web(stack, module_services):
+    port = free_port()
+    module_services(SalesGateway, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
+    return f"http://127.0.0.1:{port}"
 
 
 def eventually(fn, timeout=20, interval=0.1):
@@ -171,10 +179,11 @@ def test_permanent_refusal_is_dead_and_counted(stack, rpc, smtp, config):
     assert outbox_rows(config, "sales", ref)[0]["attempts"] == 1  # never tried again
 
 
-def test_corrected_address_gets_the_dead_notices_once(stack, rpc, smtp, config):
+def test_corrected_address_gets_the_dead_notices_once(stack, sales_web, rpc, smtp, config):
     """A wrong address (the server refuses it: dead), then the owner corrects it on
-    通知设置: each follow-up still open gets ONE notice at the new address; one done
-    meanwhile gets none; saving again, or another address, mails nothing more."""
+    the 通知设置 page: each follow-up still open gets ONE notice at the new address (the
+    page says so); one done meanwhile gets none; saving again, or another address,
+    mails nothing more."""
     owner = f"my-{uuid.uuid4().hex[:6]}"
     wrong, right, later = (f"{owner}@bounce.test", f"{owner}.ok@example.com",
                            f"{owner}.new@example.com")
@@ -187,7 +196,13 @@ def test_corrected_address_gets_the_dead_notices_once(stack, rpc, smtp, config):
                            == ["dead"] for ref in refs))
     with rpc(actor(owner)) as p:
         p.sales.complete_follow_up(done["id"], "已寄出")
-        assert p.sales.set_notify_settings(right)["email"] == right
+    page = WebSession(sales_web, config, owner)
+    form = page.get("/app/settings/notifications")
+    saved = page.post("/app/settings/notifications",
+                      data={"csrf_token": CSRF.search(form.text).group(1), "email": right})
+    assert saved.status_code == 303, saved.status_code
+    shown = page.get(saved.headers["Location"])
+    assert "旧邮箱未收到的 1 封跟进提醒将重新发送至新邮箱" in shown.text
     got = eventually(lambda: smtp.messages(right))
     eventlet.sleep(1.5)  # several more runs of both timers
     got = smtp.messages(right)
@@ -198,8 +213,8 @@ def test_corrected_address_gets_the_dead_notices_once(stack, rpc, smtp, config):
     assert got[0]["Message-ID"] == rows[1]["message_id"]
     assert [r["status"] for r in outbox_rows(config, "sales", refs[1])] == ["dead"]
     with rpc(actor(owner)) as p:
-        p.sales.set_notify_settings(right)  # the same again
-        p.sales.set_notify_settings(later)  # another one: the notice was delivered
+        assert p.sales.set_notify_settings(right)["remailed"] == 0  # the same again
+        assert p.sales.set_notify_settings(later)["remailed"] == 0  # it was delivered
     eventlet.sleep(1.5)
     assert len(smtp.messages(right)) == 1 and smtp.messages(later) == []
     assert len(outbox_rows(config, "sales", refs[0])) == 2
