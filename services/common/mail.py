@@ -11,7 +11,9 @@ them over one SMTP connection and records each outcome:
   ``MAIL_MAX_ATTEMPTS`` (default 8) attempts → ``dead``. Every dead mail counts in
   ``crm_mail_dead_total`` (alert on it like ``crm_events_dead_lettered_total``).
 
-Sending happens outside any transaction and lock; marking is one short unit of work. A
+Sending happens outside any transaction and lock (each row's state is read again just
+before its send, so a mail an erasure cancelled, or its owner re-addressed, meanwhile is
+not sent from the stale copy); marking is one short unit of work. A
 crash between the server's "250 accepted" and the mark sends the mail again, with the
 same Message-ID (made when the row was written). Logs name rows, kinds and SMTP codes,
 never addresses, subjects or bodies.
@@ -196,19 +198,31 @@ def send_pending(db, model, config, service, now=None, batch=BATCH):
             .order_by(model.next_attempt_at, model.id).limit(batch)).all()
         ro.session.expunge_all()
     if rows:
-        results = _send_rows(settings, rows, service)
+        results = _send_rows(settings, rows, service, lambda row: _unchanged(db, model, row))
         _record(db, model, settings, rows, results, service, out)
     MAIL_PENDING.labels(service).set(pending_count(db, model))
     return dict(out, pending=pending_count(db, model))
 
 
-def _send_rows(settings, rows, service):
+def _unchanged(db, model, row):
+    """True if ``row`` is still pending for the same address: a mail cancelled (an
+    erasure) or re-addressed since the batch was read is not sent from the old copy."""
+    with db.read_uow() as ro:
+        now = ro.connection.execute(select(model.status, model.recipient).where(
+            model.id == row.id)).first()
+    return now is not None and tuple(now) == ("pending", row.recipient)
+
+
+def _send_rows(settings, rows, service, unchanged=None):
     """{row id: None (accepted) | Transient | Permanent}; a failed connection defers
-    the whole batch."""
+    the whole batch. ``unchanged(row)`` is asked just before each send: a row it says
+    changed is skipped (left as it is, the next run reads it again)."""
     results = {}
     try:
         with SmtpSession(settings) as session:
             for row in rows:
+                if unchanged is not None and not unchanged(row):
+                    continue
                 try:
                     session.send(build_message(settings, row), row.recipient)
                     results[row.id] = None

@@ -175,3 +175,59 @@ def test_transient_failures_retry_with_backoff_then_dead(db):
 def test_queue_refuses_a_non_address(db):
     with db.uow() as uow, pytest.raises(ValueError):
         queue_mail(uow, Mail, "x@example.com\r\nBcc: y@example.com", "s", "b", "test")
+
+
+def _erasure_of(email):
+    from services.common import erasure
+    return erasure.request(7, 70, {"name": "钱多多", "email": email},
+                           dt.datetime.now(dt.UTC))
+
+
+def test_erase_mail_cancels_the_persons_waiting_mail_only(db):
+    from services.common.mail_outbox import erase_mail, scrub_mail
+    person, other = (f"p{uuid.uuid4().hex[:6]}@example.com",
+                     f"o{uuid.uuid4().hex[:6]}@example.com")
+    to_person, to_other = _queue(db, person.upper()), _queue(db, other, body="给钱多多回电")
+    by_ref = _queue(db, f"c{uuid.uuid4().hex[:6]}@example.com")
+    sent = _queue(db, f"s{uuid.uuid4().hex[:6]}@example.com")
+    with db.uow() as uow:
+        uow.session.get(Mail, by_ref).ref = "ticket:9"
+        r = uow.session.get(Mail, sent)
+        r.status, r.recipient, r.body, r.ref = "sent", None, None, "ticket:8"
+        uow.commit()
+    with db.uow() as uow:
+        changed = erase_mail(uow.session, Mail, _erasure_of(person), refs=["ticket:9"],
+                             final_refs=["ticket:8"])
+        scrubbed = scrub_mail(uow.session, Mail, ["钱多多"])
+        uow.commit()
+    assert sorted(changed) == sorted([to_person, by_ref, sent])
+    for row_id in (to_person, by_ref):
+        row = _row(db, row_id)
+        assert (row.status, row.recipient, row.body, row.recipient_masked) == \
+            ("dead", None, None, "[erased]")
+    assert _row(db, sent).recipient_masked == "[erased]" and _row(db, sent).status == "sent"
+    kept = _row(db, to_other)
+    assert kept.status == "pending" and kept.recipient == other
+    assert scrubbed == [to_other] and kept.body == "给[erased]回电"
+
+
+def test_a_mail_cancelled_after_the_batch_was_read_is_not_sent(db, smtp, monkeypatch):
+    """The sender reads its batch, then an erasure commits before the second send: the
+    stale copy is not sent (the row is read again just before each send)."""
+    from services.common.mail_outbox import erase_mail
+    first, second = (f"f{uuid.uuid4().hex[:6]}@example.com",
+                     f"e{uuid.uuid4().hex[:6]}@example.com")
+    ids = [_queue(db, first), _queue(db, second)]
+    real = mail._unchanged
+
+    def erase_meanwhile(d, model, row):
+        if row.id == ids[0]:
+            with db.uow() as uow:
+                erase_mail(uow.session, Mail, _erasure_of(second))
+                uow.commit()
+        return real(d, model, row)
+
+    monkeypatch.setattr(mail, "_unchanged", erase_meanwhile)
+    mail.send_pending(db, Mail, {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp.port}, SERVICE)
+    assert len(smtp.messages(first)) == 1 and smtp.messages(second) == []
+    assert _row(db, ids[1]).status == "dead" and _row(db, ids[1]).recipient is None
