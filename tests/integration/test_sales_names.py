@@ -88,6 +88,15 @@ def test_orders_list_names_customers_in_one_call_per_page(base, config, rpc):
     assert "<th>客户</th>" in page
     export = u.get("/app/orders/export.csv").content.decode("utf-8-sig")
     assert all(name in export for name in want.values())
+    # the JSON API carries the name too (an added field: the contract grows, nothing breaks)
+    import requests
+
+    from services.common.auth import mint_token
+    r = requests.get(f"{base}/orders?page_size=20", timeout=30, headers={
+        "Authorization": f"Bearer {mint_token(config, me, 'staff', 'sales')}"})
+    assert {o["id"]: o["customer_name"] for o in r.json()["items"]} == want
+    spec = requests.get(f"{base}/openapi.json", timeout=30).text
+    assert "customer_name" in spec and "campaign_name" in spec
 
 
 def test_channel_analysis_names_campaigns(base, config, rpc):
