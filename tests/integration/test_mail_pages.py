@@ -12,7 +12,15 @@ from services.sales.gateway import SalesGateway
 from services.sales.service import SalesService
 from services.service_desk.gateway import ServiceDeskGateway
 from services.service_desk.service import ServiceDeskService
-from tests.support.browser import body, browser, by_id, fill, screenshot, sign_in  # noqa: F401
+from tests.support.browser import (  # noqa: F401
+    body,
+    browser,
+    by_id,
+    fill,
+    screenshot,
+    sign_in,
+    wait_for,
+)
 from tests.support.fixtures import actor, free_port
 from tests.support.web_session import WebSession
 
@@ -117,18 +125,18 @@ def test_pages_in_chromium(bases, config, rpc, browser):  # noqa: F811
     browser.get(sales + "/app/settings/notifications")
     fill(browser, {"f-email": "not-an-address"})
     by_id(browser, "save-notify").click()
-    assert "邮箱地址" in body(browser)
+    wait_for(browser, lambda d: "请填写一个邮箱地址" in body(d))  # the page after the POST
     screenshot(browser, "mail-notify-settings-error")
     fill(browser, {"f-email": "li.si@example.com"})
     by_id(browser, "save-notify").click()
-    assert "提醒邮件将发送至 l***@example.com" in body(browser)
+    wait_for(browser, lambda d: "提醒邮件将发送至 l***@example.com" in body(d))
     screenshot(browser, "mail-notify-settings")
     agent = f"nc-{TAG}"
     t = _resolved_ticket(rpc, "chen.wu@example.com", agent)
     sign_in(browser, desk, config, agent, "staff", "service")
     browser.get(f"{desk}/app/tickets/{t['id']}")
     browser.find_element("css selector", "#form-survey-link button").click()
-    assert "已发送至 c***@example.com" in body(browser)
+    wait_for(browser, lambda d: "已发送至 c***@example.com" in body(d))  # not the old page
     screenshot(browser, "mail-survey-link-sent")
     browser.get(f"{desk}/app/tickets/{t['id']}")  # later: the status stays on the page
     assert "调查链接邮件等待发送至 c***@example.com" in body(browser)  # no SMTP here
