@@ -104,3 +104,23 @@ def test_page_shows_both_sets_next_to_their_fields(base, config, rpc):
     assert "统一社会信用代码校验位不正确" in r.text  # customers' message, in zh-CN
     with rpc(actor(me)) as p:
         _nothing_written(p, lead["id"])
+
+
+def test_page_names_customer_fields_the_form_has_no_input_for(base, config, rpc):
+    """The lead's own mobile goes to the new customer's contact: customers' message about
+    it is shown in the customer block with its label, in zh-CN, next to the other errors."""
+    me = f"cm-{uuid.uuid4().hex[:6]}"
+    with rpc(actor(me)) as p:
+        lead = _prospect_lead(p)
+    u = Browserless(base, config, me)
+    r = u.post(f"/app/leads/{lead['id']}/convert",
+               {"amount": "", "expected_close_date": "2030-06-30",
+                "customer.uscc": "123", "customer.contact.mobile": "12345",
+                "customer.contact.title": "采购经理", "customer.industry_code": "C35"},
+               token_from=f"/app/leads/{lead['id']}")
+    assert r.status_code == 422
+    block = re.search(r'<fieldset id="customer-fields">.*?</fieldset>', r.text, re.S).group(0)
+    line = re.search(r'<p class="field-error" data-field="customer.contact.mobile">(.*?)</p>',
+                     block, re.S).group(1)
+    assert line.startswith("手机: ") and "11 位" in line, line
+    assert 'id="f-amount"' in r.text and "统一社会信用代码应为 18 位" in r.text
