@@ -23,10 +23,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select, update
 
-from services.common.errors import validation_error
+from services.common.errors import ValidationError, validation_error
 from services.common.identifiers import mask_email
 from services.common.mail import MailSender, mail_timer
 from services.common.mail_outbox import is_email, queue_mail
+from services.common.sensitive import scan
 from services.common.service import declared_rpc
 from services.common.web.directory import workspace_url
 from services.sales.exceptions import EXPECTED
@@ -128,6 +129,10 @@ class FollowUpNotices(MailSender):
         value = (email or "").strip() if isinstance(email, str) or email is None else None
         if value is None or (value and not is_email(value)):
             raise validation_error({"email": BAD_ADDRESS})
+        if scan({"email": value}):  # an ID-card number as the local part is still one
+            raise ValidationError("Sensitive data is not allowed",
+                                  {"email": ["sensitive data is not allowed"]},
+                                  code="SENSITIVE_DATA")
         now, remailed = dt.datetime.now(dt.UTC), 0
         with self.db.uow() as uow:
             row = uow.session.get(StaffEmail, str(actor.id))
