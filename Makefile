@@ -41,9 +41,12 @@ test-deps:  ## system tools the suite uses: promtool, chromium + chromedriver, C
 
 # Parallel pytest processes (tests/support/parallel.py; not xdist, which hangs under
 # eventlet): each has its own vhost, databases, tmp dirs and ports. `serial` tests
-# (crm run on fixed ports, the chaos suite) run afterwards, alone.
+# (crm run on fixed ports, the chaos suite) run afterwards, alone. PostgreSQL takes 2
+# workers: every service engine pools up to 20 connections and 3 workers went past
+# max_connections=100 ("too many clients").
 TEST_WORKERS ?= 3
-PARALLEL := $(BIN)/python -m tests.support.parallel -n $(TEST_WORKERS)
+TEST_PG_WORKERS ?= 2
+PARALLEL := $(BIN)/python -m tests.support.parallel
 
 test: install test-deps  ## everything: unit, integration (RabbitMQ; SQLite and PostgreSQL), deploy, e2e, short chaos
 	@rc=0; $(MAKE) --no-print-directory -j2 test-sqlite-parallel test-postgres || rc=$$?; \
@@ -54,13 +57,13 @@ test-sqlite: install  ## pytest tests on SQLite (parallel pass, then the serial 
 	  $(MAKE) --no-print-directory test-serial || rc=$$?; exit $$rc
 
 test-sqlite-parallel: install
-	CRM_TEST_DB=sqlite $(PARALLEL) tests -q -m "not serial"
+	CRM_TEST_DB=sqlite $(PARALLEL) -n $(TEST_WORKERS) tests -q -m "not serial"
 
 test-serial: install
 	CRM_TEST_DB=sqlite $(BIN)/pytest tests -q -m serial
 
 test-postgres: install  ## tests/integration again on PostgreSQL
-	CRM_TEST_DB=postgres $(PARALLEL) tests/integration -q
+	CRM_TEST_DB=postgres $(PARALLEL) -n $(TEST_PG_WORKERS) tests/integration -q
 
 test-unit: install  ## fast unit tests only
 	$(BIN)/pytest tests/unit -q
