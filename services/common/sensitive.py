@@ -172,6 +172,7 @@ def scan_text(text):
 
 
 _LABELS = {"resident_id": "a resident ID card number", "bank_card": "a bank card number"}
+_VALUE_HIT = {k: f"must not contain {v} (SENSITIVE_DATA)" for k, v in _LABELS.items()}
 
 
 def scan(data, prefix="", skip=()):
@@ -189,12 +190,22 @@ def scan(data, prefix="", skip=()):
                 hits[f"{prefix}_keys"] = [f"a field name must not contain {_LABELS[kind]} "
                                           "(SENSITIVE_DATA)"]
                 continue
-            hits.update(scan(value, f"{prefix}{key}.", skip))
+            if isinstance(value, str):  # the common case, without building its path
+                kind = scan_text(value)
+                if kind:
+                    hits[f"{prefix}{key}".rstrip(".")] = [_VALUE_HIT[kind]]
+            elif isinstance(value, (dict, list, tuple)):
+                hits.update(scan(value, f"{prefix}{key}.", skip))
     elif isinstance(data, (list, tuple)):
         for i, value in enumerate(data):
-            hits.update(scan(value, f"{prefix}{i}.", skip))
+            if isinstance(value, str):
+                kind = scan_text(value)
+                if kind:
+                    hits[f"{prefix}{i}".rstrip(".")] = [_VALUE_HIT[kind]]
+            elif isinstance(value, (dict, list, tuple)):
+                hits.update(scan(value, f"{prefix}{i}.", skip))
     elif isinstance(data, str):
         kind = scan_text(data)
         if kind:
-            hits[prefix.rstrip(".")] = [f"must not contain {_LABELS[kind]} (SENSITIVE_DATA)"]
+            hits[prefix.rstrip(".")] = [_VALUE_HIT[kind]]
     return hits

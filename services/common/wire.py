@@ -53,6 +53,8 @@ def _walk(value, path, out):
             if _bad_text(key):
                 out[path] = [f"a key is {BAD_TEXT}"]
                 continue
+            if type(item) is str and "\x00" not in item and not _bad_text(item):
+                continue  # the common case: nothing to refuse, no path to build
             _walk(item, key if path == "_body" else f"{path}.{key}", out)
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):

@@ -77,7 +77,7 @@ def prepare_create(actor, data, when):
     snap = {f: record[f] for f in repo.SNAPSHOT_FIELDS if f not in ("contacts", "tags")}
     snap["contacts"] = contacts
     snap["tags"] = list(tags)
-    changes = domain.diff({}, snap, repo.SNAPSHOT_FIELDS)
+    changes = domain.diff_created(snap, repo.SNAPSHOT_FIELDS)
     return {"record": record, "contacts": contacts, "tags": tags, "filled": filled,
             "changes": changes}
 

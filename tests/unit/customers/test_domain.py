@@ -77,3 +77,23 @@ def test_attachment_checked_by_content(name, content, ok):
 def test_cooperation_years():
     assert domain.cooperation_years(dt.date(2023, 1, 1), dt.date(2026, 1, 1)) >= 2.99
     assert domain.cooperation_years(None, dt.date(2026, 1, 1)) == 0
+
+
+def test_diff_created_is_the_diff_from_nothing():
+    fields = ("name", "region", "annual_budget", "cooperation_since", "lost_reason",
+              "contacts", "tags")
+    snap = {"name": "上海蓝天科技有限公司", "region": None, "annual_budget": Decimal("50000.00"),
+            "cooperation_since": dt.date(2020, 1, 2), "contacts": [
+                {"name": "张伟", "mobile": "13800138000", "email": "zw@example.cn"}],
+            "tags": []}
+    expected = [
+        {"field": "name", "before": None, "after": "上海蓝天科技有限公司"},
+        {"field": "annual_budget", "before": None, "after": "50000.00"},
+        {"field": "cooperation_since", "before": None, "after": "2020-01-02"},
+        {"field": "contacts", "before": [], "after": [
+            {"name": "张伟", "mobile": "138****8000", "email": "z***@example.cn"}]},
+        {"field": "tags", "before": None, "after": []}]
+    assert domain.diff_created(snap, fields) == expected
+    assert domain.diff({}, snap, fields) == expected
+    empty = {"name": "x", "contacts": [], "tags": ["a"]}
+    assert domain.diff_created(empty, fields) == domain.diff({}, empty, fields)
