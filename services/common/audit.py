@@ -50,6 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from services.common.db import raw_cursor, raw_insert, wrap_dbapi_error
 from services.common.identifiers import mask_email, mask_mobile
 from services.common.models import BigIntId, UTCDateTime
 
@@ -106,8 +107,16 @@ def service_key(config, service):
     return hmac.new(str(root).encode(), b"crm-audit:" + service.encode(), hashlib.sha256).digest()
 
 
+_KEYED = {}  # key -> an HMAC-SHA256 with the key already absorbed (copied per message)
+
+
 def _mac(key, text):
-    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+    keyed = _KEYED.get(key)
+    if keyed is None:
+        keyed = _KEYED[key] = hmac.new(key, digestmod=hashlib.sha256)
+    h = keyed.copy()
+    h.update(text.encode("utf-8"))
+    return h.hexdigest()
 
 
 def mask_name(value):
@@ -255,9 +264,19 @@ class Auditor:
             rows.append(row)
             prev = row["hash"]
             last[rkey] = (index + 1, prev)
-        conn.execute(insert(self.entries), rows)
+        # the head first, through SQLAlchemy (a read-only unit of work refuses it), then
+        # the entries in one executemany on the transaction's raw cursor (the columns'
+        # own bind processors: what lands is what insert() wrote; a multi-row VALUES
+        # per 500 rows on PostgreSQL), not SQLAlchemy's per-row parameter processing
         conn.execute(update(self.head).where(self.head.c.id == 1).values(
             seq=seq, hash=prev, mac=self.head_mac(seq, prev), at=at))
+        cursor = raw_cursor(conn)
+        try:
+            raw_insert(self.entries, conn.dialect).insert_many(cursor, rows)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise wrap_dbapi_error(exc, conn, "INSERT INTO audit_log") from exc
+        finally:
+            cursor.close()
         return rows
 
     def _records_last(self, conn, keys, chunk=500):
