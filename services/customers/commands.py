@@ -11,6 +11,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from services.common.db import raw_cursor, raw_insert
 from services.common.errors import Conflict, ValidationError, validation_error
+from services.common.gc_batch import fewer_collections
 from services.common.schemas import load
 from services.customers import domain, duplicates, names, search
 from services.customers import repository as repo
@@ -307,6 +308,11 @@ def import_rows(uow, actor, rows, when):
     existing ones are updated as ``update_customer`` would. A savepoint is used only
     where a statement fails: then that part is redone row by row so the failing rows
     are reported and the others land. Errors: ``[{row, fields}]`` as before."""
+    with fewer_collections():  # services.common.gc_batch: 5-6 s CPU per 100k rows
+        return _import_rows(uow, actor, rows, when)
+
+
+def _import_rows(uow, actor, rows, when):
     errors = {}
     loaded = []  # (row number, data)
     for number, row in enumerate(rows, start=1):
