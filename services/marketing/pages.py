@@ -227,7 +227,10 @@ class CampaignPages:
             if form.value("add_row"):
                 form.values["milestone_rows"] = str(milestone_rows(form) + 1)
             return self._form(ctx, form, count=self._count(ctx, form))
-        ok = page_owners.check(form, "owner_id", page_owners.campaign_owners(ctx), ctx.t)
+        # no owner posted: the service makes the signed-in user the owner (the select's
+        # default), so only an owner nobody listed is refused here
+        ok = page_owners.check(form, "owner_id", page_owners.campaign_owners(ctx), ctx.t,
+                               required=False)
         listed = page_owners.people(ctx)
         for i in range(milestone_rows(form)):
             ok = page_owners.check(form, f"milestones.{i}.owner_id", listed, ctx.t,

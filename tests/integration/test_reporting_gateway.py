@@ -81,7 +81,8 @@ def test_json_endpoints(config, stack, rpc):
                          headers=h, timeout=10).json()
     assert [t["period"] for t in trend] == [f"{year}-10", f"{year}-11", f"{year}-12"]
     watch = requests.get(f"{base}/churn-watchlist?page_size=5", headers=h, timeout=10).json()
-    assert set(watch) == {"items", "total", "page", "page_size"}
+    # the old keys stay (add, never break) next to keyset paging's (issue 20)
+    assert set(watch) == {"items", "total", "page", "page_size", "next_cursor", "total_is_estimate"}
     put = requests.put(f"{base}/scorecard-targets", headers=h, timeout=10, json={
         "employee_id": f"{tag}-u1",
         "targets": [{"role": "sales", "kpi": "sales_amount", "target": "100", "weight": "1"}]})

@@ -73,11 +73,13 @@ def svc(database):
             customers = mock.Mock()
             customers.get_customer.side_effect = lambda cid: {
                 "id": cid, "name": f"客户{cid}", "region": "上海", "industry_code": "C35"}
+            customers.customer_names.side_effect = lambda ids: {i: f"客户{i}" for i in ids}
         if marketing is None:
             marketing = mock.Mock()
             marketing.get_participant.side_effect = lambda cid, pid: {
                 "id": pid, "campaign_id": cid, "contact_name": "赵敏", "mobile": "13712345678",
                 "email": "zhao@example.cn", "customer_id": None}
+            marketing.campaign_names.side_effect = lambda ids: {i: f"活动{i}" for i in ids}
         return worker_factory(SalesService, db=_Db(database, actor), actor=_ActorDep(actor),
                               customers=customers, marketing_system=marketing,
                               customers_system=customers,

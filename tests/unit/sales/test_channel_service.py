@@ -54,7 +54,8 @@ def test_period_cut_in_shanghai_and_staff_scope(svc):
         1, 0, "0.0000", None)
     assert out["by_campaign"] == [dict(campaign_id=77, leads=1, converted=0, won=0, lost=0,
                                        won_amount="0.00", conversion_rate="0.0000",
-                                       win_rate=None, avg_cycle_days=None)]
+                                       win_rate=None, avg_cycle_days=None,
+                                       campaign_name="活动77")]
     assert out["total"]["leads"] == 4
 
     mine = svc({"id": a, "roles": ["staff"], "department": "sales"}).channel_analysis("2031-11")

@@ -71,7 +71,7 @@ def test_convert_rejected_by_customers_writes_nothing(svc, database):
     with pytest.raises(ValidationError) as err:
         worker.convert_lead(lead["id"], {"amount": "10.00", "expected_close_date": "2026-12-01",
                                          "customer": {"uscc": "x"}})
-    assert set(err.value.fields) == {"customer.uscc", "customer.contacts.0.title"}
+    assert set(err.value.fields) == {"customer.uscc", "customer.contact.title"}
     sent = customers.create_customer.call_args[0][0]
     assert sent["name"] == lead["customer_name"] and sent["owner_id"] == me
     assert sent["contacts"][0]["mobile"] == "13900001111" and sent["uscc"] == "x"
