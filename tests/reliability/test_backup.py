@@ -47,6 +47,21 @@ def pg_databases():
         dbs.drop()
 
 
+def audit_settled(stack, timeout=30):
+    """Wait until no service appends audit entries any more: the reads of full contact
+    data the workload made are appended by a 1 s timer (``flush_audit_reads``), after
+    the events have converged, so a count taken too early misses the last tick's."""
+    import time
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        now = {s: row_counts(stack.db_urls[s]).get("audit_log") for s in SERVICES}
+        if now == last:
+            return
+        last = now
+        time.sleep(2.5)  # > two flush ticks
+    raise AssertionError(f"audit entries still being appended after {timeout} s: {last}")
+
+
 def roundtrip(make_stack, chaos_dir, tag, source_dbs=None, fresh_dbs=None):
     """Load a running stack, back it up while it runs, restore into fresh databases
     and check row counts, KPIs, rebuild from the event log, and that it works on."""
@@ -54,6 +69,7 @@ def roundtrip(make_stack, chaos_dir, tag, source_dbs=None, fresh_dbs=None):
     load = Workload(stack.config(), tag, concurrency=6)
     load.run(scaled(2000, 100))
     converge(stack, timeout=120)
+    audit_settled(stack)
     dump = chaos_dir / f"{tag}-dump"
     crm(stack, "backup", "--out", str(dump))  # taken while the stack runs
     kpis = reporting_kpis(stack)
