@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +26,11 @@ from services.common.bus import setup_bus
 from services.common.config import ROOT
 from services.common.migrate import upgrade
 from services.contract import CONSUMERS, queue_name
+
+# below the kernel's ephemeral range: a port kept for a service across its restarts
+# cannot be taken meanwhile by one of the many outgoing connections a chaos scenario
+# makes (chaos 9 failed so: "Address already in use" on sales' metrics port)
+from tests.support.fixtures import free_port
 
 NAMEKO = str(Path(sys.executable).with_name("nameko"))
 CTL = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
@@ -51,12 +55,6 @@ def scale():
 
 def scaled(n, minimum=1):
     return max(minimum, int(round(n * scale())))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rabbitmqctl(*args, node=None, timeout=30):
