@@ -65,6 +65,14 @@ def _to_page(request, path):
                                          **VARY})
 
 
+
+def _newest_first(request):
+    """``?order=newest`` (the newest first) or ``?order=id`` / none (id order, as before)."""
+    order = request.args.get("order") or "id"
+    if order not in ("id", "newest"):
+        raise ValidationError("Invalid input", {"order": ["must be id or newest"]})
+    return order == "newest"
+
 class DueTaskSchema(CareTaskOutSchema):
     """A care task in a due list (own name: the kit's build_spec registers a schema
     nested before it is referenced twice)."""
@@ -247,13 +255,14 @@ class ServiceDeskGateway(TicketPages, TicketActionPages, CarePages, FaqPages, Ga
 
     @route("GET", "/care-plans", summary="Care plans you may see",
            query={"customer_id": "integer", "page": "integer", "page_size": "integer",
-                  "cursor": "string"},
+                  "cursor": "string", "order": "string"},
            response=PageSchema, tags=CARE)
     def list_care_plans(self, request):
         return self.call(self.desk, "list_care_plans", query_int(request, "customer_id", None),
                          page=query_int(request, "page", 1),
                          page_size=query_int(request, "page_size", 20),
-                         cursor=request.args.get("cursor") or None)
+                         cursor=request.args.get("cursor") or None,
+                         newest_first=_newest_first(request))
 
     @route("GET", "/care-tasks", summary="Care tasks due on a date (and overdue ones)",
            query={"date": "string", "include_overdue": "boolean"}, response=DueTasksSchema,
@@ -284,12 +293,14 @@ class ServiceDeskGateway(TicketPages, TicketActionPages, CarePages, FaqPages, Ga
 
     @route("GET", "/faqs", summary="FAQ entries (drafts too)",
            query={"status": "string", "category": "string", "page": "integer",
-                  "page_size": "integer", "cursor": "string"}, response=PageSchema, tags=FAQS)
+                  "page_size": "integer", "cursor": "string", "order": "string"},
+           response=PageSchema, tags=FAQS)
     def list_faqs(self, request):
         filters = {k: request.args[k] for k in ("status", "category") if request.args.get(k)}
         return self.call(self.desk, "list_faqs", filters, page=query_int(request, "page", 1),
                          page_size=query_int(request, "page_size", 20),
-                         cursor=request.args.get("cursor") or None)
+                         cursor=request.args.get("cursor") or None,
+                         newest_first=_newest_first(request))
 
     @route("GET", "/faqs/search", summary="Search published entries",
            query={"q": "string", "category": "string", "limit": "integer"},

@@ -61,7 +61,8 @@ class CarePages:
     # --- plans ------------------------------------------------------------------------
     def _plans_view(self, ctx, form, status=200):
         paged = page_cursor.read_page(self, ctx, form, "list_care_plans", (None,),
-                                      CARE + "/plans", keep=("customer_q",))
+                                      CARE + "/plans", keep=("customer_q",),
+                                      newest_first=True)
         plans = paged["result"]
         q = (form.value("customer_q") or "").strip()
         found = self.call(self.desk, "search_customers", q[:100], 10) if q else []

@@ -10,13 +10,13 @@ from services.service_desk.page_messages import errors
 PAGE_SIZE = 25
 
 
-def read_page(gateway, ctx, form, method, args, base, keep=()):
-    """Call ``method(*args, 1, PAGE_SIZE, cursor)`` for the form's ``cursor`` →
-    ``{result, cursor_url, first_url, cursor}``; the ``keep`` form fields travel in
+def read_page(gateway, ctx, form, method, args, base, keep=(), **kwargs):
+    """Call ``method(*args, 1, PAGE_SIZE, cursor, **kwargs)`` for the form's ``cursor``
+    → ``{result, cursor_url, first_url, cursor}``; the ``keep`` form fields travel in
     the links."""
     cursor = (form.value("cursor") or "").strip()[:2000] or None
     try:
-        result = gateway.call(gateway.desk, method, *args, 1, PAGE_SIZE, cursor)
+        result = gateway.call(gateway.desk, method, *args, 1, PAGE_SIZE, cursor, **kwargs)
     except ValidationError as exc:
         form.with_errors(errors(ctx, exc))
         result = {"items": [], "total": 0, "page": 1, "page_size": PAGE_SIZE}

@@ -32,7 +32,7 @@ class FaqPages:
         if category:
             filters["category"] = category
         paged = page_cursor.read_page(self, ctx, form, "list_faqs", (filters,), FAQ,
-                                      keep=tuple(filters))
+                                      keep=tuple(filters), newest_first=True)
         faqs = paged["result"]
         top = self.call(self.desk, "top_faq", 10, None)
         status = 422 if form.has_errors and status == 200 else status

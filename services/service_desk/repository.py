@@ -249,12 +249,17 @@ def active_plans(session, owner_scope, kind=None, customer_id=None):
     return session.scalars(stmt.order_by(CarePlan.id)).all()
 
 
-def list_plans(session, owner_scope, customer_id, page, page_size, cursor=None):
-    """Care plans in id order → (plans, next_cursor, total, is_estimate): keyset paging
-    (``services.common.paging``) on ``(assignee_id, id)`` / ``(customer_id, id)``."""
+def list_plans(session, owner_scope, customer_id, page, page_size, cursor=None,
+               newest_first=False):
+    """Care plans in id order (``newest_first``: the newest first) → (plans, next_cursor,
+    total, is_estimate): keyset paging (``services.common.paging``) on ``(assignee_id,
+    id)`` / ``(customer_id, id)``; a cursor holds its order (one of the other order is
+    refused)."""
     filters = {"owner_scope": owner_scope, "customer_id": customer_id}
+    if newest_first:
+        filters["order"] = "newest"
     return paging.orm_page(session, plans_query(owner_scope, customer_id), CarePlan.id,
-                           filters, cursor, page, page_size)
+                           filters, cursor, page, page_size, descending=newest_first)
 
 
 def plans_query(owner_scope, customer_id):
@@ -313,11 +318,13 @@ def faq_out(faq, score=None):
     return out
 
 
-def list_faqs(session, filters, page, page_size, cursor=None):
-    """FAQ entries in id order → (entries, next_cursor, total, is_estimate): keyset
-    paging on ``(status, id)`` / ``(category, id)``."""
-    return paging.orm_page(session, faqs_query(filters), Faq.id, filters, cursor, page,
-                           page_size)
+def list_faqs(session, filters, page, page_size, cursor=None, newest_first=False):
+    """FAQ entries in id order (``newest_first``: the newest first) → (entries,
+    next_cursor, total, is_estimate): keyset paging on ``(status, id)`` / ``(category,
+    id)``; a cursor holds its order."""
+    bound = dict(filters, order="newest") if newest_first else filters
+    return paging.orm_page(session, faqs_query(filters), Faq.id, bound, cursor, page,
+                           page_size, descending=newest_first)
 
 
 def faqs_query(filters):

@@ -69,6 +69,13 @@ def _faq_schema(actor):
     return PublicFaqSchema() if actor.anonymous else FAQ
 
 
+
+def _flag(value, name):
+    """A boolean argument: True/False only (``1``, ``"yes"`` are refused by name)."""
+    if not isinstance(value, bool):
+        raise validation_error({name: "must be true or false"})
+    return value
+
 class ServiceDeskService(WorkspaceRpc, SurveyMail, DomainService):
     name = "service_desk"
 
@@ -311,9 +318,11 @@ class ServiceDeskService(WorkspaceRpc, SurveyMail, DomainService):
             return PLAN.dump(repo.plan_out(plan))
 
     @_rpc
-    def list_care_plans(self, customer_id=None, page=1, page_size=20, cursor=None):
-        """Care plans you may see (staff: assigned to them) in id order → {items, total,
-        page, page_size, next_cursor, total_is_estimate} (keyset paging, read-only)."""
+    def list_care_plans(self, customer_id=None, page=1, page_size=20, cursor=None,
+                        newest_first=False):
+        """Care plans you may see (staff: assigned to them) in id order, or the newest
+        first with ``newest_first`` → {items, total, page, page_size, next_cursor,
+        total_is_estimate} (keyset paging, read-only)."""
         actor = self.actor.get()
         page, page_size = page_args(page, page_size)
         if customer_id is not None and (isinstance(customer_id, bool)
@@ -321,7 +330,9 @@ class ServiceDeskService(WorkspaceRpc, SurveyMail, DomainService):
             raise validation_error({"customer_id": "must be an integer"})
         with self.db.read_uow() as ro:
             rows, nxt, total, est = repo.list_plans(ro.session, actor.owner_scope(),
-                                                    customer_id, page, page_size, cursor)
+                                                    customer_id, page, page_size, cursor,
+                                                    newest_first=_flag(newest_first,
+                                                                       "newest_first"))
             names = repo.customer_names(ro.session, [p.customer_id for p in rows])
             items = [dict(PLAN.dump(repo.plan_out(p)), customer_name=names.get(p.customer_id))
                      for p in rows]
@@ -405,14 +416,16 @@ class ServiceDeskService(WorkspaceRpc, SurveyMail, DomainService):
             return FAQ.dump(repo.faq_out(repo.get_faq(uow.session, faq_id)))
 
     @_rpc
-    def list_faqs(self, filters=None, page=1, page_size=20, cursor=None):
-        """FAQ entries in id order → {items, total, page, page_size, next_cursor,
-        total_is_estimate} (keyset paging, read-only). Filters: status, category."""
+    def list_faqs(self, filters=None, page=1, page_size=20, cursor=None, newest_first=False):
+        """FAQ entries in id order, or the newest first with ``newest_first`` → {items,
+        total, page, page_size, next_cursor, total_is_estimate} (keyset paging,
+        read-only). Filters: status, category."""
         filters = load(FaqFiltersSchema(), filters or {})
         page, page_size = page_args(page, page_size)
+        newest_first = _flag(newest_first, "newest_first")
         with self.db.read_uow() as ro:
             rows, nxt, total, est = repo.list_faqs(ro.session, filters, page, page_size,
-                                                   cursor)
+                                                   cursor, newest_first=newest_first)
             return paging.paged([FAQ.dump(repo.faq_out(f)) for f in rows], total, page,
                                 page_size, nxt, est)
 

@@ -42,14 +42,15 @@ def test_faq_page_pages_by_cursor(base, browser, config, rpc):  # noqa: F811
     sign_in(browser, base, config, AGENT["id"], "staff", "service")
     browser.get(f"{base}/app/faq?category={category}")
     first = rows(browser, "faq")
-    assert first == [f"faq-{i}" for i in sorted(made)[:25]]
+    # the newest first: an entry just written is on the first page
+    assert first == [f"faq-{i}" for i in sorted(made, reverse=True)[:25]]
     assert "#" not in headers(browser, "faqs") and "第一页" not in body(browser)
-    link = browser.find_element(By.CSS_SELECTOR, f"#faq-{made[0]} td a")
-    assert link.get_attribute("href").endswith(f"/app/faq/{made[0]}/edit")
+    link = browser.find_element(By.CSS_SELECTOR, f"#faq-{made[-1]} td a")
+    assert link.get_attribute("href").endswith(f"/app/faq/{made[-1]}/edit")
     screenshot(browser, "service-desk-faq-paged")
     browser.find_element(By.CSS_SELECTOR, "a[rel=next]").click()
     wait_for(browser, lambda d: d.find_elements(By.ID, "first-page"))
-    assert rows(browser, "faq") == [f"faq-{i}" for i in sorted(made)[25:]]
+    assert rows(browser, "faq") == [f"faq-{i}" for i in sorted(made, reverse=True)[25:]]
     assert not browser.find_elements(By.CSS_SELECTOR, "a[rel=next]")
     browser.find_element(By.ID, "first-page").click()
     wait_for(browser, lambda d: not d.find_elements(By.ID, "first-page"))
@@ -72,12 +73,12 @@ def test_care_plans_page_pages_by_cursor(base, browser, config, rpc):  # noqa: F
     sign_in(browser, base, config, AGENT["id"], "staff", "service")
     browser.get(f"{base}/app/care/plans")
     first = rows(browser, "plan")
-    assert first == [f"plan-{i}" for i in sorted(made)[:25]]
+    assert first == [f"plan-{i}" for i in sorted(made, reverse=True)[:25]]
     assert "#" not in headers(browser, "plans") and "共 27 条" in body(browser)
     screenshot(browser, "service-desk-plans-paged")
     browser.find_element(By.CSS_SELECTOR, "a[rel=next]").click()
     wait_for(browser, lambda d: d.find_elements(By.ID, "first-page"))
-    assert rows(browser, "plan") == [f"plan-{i}" for i in sorted(made)[25:]]
+    assert rows(browser, "plan") == [f"plan-{i}" for i in sorted(made, reverse=True)[25:]]
     assert not browser.find_elements(By.CSS_SELECTOR, "a[rel=next]")
     screenshot(browser, "service-desk-plans-page-2")
     browser.find_element(By.ID, "first-page").click()
