@@ -134,6 +134,43 @@ def test_lost_with_a_reason_then_reactivate(site, rpc):
         assert p.customers.get_customer(c["id"])["type"] == "potential"
     history = text_of(s.get(path).text)
     assert "标记流失" in history and "重新激活" in history and "校验通过" in history
+    # reactivating again (a second tab) is the 409 page, its detail in the page's language
+    r = s.post_form(path + "/reactivate", {}, csrf_from=path)
+    assert r.status_code == 409 and 'id="error-409"' in r.text
+    assert "只有流失客户才能重新激活" in text_of(r.text)
+    assert "only a lost customer can be reactivated" not in r.text
+
+
+STALE = "the customer was changed by someone else; reload and retry"
+
+
+def test_a_stale_save_is_the_conflict_page_in_the_pages_language(site, config, rpc):
+    """Two tabs edit one customer: the second save carries the old version and gets
+    the 409 page; on a zh-CN page its detail is the catalogue's, never the
+    service's English line (docs/screenshots/customers-conflict.png)."""
+    mine = own_customer(rpc, site)
+    path = f"/app/customers/{mine['id']}"
+    values = {"name": mine["name"], "uscc": mine["uscc"], "industry": "C35",
+              "region": "上海", "type": "potential", "version": str(mine["version"]),
+              "rows": "3", "primary": "0", "contacts.0.name": "王芳",
+              "contacts.0.title": "采购经理", "contacts.0.mobile": unique_mobile()}
+    s = site["s"]
+    assert s.post_form(path + "/edit", values, csrf_from=path + "/edit").status_code == 303
+    r = s.post_form(path + "/edit", dict(values, needs="第二个标签页"),
+                    csrf_from=path + "/edit")
+    assert r.status_code == 409 and 'id="error-409"' in r.text
+    page = text_of(r.text)
+    assert "记录已被修改" in page and "其他人修改了这条记录" in page
+    assert "详情: 其他人已修改了这个客户，请重新加载后再修改。" in page
+    assert STALE not in r.text and "reload and retry" not in r.text
+    with rpc(actor(site["user"])) as p:
+        assert p.customers.get_customer(mine["id"])["needs"] != "第二个标签页"
+    # in English the page's own words, the detail in English
+    en = WebSession(site["base"], config, site["user"])
+    en.get(path + "?lang=en")
+    r = en.post_form(path + "/edit", values, csrf_from=path + "/edit")
+    assert r.status_code == 409 and "Someone changed this record" in r.text
+    assert "其他人" not in text_of(r.text)
 
 
 def test_owner_change_is_for_managers(site, rpc):
