@@ -24,20 +24,27 @@ What is checked, each with its own message:
 
 The authority/category table
 ----------------------------
-GB 32100-2015 Table 1 (登记管理部门码 / 机构类别码) as kept by the code
-registry, 全国组织机构统一社会信用代码数据服务中心 (CODS): the standard's
-1 机构编制, 5 民政, 9 工商 and Y 其他 and the authorities the registry added later
-(2 外交, 3 司法行政, 4 文化, 6 旅游, 7 宗教, 8 工会, A 中央军委改革和编制办公室,
-N 农业). It is the table the registry publishes as
-"统一社会信用代码 登记管理部门代码和机构类别代码"; it was taken from that
-publication as reproduced in several independent public validators and pages,
-which agree entry for entry. Categories not in it (e.g. ``94``, ``A2``) are
-refused.
+Source: GB 32100-2015 Table 1 (登记管理部门码和机构类别码) as amended by
+GB 32100-2015/XG1-2016 (《法人和其他组织统一社会信用代码编码规则》第1号修改单),
+in the form the code registry, 全国组织机构统一社会信用代码数据服务中心 (CODS),
+publishes it ("统一社会信用代码 登记管理部门代码和机构类别代码"): 12 registering
+authorities - 1 机构编制, 2 外交, 3 司法行政, 4 文化, 5 民政, 6 旅游, 7 宗教,
+8 工会, 9 工商, A 中央军委改革和编制办公室, N 农业, Y 其他 (category 1 only) -
+and 36 authority/category pairs. Neither the standard's nor the amendment's
+own text was at hand: the table was taken from the registry's publication as
+reproduced by several independent public validators, which agree entry for
+entry, and which rows the amendment (rather than the 2015 text) introduced is
+not settled here. ``tests/support/standards.py`` (``USCC_CATEGORIES``) holds
+a second transcription from the same source, compared entry for entry by
+``tests/unit/common/test_uscc.py``. Categories not in it (e.g.
+``94``, ``A2``) are refused.
 
 Why not python-stdnum: ``stdnum.cn.uscc`` checks the alphabet and the check
 character only - not the authority/category table and not the embedded
-organisation code (``91110000600037342P`` passes it). Its check is five lines;
-keeping it underneath would give two definitions of the same rule.
+organisation code (``91110000600037342P`` passes it) - and it wants digits in
+characters 1-8, so it refuses the table's letter authorities A, N and Y
+(``Y1110105MA0000015R``). Its check is five lines; keeping it underneath
+would give two definitions of the same rule.
 """
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

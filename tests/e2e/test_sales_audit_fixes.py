@@ -8,6 +8,7 @@ from services.sales.gateway import SalesGateway
 from services.sales.service import SalesService
 from tests.support.browser import browser, screenshot, sign_in  # noqa: F401
 from tests.support.fixtures import actor, free_port
+from tests.support.standards import is_uscc, uscc_check_char
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -60,11 +61,14 @@ def test_conversion_errors_of_both_sets_at_once(browser, base, config, rpc):  # 
         lead = p.sales.create_lead({"source": "website", "customer_name": "两轮改一轮有限公司",
                                     "contact_name": "钱经理", "contact_mobile": "13912345678",
                                     "industry_code": "C35", "region": "上海"})
+    # deliberately a bad USCC: only its check character is wrong (the reference gives U)
+    bad_uscc = "91310000000000000X"
+    assert not is_uscc(bad_uscc) and is_uscc(bad_uscc[:17] + uscc_check_char(bad_uscc[:17]))
     d = browser
     sign_in(d, base, config, me)
     d.get(f"{base}/app/leads/{lead['id']}")
     for fid, value in (("f-amount", "-1"), ("f-expected_close_date", "2030-06-30"),
-                       ("f-customer-uscc", "91310000000000000X"),
+                       ("f-customer-uscc", bad_uscc),
                        ("f-customer-contact-title", "采购经理")):
         box = d.find_element("id", fid)
         if box.get_attribute("type") == "date":

@@ -16,6 +16,7 @@ from services.sales.service import SalesService
 from tests.support import data
 from tests.support.browser import browser, screenshot, sign_in, sign_out, wait_for  # noqa: F401
 from tests.support.fixtures import actor, free_port
+from tests.support.standards import is_uscc, uscc_check_char
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -98,7 +99,10 @@ def walk_the_day(d, base, config, lead, company, shots="sales"):
     fill(d, "#f-amount", "120000.00")
     d.execute_script("document.getElementById('f-expected_close_date').value = arguments[0]",
                      (dt.date.today() + dt.timedelta(days=20)).isoformat())
-    fill(d, "#f-customer-uscc", "91310000000000000X")
+    # deliberately a bad USCC: only its check character is wrong (the reference gives U)
+    bad_uscc = "91310000000000000X"
+    assert not is_uscc(bad_uscc) and is_uscc(bad_uscc[:17] + uscc_check_char(bad_uscc[:17]))
+    fill(d, "#f-customer-uscc", bad_uscc)
     fill(d, "#f-competitors-0-name", "对手机械")
     Select(by(d, "#f-competitors-0-price_position")).select_by_value("lower")
     click(d, "#convert-button")

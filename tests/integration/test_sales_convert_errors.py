@@ -14,6 +14,7 @@ from services.sales.gateway import SalesGateway
 from services.sales.service import SalesService
 from tests.support.fixtures import actor
 from tests.support.sales_web import Browserless
+from tests.support.standards import is_uscc, uscc_check_char
 
 pytestmark = pytest.mark.integration
 
@@ -91,16 +92,19 @@ def test_page_shows_both_sets_next_to_their_fields(base, config, rpc):
     with rpc(actor(me)) as p:
         lead = _prospect_lead(p)
     u = Browserless(base, config, me)
+    # deliberately a bad USCC: only its check character is wrong (the reference gives U)
+    bad_uscc = "91310000000000000X"
+    assert not is_uscc(bad_uscc) and is_uscc(bad_uscc[:17] + uscc_check_char(bad_uscc[:17]))
     r = u.post(f"/app/leads/{lead['id']}/convert",
                {"amount": "abc", "expected_close_date": "2030-06-30",
-                "customer.uscc": "91310000000000000X", "customer.contact.title": "采购经理",
+                "customer.uscc": bad_uscc, "customer.contact.title": "采购经理",
                 "customer.industry_code": "C35"}, token_from=f"/app/leads/{lead['id']}")
     assert r.status_code == 422
     for fid in ("f-amount", "f-customer-uscc"):
         block = re.search(r'<div class="field field--error">\s*<label for="' + fid
                           + r'">.*?</div>', r.text, re.S)
         assert block and 'class="field-error"' in block.group(0), (fid, r.text[-3000:])
-    assert 'value="91310000000000000X"' in r.text  # what the user typed stays
+    assert f'value="{bad_uscc}"' in r.text  # what the user typed stays
     assert "统一社会信用代码校验位不正确" in r.text  # customers' message, in zh-CN
     with rpc(actor(me)) as p:
         _nothing_written(p, lead["id"])

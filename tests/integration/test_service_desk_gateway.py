@@ -1,6 +1,7 @@
 """service_desk_gateway over HTTP: JWT (401), validation (422), BOLA (404),
 illegal transitions (409), the public FAQ search, OpenAPI."""
 import datetime as dt
+import random
 import uuid
 
 import pytest
@@ -11,6 +12,7 @@ from services.common.cli.demo import demo_customers
 from services.customers.service import CustomersService
 from services.service_desk.gateway import ServiceDeskGateway
 from services.service_desk.service import ServiceDeskService
+from tests.support.standards import bank_card, grouped, luhn_valid
 
 pytestmark = pytest.mark.integration
 AGENT = f"gw-agent-{uuid.uuid4().hex[:6]}"
@@ -79,8 +81,10 @@ def test_ticket_flow_and_errors_over_http(http, manager, customer_id):
     bad = m.post(f"{m.base}/tickets", json=ticket(customer_id, severity="urgent", extra=1))
     assert bad.status_code == 422
     assert {"severity", "extra"} <= set(bad.json()["fields"])
+    card = bank_card(random.Random(83), 19)  # ISO/IEC 7812 Luhn, from the reference
+    assert luhn_valid(card)
     sens = m.post(f"{m.base}/tickets", json=ticket(
-        customer_id, description="卡号 6222 0202 0000 0000 006"))
+        customer_id, description=f"卡号 {grouped(card)}"))
     assert sens.status_code == 422 and sens.json()["error"] == "SENSITIVE_DATA"
     assert "description" in sens.json()["fields"]
     assert m.post(f"{m.base}/tickets", data="not json").status_code == 422

@@ -17,6 +17,7 @@ from services.customers.gateway import CustomersGateway
 from services.customers.service import CustomersService
 from tests.support import data
 from tests.support.fixtures import actor
+from tests.support.standards import is_resident_id, ric_check_char
 from tests.support.web_session import WebSession
 
 pytestmark = pytest.mark.integration
@@ -195,9 +196,11 @@ def test_session_cookie_flags(world, config):
 
 
 # --- no stack trace, whatever is typed --------------------------------------------------------
+NOT_AN_ID = "110101199003077777"  # deliberately invalid: GB 11643 check character is 4, not 7
+assert not is_resident_id(NOT_AN_ID) and ric_check_char(NOT_AN_ID[:17]) != NOT_AN_ID[17]
 TEXT = st.text(st.characters(codec="utf-8"), max_size=40) | st.sampled_from(
     ["", " ", "0", "-1", "1e309", "NaN", "9" * 40, "C35", "%", "'; DROP TABLE customers;--",
-     "<script>alert(1)</script>", "{{7*7}}", "110101199003077777", "6222020200112233445",
+     "<script>alert(1)</script>", "{{7*7}}", NOT_AN_ID, "6222020200112233445",
      "\x00", "\ud7ff", "a" * 5000])
 FORM_KEYS = ("name", "uscc", "industry", "region", "scale", "annual_budget", "needs",
              "source_channel", "type", "contacts.0.name", "contacts.0.title",

@@ -25,9 +25,14 @@ Each function below is written from the text of its standard:
   check (1). Character set: digits and upper-case letters except I O Z S V
   (31 characters, values 0..30 in that order); weights W_i = 3^(i-1) mod 31
   for positions i = 1..17; C18 = 31 - (S mod 31), 31 -> ``0``.
-  Authority/category codes: table 1 of GB 32100-2015 as amended
-  (第1号修改单 adds ``A`` 中央军委改革和编制办公室 and ``N`` 农业; ``Y``
-  其他 has the single category ``1``), see ``USCC_CATEGORIES``.
+  Authority/category codes: GB 32100-2015 Table 1 (登记管理部门码和机构类别码)
+  as amended by GB 32100-2015/XG1-2016 (第1号修改单), in the form the code
+  registry (CODS) publishes it: 12 authorities 1-9, ``A``, ``N``, ``Y`` (``Y``
+  其他 has the single category ``1``), 36 authority/category pairs; taken from
+  that publication as reproduced by independent public validators (the
+  standard's and the amendment's own text were not at hand, so which rows the
+  amendment introduced is not settled here). Same source and description as
+  ``services/common/uscc.py``; see ``USCC_CATEGORIES``.
 """
 import datetime as dt
 import random
@@ -174,7 +179,8 @@ def is_org_code(value):
 
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = [3 ** i % 31 for i in range(17)]  # 1 3 9 27 19 26 16 17 20 29 25 13 8 24 10 30 28
-# Registering authority -> category codes (GB 32100-2015 table 1 + amendment 1).
+# Registering authority -> category codes (GB 32100-2015 Table 1 as amended by
+# GB 32100-2015/XG1-2016, as published by CODS; see the module docstring).
 USCC_CATEGORIES = {
     "1": "1239",  # 机构编制: 机关, 事业单位, 中央编办直接管理机构编制的群众团体, 其他
     "2": "19",    # 外交: 外国常驻新闻机构, 其他
