@@ -6,12 +6,17 @@ from services.sales.pages_base import SOURCES, SalesPageBase, staff_options
 
 KINDS = ("region", "industry", "named", "round_robin")
 SPARE_ROWS = 3
+# every single-valued field of the RPC's rule (schemas.RuleSchema) besides kind; team is a
+# list (one comma-separated box). A field left out here would be lost on save: a named
+# rule "campaign 7 → u2" without its campaign_id catches every lead.
+FIELDS = ("region", "industry_code", "source", "campaign_id", "customer_id",
+          "customer_name", "owner_id")
 
 
 def rules_to_form(rules):
     values = {}
     for i, r in enumerate(rules):
-        for key in ("kind", "region", "industry_code", "owner_id", "source", "customer_name"):
+        for key in ("kind",) + FIELDS:
             if r.get(key) not in (None, ""):
                 values[f"rules.{i}.{key}"] = str(r[key])
         if r.get("team"):
@@ -26,7 +31,7 @@ def form_to_rules(form, rows):
         if not kind:
             continue
         rule = {"kind": kind}
-        for key in ("region", "industry_code", "owner_id", "source", "customer_name"):
+        for key in FIELDS:
             value = form.value(f"rules.{i}.{key}").strip()
             if value:
                 rule[key] = value

@@ -25,9 +25,9 @@ def base(module_gateway):
     return module_gateway(SalesGateway, CustomersService, SalesService)
 
 
-def _me_with_opportunity(base, config, rpc, amount="1300000.00", close="2030-06-30"):
+def _me_with_opportunity(base, config, rpc, amount="1300000.00", close="2030-06-30", me=None):
     from services.common.cli.demo import demo_customers
-    me = f"au-{uuid.uuid4().hex[:6]}"
+    me = me or f"au-{uuid.uuid4().hex[:6]}"
     data = next(demo_customers(1, [me], seed=uuid.uuid4().int % 10 ** 9))
     with rpc(actor(me)) as p:
         c = p.customers.create_customer(dict(data, type="potential", influence=1))
@@ -93,11 +93,18 @@ def test_the_system_and_directory_users_are_named(base, config, rpc):
         p.sales.log_activity(opp["id"], "visit", "系统导入的拜访")
     page = _section(u.get(f"/app/opportunities/{opp['id']}").text, "activities")
     assert "系统" in page and "system" not in page.split("<form")[0]
+    # the owner filter: each owner's board holds that owner's cards only (the board
+    # unfiltered would show the other's too: its columns page through everyone's cards)
+    _me_with_opportunity(base, config, rpc, me="u1")
     boss = Browserless(base, config, "m1", "manager", "management")
+
+    def cards(html):
+        return set(map(int, re.findall(r'data-opportunity="(\d+)"', html)))
     board = boss.get(f"/app/pipeline?owner_id={me}").text
-    assert me in board
+    assert cards(board) == {opp["id"]}, cards(board)  # me owns just this one
     u1 = boss.get("/app/pipeline?owner_id=u1").text
-    assert "· 王芳 (u1)" in u1 or 'data-opportunity' not in u1
+    assert cards(u1) and opp["id"] not in cards(u1), cards(u1)
+    assert "· 王芳 (u1)" in u1 and f"· {me}" not in u1
 
 
 def test_forecast_picker_looks_ahead_and_axes_are_money(base, config, rpc):
