@@ -272,8 +272,14 @@ class MarketingService(WorkspaceRpc, CampaignNames, DomainService):
                                                     {"campaign_id": campaign.id}, cursor,
                                                     page, page_size)
             show = repo.shows_contact(actor, campaign)
-            return paging.paged([PARTICIPANT_OUT.dump(repo.participant_out(ro.session, p, show))
-                                 for p in rows], total, page, page_size, nxt, est)
+            items = [PARTICIPANT_OUT.dump(repo.participant_out(ro.session, p, show))
+                     for p in rows]
+        clear = [o["id"] for o in items if o.get("mobile") or o.get("email")] if show else []
+        if clear:  # the rows whose contact is in clear (also each page of the export)
+            self.db.audit.note_read(actor.label if not actor.service else
+                                    f"svc:{actor.service}", "participant", clear,
+                                    "contacts_read", "marketing.list_participants")
+        return paging.paged(items, total, page, page_size, nxt, est)
 
     def _participant_action(self, campaign_id, participant_id, at, fn):
         actor = self.actor.get()

@@ -164,8 +164,13 @@ class SalesService(FollowUpNotices, DomainService):
             rows, nxt, total, est = paging.orm_page(
                 ro.session, repo.leads_query(filters, actor.owner_scope()), repo.Lead.id,
                 filters, cursor, page, page_size)
-            return paging.paged([LEAD_OUT.dump(repo.lead_output(r, actor)) for r in rows],
-                                total, page, page_size, nxt, est)
+            items = [LEAD_OUT.dump(repo.lead_output(r, actor)) for r in rows]
+            clear = [r.id for r in rows if (r.contact_mobile or r.contact_email) and (
+                actor.is_system or r.owner_id == actor.id)]
+        if clear:  # the rows whose contact is in clear (also each page of the export)
+            self.db.audit.note_read(actor.label, "lead", clear, "contacts_read",
+                                    "sales.list_leads")
+        return paging.paged(items, total, page, page_size, nxt, est)
 
     @_rpc
     def set_assignment_rules(self, rules, at=None):

@@ -144,8 +144,18 @@ class ServiceDeskService(WorkspaceRpc, SurveyMail, DomainService):
         tickets assigned to them and the ones they opened)."""
         actor = self.actor.get()
         with self.db.uow() as uow:
-            return self._dump_tickets(uow.session, [
-                repo.get_ticket(uow.session, ticket_id, actor, read=True)])[0]
+            out = self._dump_tickets(uow.session, [
+                repo.get_ticket(uow.session, ticket_id, actor, read=True)])
+        self._note_contacts_read(actor, out, "service_desk.get_ticket")
+        return out[0]
+
+    def _note_contacts_read(self, actor, tickets, via):
+        """Whoever may see a ticket sees its complainant's contact in clear: audited."""
+        ids = [t["id"] for t in tickets if t.get("complainant_contact")]
+        if ids:
+            self.db.audit.note_read(actor.label if not actor.service else
+                                    f"svc:{actor.service}", "ticket", ids,
+                                    "contacts_read", via)
 
     def _dump_tickets(self, session, tickets):
         names = repo.customer_names(session, [t.customer_id for t in tickets])
@@ -166,8 +176,9 @@ class ServiceDeskService(WorkspaceRpc, SurveyMail, DomainService):
             rows, nxt, total, est = repo.list_tickets(ro.session, filters, actor.owner_scope(),
                                                       page, page_size, actor_id=actor.id,
                                                       cursor=cursor)
-            return paging.paged(self._dump_tickets(ro.session, rows), total, page, page_size,
-                                nxt, est)
+            items = self._dump_tickets(ro.session, rows)
+        self._note_contacts_read(actor, items, "service_desk.list_tickets")
+        return paging.paged(items, total, page, page_size, nxt, est)
 
     @_rpc
     def assign_ticket(self, ticket_id, assignee_id=None, at=None):

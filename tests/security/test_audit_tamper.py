@@ -230,3 +230,112 @@ def test_customers_log_tail_removed_and_audit_rpcs(config, private, start_servic
         got = p.customers.verify_audit(checkpoint=cp)
         assert (got["valid"], got["first_bad_seq"]) == (False, last)
     del h
+
+
+# --- reads of full contact data in sales, marketing and service_desk ------------------------
+def _reads(proxy, record_type, record_id, timeout=10):
+    """The record's ``contacts_read`` entries once the ``flush_audit_reads`` timer has
+    appended what was noted (read by a manager: that reads no contact data)."""
+    deadline = time.time() + timeout
+    while True:
+        got = [e for e in proxy.audit_trail(record_type, record_id)
+               if e["action"] == "contacts_read"]
+        if got or time.time() > deadline:
+            return got
+        eventlet.sleep(0.2)
+
+
+def test_sales_list_leads_and_export_audited(config, start_service, start_gateway, rpc):
+    """list_leads and the leads CSV/XLSX export (pages of list_leads run as the user):
+    the owner's rows, in clear, are audited; a manager's masked rows are not."""
+    from services.sales.gateway import SalesGateway
+    from services.sales.service import SalesService
+    from tests.support.sales_web import Browserless
+    start_service(CustomersService)
+    start_service(SalesService)
+    base = start_gateway(SalesGateway)
+    me, mgr = f"ar-s{time.time_ns() % 10**9}", actor("ar-m", "manager")
+    name = f"读审计公司{me}"
+    with rpc(actor(me)) as p:
+        lead = p.sales.create_lead({"source": "trade_show", "customer_name": name,
+                                    "contact_mobile": "13812345678"})
+    with rpc(mgr) as p:  # masked for the manager: nothing noted
+        got = p.sales.list_leads({"q": name})["items"]
+        assert got[0]["id"] == lead["id"] and not got[0]["contact_mobile"].isdigit()
+    with rpc(actor(me)) as p:
+        got = p.sales.list_leads({"q": name})["items"]
+        assert got[0]["contact_mobile"] == "13812345678"
+    with rpc(mgr) as p:
+        reads = _reads(p.sales, "lead", lead["id"])
+        assert [(e["actor"], e["via"]) for e in reads] == [(me, "sales.list_leads")]
+    r = Browserless(base, config, me).get("/app/leads/export.csv")
+    assert r.status_code == 200 and "13812345678" in r.content.decode("utf-8")
+    with rpc(mgr) as p:
+        deadline = time.time() + 10
+        while len(reads) < 2 and time.time() < deadline:
+            eventlet.sleep(0.2)
+            reads = _reads(p.sales, "lead", lead["id"])
+        assert [e["actor"] for e in reads] == [me, me]
+        assert p.sales.verify_audit("lead", lead["id"])["valid"]
+
+
+def test_marketing_list_participants_audited(start_service, rpc):
+    """list_participants (and so the participants export): the campaign owner's rows
+    in clear are audited; a manager's masked rows are not."""
+    from services.marketing.service import MarketingService
+    from tests.integration.test_marketing_support import MK, contact, running_campaign
+    start_service(CustomersService)
+    start_service(MarketingService)
+    mgr = actor("ar-m", "manager", "management")
+    with rpc(MK) as p:
+        camp = running_campaign(p)
+        part = p.marketing.register_participant(camp["id"], {"contact": contact()})
+    with rpc(mgr) as p:
+        got = p.marketing.list_participants(camp["id"])["items"]
+        assert got and not got[0]["mobile"].isdigit()
+    with rpc(MK) as p:
+        got = p.marketing.list_participants(camp["id"])["items"]
+        assert got[0]["mobile"].isdigit()
+    with rpc(mgr) as p:
+        reads = _reads(p.marketing, "participant", part["id"])
+        assert [(e["actor"], e["via"]) for e in reads] == [
+            (MK["id"], "marketing.list_participants")]
+
+
+def test_service_desk_ticket_reads_audited(start_service, rpc):
+    """get_ticket and list_tickets show the complainant's contact in clear to whoever
+    may see the ticket: audited; a staff member who may not see it reads nothing."""
+    from services.common.errors import NotFound
+    from services.service_desk.service import ServiceDeskService
+    start_service(CustomersService)
+    start_service(ServiceDeskService)
+    me = actor(f"ar-d{time.time_ns() % 10**9}", "staff", "service")
+    other, mgr = actor("ar-d-other", "staff", "service"), actor("ar-m", "manager")
+    with rpc(actor("ar-u1")) as p:
+        c = p.customers.create_customer(data.customer())
+    ticket = {"kind": "complaint", "severity": "low", "customer_id": c["id"],
+              "complainant_name": "读审计", "channel": "phone", "subject": "读审计",
+              "description": "设备报警。"}
+    with rpc(me) as p:
+        t = p.service_desk.open_ticket(dict(ticket, complainant_contact="13912345678"))
+        bare = p.service_desk.open_ticket(ticket)  # no contact: nothing to audit
+    with rpc(other) as p, pytest.raises(NotFound):
+        p.service_desk.get_ticket(t["id"])
+    with rpc(me) as p:
+        assert p.service_desk.get_ticket(t["id"])["complainant_contact"] == "13912345678"
+        p.service_desk.get_ticket(bare["id"])
+    with rpc(mgr) as p:
+        reads = _reads(p.service_desk, "ticket", t["id"])
+        assert [(e["actor"], e["via"]) for e in reads] == [
+            (me["id"], "service_desk.get_ticket")]
+    with rpc(me) as p:
+        items = p.service_desk.list_tickets()["items"]
+        assert {t["id"], bare["id"]} <= {i["id"] for i in items}
+    with rpc(mgr) as p:
+        deadline = time.time() + 10
+        while len(reads) < 2 and time.time() < deadline:
+            eventlet.sleep(0.2)
+            reads = _reads(p.service_desk, "ticket", t["id"])
+        assert [(e["actor"], e["via"]) for e in reads] == [
+            (me["id"], "service_desk.get_ticket"), (me["id"], "service_desk.list_tickets")]
+        assert not _reads(p.service_desk, "ticket", bare["id"], timeout=0)
