@@ -140,7 +140,18 @@ def workspace_of(href, bases):
 
 def test_manager_clicks_from_the_dashboard_into_each_list(system, browser, config,  # noqa: F811
                                                           rpc):
-    bases = system
+    manager_clicks_into_each_list(browser, config, system, skip=foreign_customer)
+
+
+def manager_clicks_into_each_list(browser, config, bases, skip=lambda href: False,  # noqa: F811
+                                  shots="dashboard", docs=True):
+    """The manager m1 on the dashboard at ``bases["reporting"]``: zh-CN labels, the
+    funnel from 0, top/bottom 5, freshness in seconds; every tile and row link (but
+    those ``skip`` names) answers 200 on the right workspace of ``bases``; one click per
+    workspace in the browser; the English page. Screenshots ``shots``-*.png (copied to
+    docs/screenshots only if ``docs`` and CRM_DOCS_SCREENSHOTS=1). Returns
+    {link: the URL it landed on}. Also used on `crm run` + `crm demo`
+    (test_desk_marketing_make_run.py)."""
     dash = bases["reporting"]
     token = sign_in(browser, dash, config, "m1", next_path="/dashboard")
     wait_for(browser, lambda d: d.find_elements(By.ID, "kpis"))
@@ -172,8 +183,9 @@ def test_manager_clicks_from_the_dashboard_into_each_list(system, browser, confi
     # freshness after the demo's back-dated events: seconds, not months
     p95 = browser.find_element(By.ID, "lag-p95").text
     assert re.fullmatch(r"[0-9]+\.[0-9]{2} 秒", p95) and float(p95.split()[0]) < 60, p95
-    screenshot(browser, "dashboard-manager")
-    docs_copy("dashboard-manager", "dashboard")
+    screenshot(browser, f"{shots}-manager")
+    if docs:
+        docs_copy(f"{shots}-manager", "dashboard")
 
     # every tile and row link: the right workspace, a page answering 200
     links = []
@@ -189,7 +201,7 @@ def test_manager_clicks_from_the_dashboard_into_each_list(system, browser, confi
     session.cookies.set("crm_token", token)
     checked = {}
     for href in dict.fromkeys(links):
-        if foreign_customer(href):
+        if skip(href):
             continue
         base, path = workspace_of(href, bases)
         r = session.get(href, timeout=30, headers={"Accept": "text/html"})
@@ -206,13 +218,13 @@ def test_manager_clicks_from_the_dashboard_into_each_list(system, browser, confi
                            ("reporting", "#top-scorecards-sales tbody td a")):
         browser.get(dash + "/dashboard")
         link = next(a for a in browser.find_elements(By.CSS_SELECTOR, selector)
-                    if not foreign_customer(a.get_attribute("href")))
+                    if not skip(a.get_attribute("href")))
         target = checked[link.get_attribute("href")]
         link.click()
         wait_for(browser, lambda d, target=target: d.current_url == target)
         assert not browser.find_elements(By.ID, "error-home"), (name, target)
         assert "/login" not in browser.current_url
-        screenshot(browser, f"dashboard-into-{name}")
+        screenshot(browser, f"{shots}-into-{name}")
     # the complaint tile's list shows complaints only, the manager's whole queue
     assert "kind=complaint" in checked[[h for h in checked if "kind%3Dcomplaint" in h][0]]
     assert len(checked) >= 30, len(checked)
@@ -223,8 +235,9 @@ def test_manager_clicks_from_the_dashboard_into_each_list(system, browser, confi
     words = [e.text for e in browser.find_elements(
         By.CSS_SELECTOR, "main th, main h1, main h2, main h3, .tile .label")]
     assert words and not [w for w in words if re.search(r"[\u4e00-\u9fff]", w)], words
-    screenshot(browser, "dashboard-manager-en")
+    screenshot(browser, f"{shots}-manager-en")
     browser.get(dash + "/dashboard?lang=zh_CN")
+    return checked
 
 
 def test_staff_see_their_own_scorecard_only(system, browser, config):  # noqa: F811

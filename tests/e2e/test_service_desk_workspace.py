@@ -45,15 +45,20 @@ def delivery_count(driver, base, period):
     return int(by_id(driver, "cause-delivery").get_attribute("data-count"))
 
 
+def desk_customer(rpc, tag):
+    """A customer named 南京``tag``智能装备有限公司 (with a primary contact's mobile)."""
+    data = next(demo_customers(1, ["u1"], seed=uuid.uuid4().int % 10**9))
+    data["name"] = f"南京{tag}智能装备有限公司"
+    with rpc() as p:
+        return p.customers.create_customer(data)
+
+
 @pytest.fixture
 def desk(start_service, start_gateway, config, rpc):
     start_service(CustomersService)
     start_service(ServiceDeskService)
     base = start_gateway(ServiceDeskGateway)
-    data = next(demo_customers(1, ["u1"], seed=uuid.uuid4().int % 10**9))
-    data["name"] = f"南京{TAG}智能装备有限公司"
-    with rpc() as p:
-        customer = p.customers.create_customer(data)
+    customer = desk_customer(rpc, TAG)
     with rpc(MANAGER) as p:
         p.service_desk.set_agent("s1", {"name": "刘洋", "categories": []})
     return base, customer
@@ -62,10 +67,19 @@ def desk(start_service, start_gateway, config, rpc):
 def test_agent_complaint_day_survey_and_root_cause(desk, browser, browser_factory,  # noqa: F811
                                                    config, rpc):
     base, customer = desk
+    agent_complaint_day(browser, browser_factory, base, config, rpc, customer, TAG)
+
+
+def agent_complaint_day(browser, browser_factory, base, config, rpc, customer, tag,  # noqa: F811
+                        shots="service-desk"):
+    """The agent s1's complaint day on the service desk gateway at ``base`` for
+    ``customer`` (its name holds ``tag``, in the desk's customer copy), the customer's
+    survey in a second browser, the root-cause count; screenshots ``shots``-*.png.
+    Also used on `crm run` + `crm demo` (test_desk_marketing_make_run.py)."""
     # two tickets whose clocks run out: one breached, one due within the hour
     now = dt.datetime.now(dt.UTC)
     with rpc(ADMIN) as p:
-        for minutes, subject in ((130, f"超时 {TAG}"), (15, f"将到期 {TAG}")):
+        for minutes, subject in ((130, f"超时 {tag}"), (15, f"将到期 {tag}")):
             t = p.service_desk.open_ticket({
                 "kind": "complaint", "severity": "critical", "customer_id": customer["id"],
                 "complainant_name": "周先生", "channel": "phone", "subject": subject,
@@ -78,12 +92,12 @@ def test_agent_complaint_day_survey_and_root_cause(desk, browser, browser_factor
     def states(d):
         return [r.get_attribute("data-state")
                 for r in d.find_elements(By.CSS_SELECTOR, "#queue tbody tr")]
-    browser.get(f"{base}/app/tickets?q={TAG}")
+    browser.get(f"{base}/app/tickets?q={tag}")
     wait_for(browser, lambda d: d.find_elements(By.ID, "queue"))
     assert states(browser) == ["breached", "amber"], body(browser)  # by SLA due time
     first = browser.find_element(By.CSS_SELECTOR, "#queue tbody tr")
     assert "已超时" in first.text
-    screenshot(browser, "service-desk-queue")
+    screenshot(browser, f"{shots}-queue")
     # the clocks keep running without a reload: the amber row's due time passes
     browser.execute_script("""
         const row = document.querySelectorAll('#queue tbody tr')[1];
@@ -93,7 +107,7 @@ def test_agent_complaint_day_survey_and_root_cause(desk, browser, browser_factor
 
     # a complaint for a customer found by name
     browser.get(f"{base}/app/tickets/new")
-    fill(browser, {"f-customer_q": TAG})
+    fill(browser, {"f-customer_q": tag})
     by_id(browser, "find-customer").click()
     wait_for(browser, lambda d: customer["name"] in body(d))
     mobile = next(c for c in customer["contacts"] if c.get("is_primary"))["mobile"]
@@ -102,9 +116,9 @@ def test_agent_complaint_day_survey_and_root_cause(desk, browser, browser_factor
     Select(by_id(browser, "f-severity")).select_by_value("high")
     Select(by_id(browser, "f-channel")).select_by_value("phone")
     fill(browser, {"f-complainant_name": "吴经理", "f-complainant_contact": "13700002222",
-                   "f-subject": f"备件迟迟未到 {TAG}",
+                   "f-subject": f"备件迟迟未到 {tag}",
                    "f-description": "订购的伺服电机备件超过约定到货时间三天仍未收到。"})
-    screenshot(browser, "service-desk-new-ticket")
+    screenshot(browser, f"{shots}-new-ticket")
     by_id(browser, "open-ticket").click()
 
     wait_for(browser, lambda d: "/app/tickets/new" not in d.current_url)
@@ -139,7 +153,7 @@ def test_agent_complaint_day_survey_and_root_cause(desk, browser, browser_factor
              for li in browser.find_elements(By.CSS_SELECTOR, "#timeline li")]
     assert kinds[0] == "opened" and kinds[-4:] == ["response", "progress", "coordination",
                                                     "resolution"]
-    screenshot(browser, "service-desk-ticket-resolved")
+    screenshot(browser, f"{shots}-ticket-resolved")
 
     # the survey link, answered by the customer in another browser, no sign-in
     browser.find_element(By.CSS_SELECTOR, "#form-survey-link button").click()
@@ -149,7 +163,7 @@ def test_agent_complaint_day_survey_and_root_cause(desk, browser, browser_factor
     submit(browser, "form-close")
     wait_for(browser, lambda d: "工单已关闭" in body(d))
     assert "已关闭" in by_id(browser, "status").text
-    screenshot(browser, "service-desk-ticket-closed")
+    screenshot(browser, f"{shots}-ticket-closed")
 
     customer_browser = browser_factory()
     customer_browser.get(url)
@@ -158,7 +172,7 @@ def test_agent_complaint_day_survey_and_root_cause(desk, browser, browser_factor
     assert customer["name"] not in text
     customer_browser.find_element(By.CSS_SELECTOR, "input[name=score][value='4']").click()
     fill(customer_browser, {"f-comment": "处理及时，希望物流再快一些。"})
-    screenshot(customer_browser, "service-desk-public-survey")
+    screenshot(customer_browser, f"{shots}-public-survey")
     submit(customer_browser, "survey-form")
     wait_for(customer_browser, lambda d: d.find_elements(By.ID, "survey-thanks"))
     customer_browser.get(url)  # single use
@@ -170,15 +184,15 @@ def test_agent_complaint_day_survey_and_root_cause(desk, browser, browser_factor
     # the root-cause page counts it; an improvement is recorded against it
     assert delivery_count(browser, base, f"{period}..{period}") == before + 1
     Select(by_id(browser, "f-root_cause")).select_by_value("delivery")
-    fill(browser, {"f-action": f"与物流商约定备件 48 小时送达 {TAG}"})
+    fill(browser, {"f-action": f"与物流商约定备件 48 小时送达 {tag}"})
     submit(browser, "improvement-form")
     wait_for(browser, lambda d: "改进措施已记录" in body(d))
-    assert f"48 小时送达 {TAG}" in by_id(browser, "cause-delivery").text
-    screenshot(browser, "service-desk-root-causes")
+    assert f"48 小时送达 {tag}" in by_id(browser, "cause-delivery").text
+    screenshot(browser, f"{shots}-root-causes")
 
     browser.get(f"{base}/app/care")
     assert "客户关怀" in body(browser)
-    screenshot(browser, "service-desk-care")
+    screenshot(browser, f"{shots}-care")
 
 
 def test_faq_edit_publish_and_public_pages(desk, browser, browser_factory,  # noqa: F811
