@@ -32,6 +32,7 @@ def merge(uow, actor, keep_id, merge_id, when):
     has_primary = any(c.is_primary for c in keep.contacts)
     tags = set(keep.tags) | set(gone.tags)
     moved = {"customer_id": keep.id, **({"is_primary": False} if has_primary else {})}
+    uow.audit(_moved_entries(session, keep, gone, has_primary))  # set-based: not flushed
     session.execute(update(Contact).where(Contact.customer_id == gone.id).values(**moved))
     for model in (Attachment, OrderLedger):
         session.execute(update(model).where(model.customer_id == gone.id)
@@ -62,6 +63,33 @@ def merge(uow, actor, keep_id, merge_id, when):
                                   "keep_owner_id": keep.owner_id,
                                   "merge_owner_id": gone.owner_id}, when)
     return keep
+
+
+def _moved_entries(session, keep, gone, has_primary):
+    """Audit entries (services.common.audit) for the rows the Core UPDATEs move, as an
+    ORM flush would write them (only the changed columns, contact values masked):
+    each contact and attachment of the merged record, and older tombstones re-pointed
+    at the kept record (the merged record's own change is flushed by the ORM)."""
+    entries = []
+    for cid, primary in session.execute(select(Contact.id, Contact.is_primary).where(
+            Contact.customer_id == gone.id).order_by(Contact.id)):
+        before, after = {"customer_id": gone.id}, {"customer_id": keep.id}
+        if has_primary and primary:
+            before["is_primary"], after["is_primary"] = True, False
+        entries.append({"record_type": Contact.__audit__, "record_id": cid,
+                        "action": "customer_merged", "before": before,
+                        "after_row": (Contact, after)})
+    for aid in session.scalars(select(Attachment.id).where(
+            Attachment.customer_id == gone.id).order_by(Attachment.id)):
+        entries.append({"record_type": Attachment.__audit__, "record_id": aid,
+                        "action": "customer_merged", "before": {"customer_id": gone.id},
+                        "after_row": (Attachment, {"customer_id": keep.id})})
+    for tid in session.scalars(select(Customer.id).where(
+            Customer.merged_into_id == gone.id).order_by(Customer.id)):
+        entries.append({"record_type": Customer.__audit__, "record_id": tid,
+                        "action": "customer_merged", "before": {"merged_into_id": gone.id},
+                        "after_row": (Customer, {"merged_into_id": keep.id})})
+    return entries
 
 
 def history_ids(session, customer_id):

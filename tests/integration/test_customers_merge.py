@@ -223,6 +223,25 @@ def test_merge_end_to_end_across_all_five_services(rpc, config, event_tap):
     with rpc(MANAGER) as p:
         with pytest.raises(Merged):  # merging a tombstone again
             p.customers.merge_customers(keep["id"], gone["id"])
+        # the moved contact and attachment and the merged record are in the audit trail
+        # (contact values masked), in the merge's own transaction: the chain verifies
+        assert p.customers.verify_audit()["valid"]
+        moved_contact = gone["contacts"][0]["id"]
+        trail = p.customers.audit_trail("contact", moved_contact)
+        assert (trail[-1]["action"], trail[-1]["actor"], trail[-1]["via"]) == (
+            "customer_merged", MANAGER["id"], "customers.merge_customers")
+        assert trail[-1]["before"]["customer_id"] == gone["id"]
+        assert trail[-1]["after"]["customer_id"] == keep["id"]
+        assert "赵六" not in str(trail) and gone["contacts"][0]["mobile"] not in str(trail)
+        assert p.customers.verify_audit("contact", moved_contact)["valid"]
+        att = p.customers.list_attachments(keep["id"])[0]["id"]
+        moved_att = p.customers.audit_trail("attachment", att)[-1]
+        assert (moved_att["action"], moved_att["before"], moved_att["after"]) == (
+            "customer_merged", {"customer_id": gone["id"]}, {"customer_id": keep["id"]})
+        tomb = [e for e in p.customers.audit_trail("customer", gone["id"])
+                if (e["after"] or {}).get("merged_into_id")]
+        assert [(e["actor"], e["after"]["merged_into_id"]) for e in tomb] == [
+            (MANAGER["id"], keep["id"])]
 
     envelope = eventually(lambda: [e for e in tap.of_type("customers_merged")
                                    if e["data"]["merge_id"] == gone["id"]])[0]
@@ -262,6 +281,21 @@ def test_merge_end_to_end_across_all_five_services(rpc, config, event_tap):
     with rpc(ADMIN) as p:  # replaying reporting's log gives the same KPIs
         assert p.reporting.rebuild()["events"] > 0
     assert kpis() == after["kpis"]
+
+
+def test_an_older_tombstone_repointed_by_a_merge_is_audited(rpc):
+    owner = actor(f"mt-{uuid.uuid4().hex[:6]}")
+    with rpc(owner) as p:
+        a, b, c = (p.customers.create_customer(data.customer(
+            name=f"墓碑{owner['id']}{n}有限公司"))["id"] for n in "甲乙丙")
+    with rpc(MANAGER) as p:
+        p.customers.merge_customers(b, c)  # c → b, then b → a: c now points at a
+        p.customers.merge_customers(a, b)
+        moves = [(e["before"], e["after"]) for e in p.customers.audit_trail("customer", c)
+                 if e["action"] == "customer_merged"]  # reads may come after it
+        assert moves == [({"merged_into_id": b}, {"merged_into_id": a})]
+        assert p.customers.verify_audit("customer", c)["valid"]
+        assert p.customers.verify_audit()["valid"]
 
 
 def test_json_api_merge_and_the_merged_id_answers_410(rpc, config, base):
