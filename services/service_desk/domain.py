@@ -221,3 +221,23 @@ def may_publish_faq(actor):
     """Managers and the service department's agents publish and withdraw FAQ entries
     (issue 19: agents and managers edit and publish); other departments' staff do not."""
     return actor.is_manager or (not actor.anonymous and actor.department in FAQ_PUBLISHERS)
+
+
+def handles_call(actor, ticket):
+    """Whoever needs the complainant's contact for the call (policy 003 三(四)4, 最小化授权:
+    only the information needed, to those who need it): the assignee, or the opener
+    while nobody is assigned, and system calls; ``ticket`` is a dumped ticket
+    (``assignee_id``, ``opened_by``)."""
+    if actor.is_system:
+        return True
+    handler = ticket.get("assignee_id") or ticket.get("opened_by")
+    return actor.id is not None and actor.id == handler
+
+
+def mask_contact(value):
+    """An e-mail as ``l***@example.com``, anything else (mobile, landline) as
+    ``138****5678``; short values are hidden whole."""
+    from services.common.identifiers import mask_email, mask_mobile
+    if "@" in value:
+        return mask_email(value)
+    return mask_mobile(value) if len(value) >= 7 else "****"

@@ -15,7 +15,7 @@ from services.common.peers import SystemRpcProxy, get_or_none
 from services.common.schemas import load, page_args
 from services.common.service import DomainService, declared_rpc
 from services.common.uow import Database
-from services.service_desk import commands
+from services.service_desk import commands, domain
 from services.service_desk import erasure as service_desk_erasure
 from services.service_desk import repository as repo
 from services.service_desk.clients import OPEN_TICKETS, SLA_BREACHES, timer
@@ -150,18 +150,27 @@ class ServiceDeskService(WorkspaceRpc, SurveyMail, DomainService):
         return out[0]
 
     def _note_contacts_read(self, actor, tickets, via):
-        """Whoever may see a ticket sees its complainant's contact in clear: audited."""
-        ids = [t["id"] for t in tickets if t.get("complainant_contact")]
+        """The complainant's contact shown in clear (to whoever handles the ticket, see
+        ``_dump_tickets``): audited; masked rows are not reads of contact data."""
+        ids = [t["id"] for t in tickets
+               if t.get("complainant_contact") and domain.handles_call(actor, t)]
         if ids:
             self.db.audit.note_read(actor.label if not actor.service else
                                     f"svc:{actor.service}", "ticket", ids,
                                     "contacts_read", via)
 
     def _dump_tickets(self, session, tickets):
+        """Tickets as the caller may see them: the complainant's contact in clear only to
+        whoever handles the call (policy 003 三(四)4, 最小化授权: the assignee, or the
+        opener while nobody is assigned; system calls), masked for the rest (a manager
+        reviewing, the opener after a hand-over)."""
+        actor = self.actor.get()
         names = repo.customer_names(session, [t.customer_id for t in tickets])
         out = TICKET.dump(tickets, many=True)
         for o in out:
             o["customer_name"] = names.get(o["customer_id"])
+            if o.get("complainant_contact") and not domain.handles_call(actor, o):
+                o["complainant_contact"] = domain.mask_contact(o["complainant_contact"])
         return out
 
     @_rpc

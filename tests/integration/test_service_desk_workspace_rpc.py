@@ -79,14 +79,22 @@ def wait_for(fn, timeout=10):
 def test_opener_keeps_seeing_ticket_after_reassignment(base, customer, rpc):
     with rpc(OPENER) as p:
         t = p.service_desk.open_ticket(ticket_data(customer["id"]))
+    # the contact in clear only to whoever handles the call (policy 003 三(四)4): the
+    # opener while nobody else has it, then the assignee; a manager reviewing and the
+    # opener after the hand-over see it masked
+    assert t["complainant_contact"] == (
+        "13812345678" if t["assignee_id"] in (None, OPENER["id"]) else "138****5678")
     with rpc(MANAGER) as p:
         moved = p.service_desk.assign_ticket(t["id"], AGENT_B["id"])
     assert moved["assignee_id"] == AGENT_B["id"] and moved["opened_by"] == OPENER["id"]
+    assert moved["complainant_contact"] == "138****5678"
     with rpc(OPENER) as p:
         sd = p.service_desk
         seen = sd.get_ticket(t["id"])
         assert seen["id"] == t["id"] and seen["customer_name"] == customer["name"]
-        assert t["id"] in [x["id"] for x in sd.list_tickets({}, 1, 100)["items"]]
+        assert seen["complainant_contact"] == "138****5678"
+        listed = {x["id"]: x for x in sd.list_tickets({}, 1, 100)["items"]}
+        assert listed[t["id"]]["complainant_contact"] == "138****5678"
         with pytest.raises(NotFound):  # seeing is not acting: the assignee answers
             sd.respond(t["id"], "我来回复")
     with rpc(OUTSIDER) as p:  # neither opened nor assigned: not found, not listed
@@ -96,6 +104,7 @@ def test_opener_keeps_seeing_ticket_after_reassignment(base, customer, rpc):
         with pytest.raises(NotFound):
             p.service_desk.get_survey(t["id"])
     with rpc(AGENT_B) as p:
+        assert p.service_desk.get_ticket(t["id"])["complainant_contact"] == "13812345678"
         assert p.service_desk.respond(t["id"], "已收到")["status"] == "in_progress"
 
 
