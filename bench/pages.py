@@ -32,8 +32,10 @@ def seed(db_url, n, seed_value=7):
     rng = random.Random(seed_value)
     engine = create_engine(db_url)
     now = dt.datetime.now(dt.timezone.utc)
-    usccs = set()
     with engine.begin() as conn:
+        # never one already there: R6's import (earlier in the same run) draws its USCCs
+        # from the same generator (a default run failed W1 on UNIQUE customers.uscc)
+        usccs = set(conn.execute(select(Customer.uscc)).scalars())
         start = conn.execute(select(func.coalesce(func.max(Customer.id), 0))).scalar() + 1
         for lo in range(start, start + n, 5000):
             ids = range(lo, min(lo + 5000, start + n))
