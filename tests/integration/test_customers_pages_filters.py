@@ -88,3 +88,24 @@ def test_staff_cannot_widen_their_list_with_owner_id(site, made):
     assert sorted(listed(sa)) == mine
     assert sorted(listed(sa, owner_id=site["b"])) == mine  # ignored for staff
     assert listed(sa, region="上海") == [made["甲"]]
+
+
+def test_detail_page_shows_a_broken_modification_log(site, made, config):
+    """A history entry edited in the database (not through the service): the detail
+    page's log badge says the check failed and names the entry, in zh-CN."""
+    from sqlalchemy import create_engine, text
+
+    from services.common.db import with_driver
+    cid = made["甲"]
+    r = site["m"].get(f"/app/customers/{cid}")
+    assert r.status_code == 200 and "校验通过" in r.text
+    engine = create_engine(with_driver(config["DB_URIS"]["customers"]))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE customer_history SET operator_id = 'someone-else' "
+                              "WHERE customer_id = :c AND seq = 1"), {"c": cid})
+    finally:
+        engine.dispose()
+    r = site["m"].get(f"/app/customers/{cid}")
+    assert r.status_code == 200
+    assert "日志校验失败：第 1 条被改动" in r.text and "校验通过" not in r.text
