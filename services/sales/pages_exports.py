@@ -5,6 +5,7 @@ status, stage) read in the user's page language, as the pages say them; ``?codes
 gives the column names and codes for programs (``services/sales/export_labels.py``)."""
 import csv
 import io
+import itertools
 
 from openpyxl import Workbook
 from werkzeug.wrappers import Response
@@ -15,7 +16,6 @@ from services.sales.export_labels import Labels, wants_codes
 from services.sales.pages_base import SalesPageBase, is_manager
 from services.sales.pages_leads import lead_filters
 
-MAX_ROWS = 10_000
 BATCH = 100
 COLUMNS = {
     "leads": ("id", "source", "status", "customer_name", "contact_name", "contact_mobile",
@@ -74,6 +74,22 @@ def to_csv(columns, rows, labels):
     return out.getvalue().encode("utf-8")
 
 
+def csv_chunks(columns, rows, labels, every=BATCH):
+    """``to_csv`` as a stream of byte chunks (the header, then ``every`` rows a chunk)."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    out.write("\ufeff")
+    w.writerow([_cell(h) for h in labels.headers(columns)])
+    for n, row in enumerate(rows, 1):
+        w.writerow([_cell(v) for v in labels.row(columns, row)])
+        if n % every == 0:
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
+    if out.tell():
+        yield out.getvalue().encode("utf-8")
+
+
 def to_xlsx(columns, rows, labels):
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(labels.sheet())
@@ -87,35 +103,39 @@ def to_xlsx(columns, rows, labels):
 
 class ExportPages(SalesPageBase):
     def _rows(self, kind, filters):
-        page_no, cursor, seen = 1, None, 0
+        """Every row the list gives the user, page by page (no cap: an export that
+        stopped at some count without saying so would look complete)."""
+        page_no, cursor = 1, None
         while True:
             # by next_cursor where the list answers one: its total is an estimate above
             # 1,000 rows, so counting pages from it could cut the export short
             paging = {"cursor": cursor} if cursor else {"page": page_no}
             result = self.call(self.sales, RPC[kind], filters, page_size=BATCH, **paging)
             yield from result["items"]
-            seen += len(result["items"])
             if "next_cursor" in result:
                 cursor = result["next_cursor"]
-                if not cursor or not result["items"] or seen >= MAX_ROWS:
+                if not cursor or not result["items"]:
                     return
                 continue
-            if page_no * BATCH >= min(result["total"], MAX_ROWS):
+            if not result["items"] or page_no * BATCH >= result["total"]:
                 return
             page_no += 1
 
     def _export(self, request, kind, fmt):
         form, ctx = Form(request), page_context(request)
-        rows = list(self._rows(kind, filters_for(kind, form, is_manager(ctx))))
+        rows = self._rows(kind, filters_for(kind, form, is_manager(ctx)))
         columns = COLUMNS[kind]
         labels = Labels(kind, None if wants_codes(form) else ctx.t)
-        if fmt == "csv":
-            body, ctype = to_csv(columns, rows, labels), CSV_TYPE
-        else:
-            body, ctype = to_xlsx(columns, rows, labels), XLSX_TYPE
-        return Response(body, content_type=ctype, headers={
-            "Content-Disposition": f"attachment; filename={kind}.{fmt}",
-            "Cache-Control": "private, no-store"})
+        first = next(rows, None)  # the first page is read before the answer starts, so
+        # a refused or failed call is still the error page, not a cut-off download
+        rows = itertools.chain([] if first is None else [first], rows)
+        headers = {"Content-Disposition": f"attachment; filename={kind}.{fmt}",
+                   "Cache-Control": "private, no-store"}
+        if fmt == "csv":  # streamed, a batch at a time
+            return Response(csv_chunks(columns, rows, labels), content_type=CSV_TYPE,
+                            headers=headers, direct_passthrough=True)
+        return Response(to_xlsx(columns, rows, labels), content_type=XLSX_TYPE,
+                        headers=headers)
 
     @page("GET", "/app/leads/export.<any(csv, xlsx):fmt>")
     def export_leads(self, request, fmt):
