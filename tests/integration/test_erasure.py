@@ -6,14 +6,13 @@ contact: afterwards no table of any of the five databases holds the name, mobile
 email (nor a resident ID or bank card, by the standards' own finder), the business
 records are still there, and every audit chain and the modification log verify."""
 import datetime as dt
-import json
 import random
 import time
 import uuid
 
 import eventlet
 import pytest
-from sqlalchemy import MetaData, create_engine, select
+from sqlalchemy import create_engine, select
 
 from services.common.db import with_driver
 from services.common.errors import Forbidden
@@ -25,6 +24,7 @@ from services.service_desk.service import ServiceDeskService
 from tests.integration.test_marketing_support import MK, contact, running_campaign
 from tests.support import data
 from tests.support import standards as ref
+from tests.support.db_texts import found, texts
 from tests.support.fixtures import actor
 
 pytestmark = pytest.mark.integration
@@ -52,31 +52,13 @@ def _engines(config):
     return {s: create_engine(with_driver(config["DB_URIS"][s])) for s in SERVICES}
 
 
-def _texts(engine):
-    """Every text value (JSON as its text) of every table: (table, value)."""
-    meta = MetaData()
-    meta.reflect(engine)
-    with engine.connect() as conn:
-        for table in meta.sorted_tables:
-            for row in conn.execute(select(table)):
-                for value in row:
-                    if isinstance(value, (dict, list)):
-                        value = json.dumps(value, ensure_ascii=False)
-                    if isinstance(value, str):
-                        yield table.name, value
 
 
-def _found(engines, needles):
-    hits = []
-    for service, engine in engines.items():
-        for table, value in _texts(engine):
-            hits += [(service, table, n) for n in needles if n in value]
-    return hits
 
 
 def _cards(engines):
     """{(service, table, kind, number)} of every resident ID / bank card stored."""
-    return {(s, t, *hit) for s, e in engines.items() for t, v in _texts(e)
+    return {(s, t, *hit) for s, e in engines.items() for t, v in texts(e)
             for hit in ref.find_ids_and_cards(v)}
 
 
@@ -115,8 +97,8 @@ def test_erasure_end_to_end_then_pii_scan_and_audit_verify(rpc, config):
         p.marketing.generate_lead(camp["id"], part["id"])
     # the copies are there: sales' campaign lead, reporting's log of the lead event
     needles = [name, mobile, email]
-    before = _wait(lambda: {s for s, _, _ in _found(engines, needles)} >= set(SERVICES)
-                   and _found(engines, needles))
+    before = _wait(lambda: {s for s, _, _ in found(engines, needles)} >= set(SERVICES)
+                   and found(engines, needles))
     assert {s for s, _, _ in before} == set(SERVICES), before
     with rpc(MGR) as p:  # sales read the participant's contact in clear: audited
         reads = _wait(lambda: [e for e in p.marketing.audit_trail("participant", part["id"])
@@ -130,8 +112,8 @@ def test_erasure_end_to_end_then_pii_scan_and_audit_verify(rpc, config):
         got = p.customers.erase_contact(cid, kid)
         assert got["erased"] and got["history_entries_rewritten"] >= 1
         assert p.customers.erase_contact(cid, kid)["erased"] is False  # idempotent
-    left = _wait(lambda: not _found(engines, needles), timeout=40)
-    assert left, _found(engines, needles)
+    left = _wait(lambda: not found(engines, needles), timeout=40)
+    assert left, found(engines, needles)
     print(f"\nerasure: copies in {sorted({(s, t) for s, t, _ in before})}, "
           f"none left after {time.perf_counter() - began:.1f} s (scan included)")
 
@@ -158,7 +140,7 @@ def test_erasure_end_to_end_then_pii_scan_and_audit_verify(rpc, config):
     with engines["customers"].connect() as conn:
         from services.customers.models import Contact
         assert conn.execute(select(Contact.birthday).where(Contact.id == kid)).scalar() is None
-    assert not [v for t, v in _texts(engines["service_desk"])
+    assert not [v for t, v in texts(engines["service_desk"])
                 if t == "customer_copies" and born.isoformat() in v]
 
 

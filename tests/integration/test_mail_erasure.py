@@ -6,20 +6,20 @@ customer's mail still goes out. Afterwards no table of customers, sales or servi
 holds their address, name or mobile, and no mail row their masked address. Real broker,
 real database (SQLite or PostgreSQL), a real SMTP server in its own process."""
 import datetime as dt
-import json
 import random
 import time
 import uuid
 
 import eventlet
 import pytest
-from sqlalchemy import MetaData, create_engine, select, text
+from sqlalchemy import create_engine, text
 
 from services.common.db import with_driver
 from services.customers.service import CustomersService
 from services.sales.service import SalesService
 from services.service_desk.service import ServiceDeskService
 from tests.support import data
+from tests.support.db_texts import found
 from tests.support.fixtures import actor, free_port
 from tests.support.smtp_catcher import SmtpCatcher
 
@@ -62,23 +62,8 @@ def _wait(check, timeout=40):
         eventlet.sleep(0.2)
 
 
-def _texts(engine):
-    """Every text value (JSON as its text) of every table: (table, value)."""
-    meta = MetaData()
-    meta.reflect(engine)
-    with engine.connect() as conn:
-        for table in meta.sorted_tables:
-            for row in conn.execute(select(table)):
-                for value in row:
-                    if isinstance(value, (dict, list)):
-                        value = json.dumps(value, ensure_ascii=False)
-                    if isinstance(value, str):
-                        yield table.name, value
 
 
-def _found(engines, needles):
-    return [(s, t, n) for s, e in engines.items() for t, v in _texts(e)
-            for n in needles if n in v]
 
 
 def _mail_rows(engine, ref):
@@ -147,7 +132,7 @@ def test_erasure_cancels_and_scrubs_mail_waiting_for_smtp(stack, rpc, smtp, conf
                           for r in _mail_rows(desk, refs[t["id"]])))
         fu_rows = _wait(lambda: _mail_rows(sales, f"follow_up:{fu['id']}"))
         assert fu_rows[0]["status"] == "pending" and name in fu_rows[0]["body"]
-        assert _found(engines, [email, own])  # the addresses are there, waiting
+        assert found(engines, [email, own])  # the addresses are there, waiting
 
         with rpc(MGR) as p:
             assert p.customers.erase_contact(cid, kid)["erased"]
@@ -159,11 +144,11 @@ def test_erasure_cancels_and_scrubs_mail_waiting_for_smtp(stack, rpc, smtp, conf
         # nothing of the person in any table of the three services (mail rows included),
         # but the follow-up's own note (sales' erasure does not scrub notes: not mail);
         # masked addresses only in the audit trails (masked by design, never rewritten)
-        found = _found(engines, [name, mobile, email, own, f"k***@{domain}",
-                                 f"q***@{domain}"])
-        assert [f for f in found if f[1] != "audit_log" and f[:2] != ("sales", "follow_ups")
-                ] == [], found
-        assert all("***" in n for _, t, n in found if t == "audit_log"), found
+        hits = found(engines, [name, mobile, email, own, f"k***@{domain}",
+                              f"q***@{domain}"])
+        assert [f for f in hits if f[1] != "audit_log" and f[:2] != ("sales", "follow_ups")
+                ] == [], hits
+        assert all("***" in n for _, t, n in hits if t == "audit_log"), hits
         for t in (to_contact, complained):
             (row,) = _mail_rows(desk, refs[t["id"]])
             assert row["status"] == "dead" and row["recipient"] is None
@@ -192,7 +177,7 @@ def test_erasure_cancels_and_scrubs_mail_waiting_for_smtp(stack, rpc, smtp, conf
     eventlet.sleep(1.5)  # several more runs of the send timers
     assert len(smtp.messages(email)) == 1  # the one sent before the erasure
     assert smtp.messages(own) == []
-    assert [f for f in _found(engines, [name, mobile, email, own])
+    assert [f for f in found(engines, [name, mobile, email, own])
             if f[:2] != ("sales", "follow_ups")] == []
     for e in engines.values():
         e.dispose()
