@@ -141,5 +141,10 @@ class LeadPages(SalesPageBase):
             self.call(self.sales, "disqualify_lead", lead_id, form.value("reason").strip())
         except ValidationError as exc:
             return self._lead_page(request, lead_id, 422, disqualify=form.with_errors(exc))
+        except Conflict as exc:  # converted meanwhile (the form was open): back to the
+            # lead, which says why in the page's language, as the order actions do (not
+            # the kit's "someone else changed this record" page)
+            return redirect(f"/app/leads/{lead_id}", kind="error",
+                            flash=page_context(request).message(exc.message))
         return redirect(f"/app/leads/{lead_id}",
                         flash=page_context(request).t("sales.lead.disqualified"))

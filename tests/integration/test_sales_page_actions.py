@@ -131,7 +131,10 @@ def test_salesperson_disqualifies_a_lead_with_a_reason(base, config, rpc):
     assert 'id="disqualify"' not in page  # closed: no more disqualify form
 
 
-def test_disqualifying_a_converted_lead_is_the_conflict_page(base, config, rpc):
+def test_disqualifying_a_converted_lead_says_why_on_the_lead(base, config, rpc):
+    """The form was open when the lead was converted: back to the lead with the reason in
+    the page's language (not the kit's "someone else changed this record" page, not the
+    service's English), nothing changed."""
     me = f"dc-{_tag()}"
     u = Browserless(base, config, me)
     c = _customer(rpc, me)
@@ -142,10 +145,12 @@ def test_disqualifying_a_converted_lead_is_the_conflict_page(base, config, rpc):
     assert opp["lead"]["status"] == "converted"
     r = u.post(f"/app/leads/{lead['id']}/disqualify", {"reason": "重复线索"},
                token_from="/app/my-day")
-    assert r.status_code == 409, (r.status_code, r.text[-1500:])
-    assert "text/html" in r.headers["Content-Type"]
-    assert "Traceback" not in r.text and "File \"" not in r.text
-    assert "记录已被修改" in r.text, r.text[-1500:]  # the kit's 409 page
+    assert r.status_code == 303, (r.status_code, r.text[-1500:])
+    assert r.headers["Location"].endswith(f"/app/leads/{lead['id']}")
+    page = u.get(f"/app/leads/{lead['id']}").text
+    assert "线索已转化，不能标记为无效" in page, page[-1500:]
+    assert "cannot be disqualified" not in page and "记录已被修改" not in page
+    assert "Traceback" not in page
     with rpc(actor(me)) as p:
         got = p.sales.get_lead(lead["id"])
     assert (got["status"], got["disqualify_reason"]) == ("converted", None), got
