@@ -133,7 +133,7 @@ class CampaignActionPages:
                       (form.value(f"comment_{participant_id}") or "").strip() or None)
         except ValidationError as exc:
             return self.campaign_view(ctx, campaign_id, form=_errors(
-                form, exc, rename={"score": f"score_{participant_id}",
+                ctx, form, exc, rename={"score": f"score_{participant_id}",
                                    "comment": f"comment_{participant_id}"}), status=422)
         return self._done(ctx, campaign_id, "feedback", "#participants")
 

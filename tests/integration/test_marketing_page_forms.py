@@ -223,3 +223,32 @@ def test_participants_xlsx_and_evaluation_csv_hold_the_campaign(base, config, cu
     assert float(values["attendance_rate"]) == 0.5 and float(values["feedback_average"]) == 4
     assert float(values["budget"]) == 5000
     assert labels["participants"] == "参与人数" and labels["attended"] == "签到人数"
+
+
+def test_feedback_form_refuses_a_bad_score_next_to_the_field(base, config, customer, rpc):
+    """A score out of 1-5 is a 422 page with the message next to that participant's
+    score (it was a 500: the page's error path called _errors without the context)."""
+    with rpc(MARKETER) as p:
+        mk = p.marketing
+        cid = mk.create_campaign(campaign_data(theme=f"反馈校验 {TAG}"))["id"]
+        mk.schedule_campaign(cid)
+        mk.launch_campaign(cid)
+        pid = mk.register_participant(cid, {"customer_id": customer["id"]})["id"]
+        mk.check_in(cid, pid)
+    s = web(base, config)
+    token = csrf_of(s.get(f"/app/campaigns/{cid}").text)
+    r = s.post(f"/app/campaigns/{cid}/participants/{pid}/feedback",
+               data={"csrf_token": token, f"score_{pid}": "9", f"comment_{pid}": "很好"})
+    assert r.status_code == 422, (r.status_code, r.text[-800:])
+    assert f'<a href="#f-score_{pid}"' in r.text and "Traceback" not in r.text
+    with rpc(MARKETER) as p:
+        got = next(x for x in p.marketing.list_participants(cid, 1, 100)["items"]
+                   if x["id"] == pid)
+    assert got["feedback"] == []  # nothing written
+    r = s.post(f"/app/campaigns/{cid}/participants/{pid}/feedback",
+               data={"csrf_token": token, f"score_{pid}": "5", f"comment_{pid}": "很好"})
+    follow(s, r, f"/app/campaigns/{cid}")
+    with rpc(MARKETER) as p:
+        got = next(x for x in p.marketing.list_participants(cid, 1, 100)["items"]
+                   if x["id"] == pid)
+    assert [(f["score"], f["comment"]) for f in got["feedback"]] == [(5, "很好")]
