@@ -17,10 +17,12 @@ Tamper evidence without trusting the database:
 - ``seq`` is gapless per service and each record has its own ``record_index``: deleting
   a row in the middle is a gap (and a broken link);
 - the head (last seq and hash) is kept in ``audit_head`` with its own HMAC, and
-  published every minute as a signed ``audit_checkpoint`` event that reporting keeps
-  (outside this database): deleting the tail leaves the head (or the checkpoint)
-  pointing past the last row; rolling the head back to an older signed head is caught
-  by the newer checkpoint.
+  published as a signed ``audit_checkpoint`` event that reporting keeps (outside this
+  database): by a write that grows the chain, at most every ``AUDIT_CHECKPOINT_SECONDS``,
+  and by the ``publish_audit_checkpoint`` timer once the head has moved past the last
+  checkpoint and none went out for that long (so a quiet period's tail is anchored
+  too); deleting the tail leaves the head (or the checkpoint) pointing past the last
+  row; rolling the head back to an older signed head is caught by the newer checkpoint.
 
 Contact values (the columns a model lists in ``__audit_pii__``) are never written in
 clear: they are masked plus a keyed digest (``138****5678 #1f2e...``), so erasing a
@@ -186,6 +188,7 @@ class Auditor:
         self._head_ready = False
         self.checkpoint_every = None  # seconds between published heads; None: never
         self._checkpoint_at = None
+        self.published_seq = None  # the newest seq this process knows was published
         self.pending = []  # reads noted on read-only paths, appended by flush_pending
 
     # values of a record
@@ -333,15 +336,31 @@ class Auditor:
         seq, head_hash = (row["seq"], row["hash"]) if row else (0, GENESIS)
         return self.sign_checkpoint(seq, head_hash)
 
-    def checkpoint_due(self):
-        """True (and the clock restarted) when a new head should be published."""
+    def head_now(self, conn):
+        """(seq, hash) of the head as stored ((0, GENESIS) before the first entry)."""
+        row = conn.execute(select(self.head.c.seq, self.head.c.hash)
+                           .where(self.head.c.id == 1)).first()
+        return (row.seq, row.hash) if row else (0, GENESIS)
+
+    def checkpoint_quiet(self):
+        """True when checkpoints are published and none went out for
+        ``checkpoint_every`` seconds (the clock is left alone)."""
         if self.checkpoint_every is None:
             return False
-        now = time.monotonic()
-        if self._checkpoint_at is not None and now - self._checkpoint_at < self.checkpoint_every:
+        return self._checkpoint_at is None or (
+            time.monotonic() - self._checkpoint_at >= self.checkpoint_every)
+
+    def checkpoint_due(self):
+        """True (and the clock restarted) when a new head should be published."""
+        if not self.checkpoint_quiet():
             return False
-        self._checkpoint_at = now
+        self._checkpoint_at = time.monotonic()
         return True
+
+    def mark_published(self, seq):
+        """A checkpoint of ``seq`` is committed to the outbox (or was found there)."""
+        if seq is not None:
+            self.published_seq = max(self.published_seq or 0, int(seq))
 
     def sign_checkpoint(self, seq, head_hash):
         at = dt.datetime.now(dt.timezone.utc).isoformat()

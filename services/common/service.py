@@ -158,6 +158,15 @@ class DomainService:
             auditor.pending[:0] = entries  # kept for the next tick
             raise
 
+    @timer(interval=1)
+    def publish_audit_checkpoint(self):
+        """Anchor the tail a quiet period would leave unanchored: once no checkpoint
+        went out for ``AUDIT_CHECKPOINT_SECONDS`` and the chain's head has moved past
+        the last one published, the signed current head goes out as ``audit_checkpoint``
+        through the outbox, as a write's does (``Database.publish_quiet_head``); nothing
+        when the head has not moved, nor where checkpoints are off (-1) or not kept."""
+        self.db.publish_quiet_head()
+
     def _audit_reader(self):
         actor = self.actor.get()
         if actor.anonymous or not actor.is_manager:

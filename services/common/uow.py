@@ -22,6 +22,7 @@ import datetime as dt
 import uuid
 
 from nameko.extensions import DependencyProvider
+from sqlalchemy import select
 
 from services.common import audit, inbox, metrics
 from services.common.actors import actor_from_context
@@ -66,6 +67,7 @@ class UnitOfWork:
         self.handler = handler
         self._emitted = 0
         self._audit_head = None  # (seq, hash) after this transaction's audit entries
+        self._checkpoint_seq = None  # the head this transaction publishes, if any
         self._outbox = []
         self.committed = False
 
@@ -150,6 +152,7 @@ class UnitOfWork:
         head = max(heads) if heads else None
         if head and auditor.checkpoint_due():
             self.emit("audit_checkpoint", auditor.sign_checkpoint(*head))
+            self._checkpoint_seq = head[0]
 
     def already_applied(self, envelope):
         """Inbox check for event handlers: True (and counted) if seen before,
@@ -168,6 +171,8 @@ class UnitOfWork:
         if self._trans is not None:
             self._trans.commit()
         self.committed = True
+        if self._checkpoint_seq is not None:
+            self._db.audit.mark_published(self._checkpoint_seq)
         if self._emitted:
             self._db.relay.wake()
 
@@ -304,6 +309,39 @@ class Database(DependencyProvider):
             finally:
                 uow.close()
 
+    def publish_quiet_head(self, actor_id=None, handler=None):
+        """The timer's half of the checkpoints (``DomainService.publish_audit_checkpoint``):
+        when no checkpoint went out for ``AUDIT_CHECKPOINT_SECONDS`` and the head has
+        moved past the newest one published (this process's memory; after a start, the
+        newest ``audit_checkpoint`` in the outbox), the signed current head is emitted
+        through the outbox like a write's. Returns the checkpoint, or None when nothing
+        was due (a head that has not moved is never published again)."""
+        auditor = getattr(self, "audit", None)
+        if auditor is None or not auditor.checkpoint_quiet():
+            return None
+        with self.read_unit_of_work() as ro:  # no lock: one row
+            seq, _ = auditor.head_now(ro.connection)
+        if not seq or seq <= (auditor.published_seq or 0):
+            return None
+        outbox = self.base.Outbox.__table__
+        with self.unit_of_work(actor_id, handler) as uow:
+            conn = uow.connection
+            seq, head_hash = auditor.head_now(conn)
+            env = conn.execute(select(outbox.c.envelope)
+                               .where(outbox.c.event_type == "audit_checkpoint")
+                               .order_by(outbox.c.id.desc()).limit(1)).scalar()
+            sent = ((env or {}).get("data") or {}).get("seq")
+            if sent is not None and int(sent) >= seq:  # another writer published it
+                auditor.mark_published(sent)
+                return None
+            if not seq or not auditor.checkpoint_due():
+                return None
+            checkpoint = auditor.sign_checkpoint(seq, head_hash)
+            uow.emit("audit_checkpoint", checkpoint)
+            uow.commit()
+        auditor.mark_published(seq)
+        return checkpoint
+
     @contextlib.contextmanager
     def read_unit_of_work(self):
         cached = getattr(self, "_reader", None)
@@ -332,6 +370,12 @@ class _DbAccess:
     def read_uow(self):
         """A read-only unit of work (no lock, never commits)."""
         return self._db.read_unit_of_work()
+
+    def publish_quiet_head(self):
+        """``Database.publish_quiet_head`` as this worker's actor."""
+        actor = actor_from_context(self._ctx.data)
+        handler = f"{self._ctx.service_name}.{self._ctx.entrypoint.method_name}"
+        return self._db.publish_quiet_head(actor.id, handler)
 
     @property
     def engine(self):
