@@ -3,7 +3,8 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, inspect, select
+from sqlalchemy.orm import object_session
 
 from services.common import wire
 from services.common.errors import Conflict, Merged, NotFound
@@ -277,7 +278,18 @@ def ensure_uscc_free(session, uscc, except_id=None):
                        {"uscc": ["already registered"]}, code="DUPLICATE_USCC")
 
 
+def _delete(customer, row):
+    """Delete a contact or tag row of ``customer`` explicitly: a row merely dropped from
+    its delete-orphan collection is deleted by the flush but never shows in
+    ``session.deleted``, so the audit trail (services.common.audit) would not record it."""
+    session = object_session(customer)
+    if session is not None and inspect(row).persistent:
+        session.delete(row)
+
+
 def set_contacts(customer, contacts):
+    for old in list(customer.contacts):
+        _delete(customer, old)
     customer.contacts = [Contact(**{k: c.get(k) for k in CONTACT_KEYS}) for c in contacts]
 
 
@@ -286,6 +298,7 @@ def set_tags(customer, tags):
     current = {row.tag: row for row in customer.tag_rows}
     for tag, row in current.items():
         if tag not in wanted:
+            _delete(customer, row)
             customer.tag_rows.remove(row)
     for tag in wanted:
         if tag not in current:
