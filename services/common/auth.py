@@ -38,6 +38,25 @@ def jwt_settings(config):
             "keys": _keys(s.get("keys"))}
 
 
+DEV_KEY_WARNING = (
+    "using the development signing key from config.yml: anyone with this repository can "
+    "mint tokens; set JWT_KEY (or JWT_PRIVATE_KEY + JWT_KEYS for RS256) for anything but "
+    "local development")
+
+
+def dev_key_in_use(config):
+    """True when this config accepts tokens signed with the public HS256 key that
+    config.yml ships as ``${JWT_KEY:...}``'s default (``JWT.key`` or one of
+    ``JWT.keys``): anyone with the repository can then mint a valid (system) token.
+    ``crm run`` warns (``DEV_KEY_WARNING``) but still starts: `make run` is a dev stack."""
+    from services.common.config import shipped_default
+    dev = shipped_default("JWT_KEY")
+    s = jwt_settings(config)
+    if not dev or not str(s["algorithm"]).upper().startswith("HS"):
+        return False  # RS256: a shared secret verifies nothing
+    return s["key"] == dev or dev in s["keys"].values()
+
+
 def _keys(raw):
     """JWT.keys: a mapping, or its JSON text (from the JWT_KEYS environment variable)."""
     if isinstance(raw, str) and raw.strip():

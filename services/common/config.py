@@ -23,6 +23,14 @@ def load_config(path=None):
     return yaml.safe_load(_substitute(path.read_text(encoding="utf-8"))) or {}
 
 
+def shipped_default(name, path=DEFAULT_CONFIG):
+    """The default the repository's config.yml gives ``${name:default}`` (None if it
+    names no such variable): e.g. the public dev JWT key, ``shipped_default("JWT_KEY")``."""
+    text = Path(path).read_text(encoding="utf-8")
+    m = re.search(r"\$\{" + re.escape(name) + r":([^}]*)\}", text)
+    return m.group(1) if m else None
+
+
 def db_url(config, service):
     """The service's database URL: DB_URIS[service] from the config."""
     url = (config.get("DB_URIS") or {}).get(service)

@@ -1,9 +1,10 @@
 """The README's promise: `crm run` (what `make run` runs) starts every service and
-gateway as separate processes; with the printed staff token, curl-style calls
-create, tag, list and update a customer; :9401/metrics shows those calls;
-Ctrl-C stops everything."""
+gateway as separate processes, each connected to RabbitMQ as its own bus user; with
+the printed staff token, curl-style calls create, tag, list and update a customer;
+:9401/metrics shows those calls; Ctrl-C stops everything."""
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +32,33 @@ def _wait_http(url, timeout=120):
     return False
 
 
+def _assert_own_bus_users(amqp_uri, out):
+    """`crm run` made one bus user per service and gateway (services.common.bus_provision,
+    prefixed ``<vhost>.`` on a test's vhost) and started each process as its own: every
+    component has a connection on the stack's vhost under its user, and no connection
+    there is guest's (no silent fallback to AMQP_URI's user)."""
+    from services.common.bus_provision import default_prefix, parse_uri
+    from services.common.cli.stack import components
+    _, vhost = parse_uri(amqp_uri)
+    ctl = shutil.which("rabbitmqctl")
+    if vhost == "/" or not ctl:  # no vhost of our own (tests/support/infra.Vhost)
+        return
+    assert f"bus users ready on vhost {vhost!r}" in out, out
+    prefix = default_prefix(amqp_uri)
+    want = {prefix + name for name, _target, _env in components()}
+    deadline = time.time() + 30
+    while True:
+        rows = subprocess.run([ctl, "-q", "list_connections", "user", "vhost"],
+                              capture_output=True, text=True, timeout=30).stdout
+        users = [r.split("\t")[0] for r in rows.splitlines()
+                 if r.count("\t") == 1 and r.split("\t")[1] == vhost]
+        if want <= set(users) or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert want <= set(users), (sorted(want - set(users)), users)
+    assert [u for u in users if not u.startswith(prefix)] == [], users
+
+
 def test_make_run_stack(amqp_uri, tmp_path):
     for port in (8301, 9401):
         try:
@@ -51,6 +79,9 @@ def test_make_run_stack(amqp_uri, tmp_path):
         out = (tmp_path / "run.log").read_text()
         token = re.search(r"STAFF_TOKEN=(\S+)", out).group(1)
         assert "http://127.0.0.1:9401/metrics" in out
+        if not (os.environ.get("JWT_KEY") or os.environ.get("JWT_KEYS")):
+            # the public dev key of config.yml: one warning line, and the stack still runs
+            assert out.count("WARNING: using the development signing key") == 1, out
         h = {"Authorization": f"Bearer {token}"}
         base = "http://127.0.0.1:8301"
         data = next(demo_customers(1, ["u1"], seed=int(time.time())))
@@ -99,6 +130,7 @@ def test_make_run_stack(amqp_uri, tmp_path):
         r = web.get(f"{base}/go/sales", headers=html, allow_redirects=False, timeout=10)
         assert r.headers["Location"] == "http://127.0.0.1:8302/"
         assert web.get("http://127.0.0.1:8305/docs", timeout=10).status_code == 200
+        _assert_own_bus_users(amqp_uri, out)
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:

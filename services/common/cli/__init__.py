@@ -257,6 +257,7 @@ def run():
     )
     from services.contract import bus_settings
     cfg = _cfg()
+    _warn_dev_key(cfg)
     if not ensure_broker(cfg["AMQP_URI"], echo=console.print):
         raise typer.Exit(1)
     setup_bus(cfg["AMQP_URI"], *bus_settings(cfg))
@@ -286,6 +287,15 @@ def run():
         if catcher is not None:
             catcher.terminate()
     sys.exit(code)
+
+
+def _warn_dev_key(cfg):
+    """One warning line when tokens verify with config.yml's public dev key (the
+    stack still starts: `make run` works out of the box)."""
+    from services.common.auth import DEV_KEY_WARNING, dev_key_in_use
+    if dev_key_in_use(cfg):
+        console.print(f"WARNING: {DEV_KEY_WARNING}", style="bold yellow", soft_wrap=True,
+                      markup=False, highlight=False)
 
 
 def _dev_mail(cfg):
