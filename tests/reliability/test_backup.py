@@ -50,16 +50,48 @@ def pg_databases():
 def audit_settled(stack, timeout=30):
     """Wait until no service appends audit entries any more: the reads of full contact
     data the workload made are appended by a 1 s timer (``flush_audit_reads``), after
-    the events have converged, so a count taken too early misses the last tick's."""
+    the events have converged, so a count taken too early misses the last tick's. Then
+    until every chain's head is anchored (reporting keeps a checkpoint of it): the
+    ``publish_audit_checkpoint`` timer publishes a tail the last writes left unanchored
+    up to ``AUDIT_CHECKPOINT_SECONDS`` (10 s) later, and nothing after that."""
     import time
     deadline, last = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         now = {s: row_counts(stack.db_urls[s]).get("audit_log") for s in SERVICES}
         if now == last:
-            return
+            break
         last = now
         time.sleep(2.5)  # > two flush ticks
-    raise AssertionError(f"audit entries still being appended after {timeout} s: {last}")
+    else:
+        raise AssertionError(f"audit entries still being appended after {timeout} s: {last}")
+    deadline = time.monotonic() + 30
+    while (unanchored := _unanchored(stack)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not unanchored, f"heads not anchored (head seq, kept seq): {unanchored}"
+
+
+def _unanchored(stack):
+    """{service: (head seq, newest seq reporting keeps)} of the chains not anchored."""
+    from sqlalchemy import create_engine, text
+
+    from services.common.db import with_driver
+    from services.contract import AUDIT_SOURCES
+
+    def one(url, sql, **params):
+        engine = create_engine(with_driver(url))
+        try:
+            with engine.connect() as conn:
+                return conn.execute(text(sql), params).scalar() or 0
+        finally:
+            engine.dispose()
+    out = {}
+    for s in (x for x in SERVICES if x in AUDIT_SOURCES):
+        head = one(stack.db_urls[s], "SELECT seq FROM audit_head WHERE id = 1")
+        kept = one(stack.db_urls["reporting"], "SELECT max(seq) FROM rpt_audit_checkpoints "
+                   "WHERE service = :s", s=s)
+        if head != kept:
+            out[s] = (head, kept)
+    return out
 
 
 def roundtrip(make_stack, chaos_dir, tag, source_dbs=None, fresh_dbs=None):
@@ -96,6 +128,7 @@ def roundtrip(make_stack, chaos_dir, tag, source_dbs=None, fresh_dbs=None):
     assert_kpis_match_sources(fresh)
     # a restore onto a database that holds data is refused without --force (a one-service
     # backup of the restored stack, restored onto itself), and nothing is touched
+    audit_settled(fresh)  # nor by a checkpoint of the last writes' tail meanwhile
     crm(fresh, "backup", "--out", str(chaos_dir / f"{tag}-one"), "customers")
     held = row_counts(fresh.db_urls["customers"])
     env = dict(os.environ, CUSTOMERS_DATABASE_URL=fresh.db_urls["customers"])
