@@ -3,22 +3,23 @@
 current head once it has moved past the last checkpoint and none went out for
 ``AUDIT_CHECKPOINT_SECONDS``, through the outbox, and reporting keeps it; a head that
 has not moved is never published again (nor after a restart). The customers service and
-reporting on the real broker, on databases of their own (their checkpoints never reach
-the session's reporting)."""
+reporting on the real broker, on a vhost and databases of their own
+(tests.support.own_stack: in CI the session's reporting answered otherwise)."""
 import time
 
 import eventlet
 import pytest
 from sqlalchemy import create_engine, select
 
+from services.common.cli.rpc_client import cluster
 from services.common.db import with_driver
-from services.common.migrate import upgrade
 from services.customers.models import Base as CustomersBase
 from services.customers.service import CustomersService
 from services.reporting.models import AuditCheckpoint
 from services.reporting.service import ReportingService
 from tests.support import data
 from tests.support.fixtures import actor
+from tests.support.own_stack import own_stack  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.integration
 WINDOW = 3  # AUDIT_CHECKPOINT_SECONDS here
@@ -27,21 +28,13 @@ OWN = ("customers", "reporting")
 
 
 @pytest.fixture
-def own_dbs(config, tmp_path):
-    if config["DB_URIS"]["customers"].startswith("sqlite"):
-        urls, dbs = {s: f"sqlite:///{tmp_path}/{s}.db" for s in OWN}, None
-    else:
-        from tests.support.infra import PgDatabases
-        dbs = PgDatabases(OWN)
-        urls = dbs.create()
-    for s, url in urls.items():
-        upgrade(s, url)
-    engines = {s: create_engine(with_driver(url)) for s, url in urls.items()}
-    yield urls, engines
+def own(own_stack):  # noqa: F811
+    """customers and reporting on a vhost and databases of their own → (config, engines)."""
+    cfg = dict(own_stack(*OWN), AUDIT_CHECKPOINT_SECONDS=WINDOW)
+    engines = {s: create_engine(with_driver(cfg["DB_URIS"][s])) for s in OWN}
+    yield cfg, engines
     for e in engines.values():
         e.dispose()
-    if dbs:
-        dbs.drop()
 
 
 def _head(engine):
@@ -67,10 +60,11 @@ def _kept(engine):
             select(t.c.seq).where(t.c.service == "customers").order_by(t.c.id))]
 
 
-def test_a_quiet_tail_is_anchored_within_the_window_and_only_once(
-        config, own_dbs, start_service, rpc):
-    urls, engines = own_dbs
-    cfg = {"DB_URIS": dict(config["DB_URIS"], **urls), "AUDIT_CHECKPOINT_SECONDS": WINDOW}
+def test_a_quiet_tail_is_anchored_within_the_window_and_only_once(own, start_service):
+    cfg, engines = own
+
+    def rpc(who=None):
+        return cluster(cfg, who, 15)
     start_service(ReportingService, **cfg)
     customers = start_service(CustomersService, **cfg)
     with rpc(actor("cp-u1")) as p:

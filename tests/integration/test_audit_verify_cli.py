@@ -5,7 +5,8 @@ row edited, the tail deleted, then the tail deleted with the head rolled back to
 older copy (only reporting's checkpoint tells): exit code 1 and the first bad position
 named. The valid case (exit 0, every service) is
 tests/integration/test_erasure.py::test_crm_audit_verify_cli; here it is the baseline.
-The two services run on databases of their own (the session's chains stay intact)."""
+The two services run on a vhost and databases of their own (tests.support.own_stack:
+in CI the session's services answered the CLI otherwise; its chains stay intact)."""
 import os
 import subprocess
 import sys
@@ -16,36 +17,20 @@ import eventlet
 import pytest
 from sqlalchemy import create_engine, delete, select, update
 
+from services.common.cli.rpc_client import cluster
 from services.common.config import ROOT
 from services.common.db import with_driver
-from services.common.migrate import upgrade
 from services.customers.models import Base as CustomersBase
 from services.customers.service import CustomersService
 from services.reporting.service import ReportingService
 from tests.support import data
 from tests.support.fixtures import actor
+from tests.support.own_stack import own_stack  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.integration
 OWN = ("customers", "reporting")
 CRM = str(Path(sys.executable).parent / "crm")
 LOG, HEAD = CustomersBase.Audit.__table__, CustomersBase.AuditHead.__table__
-
-
-@pytest.fixture
-def own_dbs(config, tmp_path):
-    if config["DB_URIS"]["customers"].startswith("sqlite"):
-        urls, dbs = {s: f"sqlite:///{tmp_path}/{s}.db" for s in OWN}, None
-    else:
-        from tests.support.infra import PgDatabases
-        dbs = PgDatabases(OWN)
-        urls = dbs.create()
-    for s, url in urls.items():
-        upgrade(s, url)
-    engine = create_engine(with_driver(urls["customers"]))
-    yield urls, engine
-    engine.dispose()
-    if dbs:
-        dbs.drop()
 
 
 def crm_audit_verify(config):
@@ -61,9 +46,13 @@ def _head(engine):
         return dict(conn.execute(select(HEAD).where(HEAD.c.id == 1)).mappings().first())
 
 
-def test_crm_audit_verify_names_the_first_bad_position(config, own_dbs, start_service, rpc):
-    urls, engine = own_dbs
-    cfg = {"DB_URIS": dict(config["DB_URIS"], **urls), "AUDIT_CHECKPOINT_SECONDS": 0}
+def test_crm_audit_verify_names_the_first_bad_position(own_stack, start_service):  # noqa: F811
+    cfg = dict(own_stack(*OWN), AUDIT_CHECKPOINT_SECONDS=0)
+    engine = create_engine(with_driver(cfg["DB_URIS"]["customers"]))
+    config = cfg  # crm runs against this vhost
+
+    def rpc(who=None):
+        return cluster(cfg, who, 15)
     start_service(ReportingService, **cfg)
     start_service(CustomersService, **cfg)
     with rpc(actor("cv-u1")) as p:
@@ -116,3 +105,4 @@ def test_crm_audit_verify_names_the_first_bad_position(config, own_dbs, start_se
     assert code == 1, out
     assert f"first bad position: seq {older['seq'] + 1} " in out, out
     assert "tail removed (checkpoint)" in out, out
+    engine.dispose()

@@ -35,4 +35,6 @@ def test_ten_concurrent_slow_queries_overlap(start_service, rpc):
         elapsed = time.perf_counter() - began
     print(f"10 concurrent pg_sleep(0.2) RPCs: {elapsed:.3f} s")
     assert results == [True] * 10
-    assert elapsed < 0.8, f"10 × 0.2 s in PostgreSQL took {elapsed:.2f} s: the hub was blocked"
+    # one after another is >= 2.0 s; overlapped ~0.2 s plus the RPC round trips, which
+    # a loaded CI box stretches (1.32 s seen): anything well under 2 s proves the overlap
+    assert elapsed < 1.5, f"10 × 0.2 s in PostgreSQL took {elapsed:.2f} s: the hub was blocked"

@@ -126,9 +126,14 @@ def refusals_counted():
                if sample.name == "crm_rpc_refused_total")
 
 
-def settled_counts(config, quiet=2.0, limit=60.0):
+def settled_counts(config, quiet=None, limit=90.0):
     """Row counts once the seed's events have been applied everywhere (no change
-    for ``quiet`` seconds)."""
+    for ``quiet`` seconds). The default outlasts AUDIT_CHECKPOINT_SECONDS: the
+    checkpoint timer publishes the seed's unanchored tail up to that long after the
+    last write (an outbox row, reporting's inbox and checkpoint rows), which is the
+    system's own work, not something a refused call did."""
+    if quiet is None:
+        quiet = max(0.0, float(config.get("AUDIT_CHECKPOINT_SECONDS") or 0)) + 2.5
     began = time.monotonic()
     last, since = row_counts(config), time.monotonic()
     while time.monotonic() - began < limit:
