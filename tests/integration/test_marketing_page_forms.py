@@ -21,12 +21,11 @@ from services.marketing.gateway import MarketingGateway
 from services.marketing.page_export import EVALUATION_KEYS, PARTICIPANT_COLUMNS
 from services.marketing.service import MarketingService
 from tests.support.fixtures import actor
-from tests.support.web_session import WebSession
+from tests.support.web_session import WebSession, csrf_of
 
 pytestmark = pytest.mark.integration
 TAG = uuid.uuid4().hex[:6]
 MARKETER = actor(f"mkf-{TAG}", "staff", "marketing")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +52,6 @@ def campaign_data(**over):
 
 def web(base, config):
     return WebSession(base, config, MARKETER["id"], "staff", "marketing")
-
-
-def csrf_of(html):
-    found = CSRF.search(html)
-    assert found, html[:400]
-    return found.group(1)
 
 
 def follow(s, r, to):

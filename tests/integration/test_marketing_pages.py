@@ -2,7 +2,6 @@
 DB: the live audience count and customer finder (no contact data), campaign
 counts by state, access (someone else's campaign is the 404 page, exports too),
 CSRF refused with nothing written, bad input shown next to its field."""
-import re
 import uuid
 
 import pytest
@@ -15,13 +14,12 @@ from services.customers.service import CustomersService
 from services.marketing.gateway import MarketingGateway
 from services.marketing.service import MarketingService
 from tests.support.fixtures import actor
-from tests.support.web_session import WebSession
+from tests.support.web_session import WebSession, csrf_of
 
 pytestmark = pytest.mark.integration
 TAG = uuid.uuid4().hex[:6]
 MARKETER = actor(f"mkp-{TAG}", "staff", "marketing")
 SALES = actor(f"slp-{TAG}", "staff", "sales")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +49,6 @@ def campaign_data(**over):
 
 def web(base, config, who):
     return WebSession(base, config, who["id"], who["roles"][0], who["department"])
-
-
-def csrf_of(html):
-    return CSRF.search(html).group(1)
 
 
 def test_audience_count_finder_and_counts(base, customers, rpc, config):

@@ -15,14 +15,13 @@ from services.customers.service import CustomersService
 from services.service_desk.gateway import ServiceDeskGateway
 from services.service_desk.service import ServiceDeskService
 from tests.support.fixtures import actor
-from tests.support.web_session import WebSession
+from tests.support.web_session import WebSession, csrf_of
 
 pytestmark = pytest.mark.integration
 TAG = uuid.uuid4().hex[:6]
 AGENT, OTHER = f"fa-{TAG}", f"fb-{TAG}"
 AGENT_ACTOR = actor(AGENT, "staff", "service")
 MANAGER = actor(f"fm-{TAG}", "manager", "service")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +45,6 @@ def customer(base, config):
 
 def web(base, config, user, role="staff"):
     return WebSession(base, config, user, role, "service")
-
-
-def csrf_of(html):
-    found = CSRF.search(html)
-    assert found, html[:400]
-    return found.group(1)
 
 
 def follow(s, r, to):

@@ -14,13 +14,12 @@ from services.customers.service import CustomersService
 from services.service_desk.gateway import ServiceDeskGateway
 from services.service_desk.service import ServiceDeskService
 from tests.support.fixtures import actor
-from tests.support.web_session import WebSession
+from tests.support.web_session import WebSession, csrf_of
 
 pytestmark = pytest.mark.integration
 TAG = uuid.uuid4().hex[:6]
 AGENT, OTHER = f"pa-{TAG}", f"pb-{TAG}"
 MANAGER = actor(f"pm-{TAG}", "manager", "service")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +43,6 @@ def customer(base, config):
 
 def web(base, config, user, role="staff"):
     return WebSession(base, config, user, role, "service")
-
-
-def csrf_of(html):
-    found = CSRF.search(html)
-    assert found, html[:400]
-    return found.group(1)
 
 
 def ticket_for(rpc, customer, agent, **over):

@@ -22,7 +22,6 @@ pytestmark = pytest.mark.integration
 TAG = uuid.uuid4().hex[:6]
 AGENT = f"pn-{TAG}"
 MANAGER = actor(f"pnm-{TAG}", "manager", "service")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +49,6 @@ def customer(base, config):
 
 def web(base, config, user, role="staff", department="service"):
     return WebSession(base, config, user, role, department)
-
-
-def csrf_of(html):
-    found = CSRF.search(html)
-    assert found, html[:400]
-    return found.group(1)
 
 
 def test_refused_new_ticket_keeps_the_customer_picked_by_name(base, config, customer, rpc):

@@ -15,6 +15,7 @@ from services.common.web import Form, page, page_context, redirect, render
 from services.customers.gateway import CustomersGateway
 from services.customers.service import CustomersService
 from tests.support import data
+from tests.support.web_session import csrf_of
 
 pytestmark = pytest.mark.integration
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -77,12 +78,6 @@ def cookie_line(r, name):
     lines = [c for c in set_cookies(r) if c.startswith(name + "=")]
     assert lines, set_cookies(r)
     return lines[-1]
-
-
-def csrf_of(html):
-    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert m, html[:500]
-    return m.group(1)
 
 
 def sign_in(base, config, user="u1", role="staff", department="sales", headers=None):

@@ -10,6 +10,13 @@ from services.common.auth import mint_token
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 
+def csrf_of(html):
+    """The CSRF token of the (first) form on a page, as a browser would post it."""
+    found = CSRF.search(html)
+    assert found, html[:500]
+    return found.group(1)
+
+
 class WebSession(requests.Session):
     def __init__(self, base, config=None, user=None, role="staff", department="sales"):
         super().__init__()
@@ -26,10 +33,7 @@ class WebSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
     def csrf(self, path="/app/customers"):
-        html = self.get(path).text
-        found = CSRF.search(html)
-        assert found, html[:500]
-        return found.group(1)
+        return csrf_of(self.get(path).text)
 
     def post_form(self, path, data, files=None, csrf_from="/app/customers"):
         data = dict(data)
