@@ -212,7 +212,10 @@ def test_assignment_rules_region_industry_named_round_robin(stack, rpc, tap):
         assert assign(region="北京", industry_code="C39")["owner_id"] == mfg
         assert assign(region="北京", industry_code="I65", source="trade_show")["owner_id"] == expo
         rr = [assign(region="成都", industry_code="I65")["owner_id"] for _ in range(3)]
-        assert rr == [r1, r2, r1]
+        # the team takes turns; where the turn starts is shared state: a lead another
+        # module's services left on the bus (a campaign lead) may take the first turn
+        # (fresh-clone CI: [r2, r1, r2])
+        assert set(rr) == {r1, r2} and rr[0] != rr[1] and rr[2] == rr[0], rr
         by_hand = m.sales.assign_lead(a["id"], r2)
         assert (by_hand["owner_id"], by_hand["assignment_rule"]) == (r2, "manual")
         with rpc(actor(r2)) as staff_r2:
